@@ -1,0 +1,48 @@
+# nova_session developer commands. Each target sets up what it needs (a venv in .venv).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export VIRTUAL_ENV := $(abspath $(VENV))
+
+.PHONY: help venv build test test-rust test-py bench demo lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.ready ## create .venv with the build and test tools
+
+$(VENV)/.ready: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4"
+	touch $@
+
+build: venv ## build the Rust kernel into python/nova_session (release) and install the package editable
+	rm -f python/nova_session/*.so
+	$(VENV)/bin/maturin develop --release --quiet
+	$(PY) -c "import nova_session._rust as k; print('built nova_session._rust', k.__version__)"
+
+test-rust: ## cargo test of the pure-Rust parts
+	cargo test --quiet
+
+test-py: build ## pytest, both backends in one run (fails if the Rust kernel is missing)
+	$(PY) -m pytest -q
+
+test: build test-rust test-py ## build the extension, cargo test, then pytest against both backends
+
+demo: build ## record a realistic session into a temporary project and print where it went
+	$(PY) examples/demo.py
+
+bench: build ## benchmarks with timing on
+	$(PY) -c "import nova_session, sys; sys.exit(0 if nova_session.BACKEND == 'rust' else 'Rust kernel not loaded')"
+	$(PY) -m pytest benches --benchmark-enable -q
+
+fmt: ## format the Rust code
+	cargo fmt --all
+
+lint: ## rustfmt check and clippy
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+clean: ## remove build outputs and the venv
+	rm -rf target $(VENV) python/nova_session/*.so .pytest_cache .benchmarks

@@ -1,0 +1,439 @@
+"""Pure-Python kernel: the standard-library twin of ``nova_session._rust``.
+
+Same names, signatures, docstrings and bytes as the Rust kernel. Like it,
+these functions *raise* on failure; ``nova_session.sessions`` is the one layer
+that turns failures into the fail-open results of SPEC section 7.
+
+Both kernels lock with ``flock`` (not POSIX ``fcntl`` record locks, which
+Linux keeps separately), so a Rust writer and a Python writer can share one
+session file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from _collections_abc import Mapping
+
+try:  # the C escaper behind json.dumps(ensure_ascii=False), without importing json
+    from _json import encode_basestring as _c_escape
+except ImportError:  # pragma: no cover - interpreters without the _json accelerator
+    _c_escape = None
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - Windows has no flock
+    _fcntl = None
+
+__version__ = "0.1.0"
+__all__ = ["append_records", "create_file", "encode", "finalize_file", "generate_session_id"]
+
+_MAX_DEPTH = 64
+_CHUNK = 65536
+_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+for _i in range(0x20):
+    _ESCAPES.setdefault(chr(_i), "\\u%04x" % _i)
+del _i
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+# Ids handed out in the current second, so that one process never repeats one.
+_issued_second = ""
+_issued: set = set()
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def generate_session_id():
+    """Return a new session id: UTC 'YYYY-MM-DD_HH-MM-SS_' and 6 random [0-9a-z] characters."""
+    global _issued_second, _issued
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.gmtime())
+    if stamp != _issued_second:
+        _issued_second, _issued = stamp, set()
+    while True:
+        suffix = _random_suffix()
+        if suffix not in _issued:
+            _issued.add(suffix)
+            return stamp + "_" + suffix
+
+
+def _random_suffix() -> str:
+    chars = []
+    while len(chars) < 6:
+        for byte in os.urandom(8):
+            if byte < 252:  # 252 = 7 * 36: rejection sampling keeps the digits uniform
+                chars.append(_ID_ALPHABET[byte % 36])
+    return "".join(chars[:6])
+
+
+# ---------------------------------------------------------------------- encoding
+
+
+def encode(obj):
+    """Encode obj as one compact JSON document in UTF-8 by the rules of SPEC section 5."""
+    out: list = []
+    _encode(obj, 1, out)
+    return _to_bytes(out)
+
+
+def _to_bytes(out: list) -> bytes:
+    # Lone surrogates can only stand inside string literals; "backslashreplace"
+    # writes exactly those as \udXXX, the escape SPEC section 5 asks for.
+    return "".join(out).encode("utf-8", "backslashreplace")
+
+
+def _escape(s: str) -> str:
+    if _c_escape is not None:
+        return _c_escape(s)
+    return '"' + "".join([_ESCAPES.get(c, c) for c in s]) + '"'  # pragma: no cover
+
+
+def _unserializable(obj: object) -> str:
+    return _escape("<unserializable %s>" % type(obj).__name__)
+
+
+def _int_text(value: int) -> str:
+    try:
+        return int.__repr__(value)
+    except ValueError:  # beyond sys.get_int_max_str_digits()
+        return '"<unserializable int>"'
+
+
+def _float_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        return "null"
+    return float.__repr__(value)
+
+
+def _key_text(key: object) -> str:
+    if isinstance(key, str):
+        return _escape(key)
+    if key is True:
+        return '"true"'
+    if key is False:
+        return '"false"'
+    if key is None:
+        return '"null"'
+    if isinstance(key, int):
+        text = _int_text(key)
+        return text if text.startswith('"') else '"' + text + '"'
+    if isinstance(key, float):
+        if key != key:
+            return '"NaN"'
+        if key == float("inf"):
+            return '"Infinity"'
+        if key == float("-inf"):
+            return '"-Infinity"'
+        return '"' + float.__repr__(key) + '"'
+    try:
+        return _escape(str(key))
+    except Exception:  # noqa: BLE001 - a raising __str__ is data, not an error
+        return _unserializable(key)
+
+
+def _module_type(module: str, name: str):
+    """A type from an already imported module, or None: no instance can exist otherwise."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name, None) if mod is not None else None
+
+
+def _encode(obj: object, depth: int, out: list) -> None:
+    if isinstance(obj, str):
+        out.append(_escape(obj))
+    elif obj is None:
+        out.append("null")
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif isinstance(obj, int):
+        out.append(_int_text(obj))
+    elif isinstance(obj, float):
+        out.append(_float_text(obj))
+    elif isinstance(obj, dict):
+        _encode_container(obj, depth, out, dict.items, True)
+    elif isinstance(obj, list):
+        _encode_container(obj, depth, out, list.__iter__, False)
+    elif isinstance(obj, tuple):
+        _encode_container(obj, depth, out, tuple.__iter__, False)
+    elif isinstance(obj, (set, frozenset)):
+        _encode_container(obj, depth, out, iter, False)
+    elif isinstance(obj, (bytes, bytearray)):
+        out.append(_escape(bytes(obj).decode("utf-8", "replace")))
+    else:
+        _encode_other(obj, depth, out)
+
+
+def _encode_other(obj: object, depth: int, out: list) -> None:
+    date, time_, pure_path, enum = (
+        _module_type("datetime", "date"),
+        _module_type("datetime", "time"),
+        _module_type("pathlib", "PurePath"),
+        _module_type("enum", "Enum"),
+    )
+    try:
+        if (date is not None and isinstance(obj, date)) or (time_ is not None and isinstance(obj, time_)):
+            text = obj.isoformat()  # type: ignore[attr-defined]
+            out.append(_escape(text) if isinstance(text, str) else _unserializable(obj))
+        elif pure_path is not None and isinstance(obj, pure_path):
+            out.append(_escape(str(obj)))
+        elif enum is not None and isinstance(obj, enum):
+            value = obj.value  # type: ignore[attr-defined]
+            if enum is not None and isinstance(value, enum):  # an enum valued by an enum: stop here
+                out.append(_escape(str(value)))
+            else:
+                _encode(value, depth, out)
+        elif isinstance(obj, Mapping):
+            _encode_container(obj, depth, out, _mapping_items, True)
+        else:
+            out.append(_escape(str(obj)))
+    except Exception:  # noqa: BLE001 - whatever the object does, the record is still written
+        out.append(_unserializable(obj))
+
+
+def _mapping_items(obj):
+    return obj.items()
+
+
+def _encode_container(obj, depth: int, out: list, iterate, is_object: bool) -> None:
+    if depth > _MAX_DEPTH:
+        out.append('"<max depth>"')
+        return
+    mark = len(out)
+    try:
+        if is_object:
+            out.append("{")
+            for key, value in iterate(obj):
+                out.append(_key_text(key))
+                out.append(":")
+                _encode(value, depth + 1, out)
+                out.append(",")
+            _close(out, mark, "}")
+        else:
+            out.append("[")
+            for item in iterate(obj):
+                _encode(item, depth + 1, out)
+                out.append(",")
+            _close(out, mark, "]")
+    except Exception:  # noqa: BLE001 - a container that cannot be iterated becomes a placeholder
+        del out[mark:]
+        out.append(_unserializable(obj))
+
+
+def _close(out: list, mark: int, bracket: str) -> None:
+    if len(out) > mark + 1:
+        out[-1] = bracket  # replaces the trailing comma
+    else:
+        out.append(bracket)
+
+
+def _encode_items(items, out: list) -> None:
+    """Append ',"key":value' for each pair, values at depth 2."""
+    for key, value in items:
+        out.append(",")
+        out.append(_key_text(key))
+        out.append(":")
+        _encode(value, 2, out)
+
+
+def _event_parts(record: dict):
+    """Split an event into (head, given id text or None, tail), type first and id second."""
+    head = ['{"type":']
+    _encode(dict.get(record, "type", "event"), 2, head)
+    head.append(',"id":')
+    given = None
+    if "id" in record:
+        given_parts: list = []
+        _encode(dict.__getitem__(record, "id"), 2, given_parts)
+        given = "".join(given_parts)
+    tail: list = []
+    _encode_items(
+        ((k, v) for k, v in dict.items(record) if not (isinstance(k, str) and k in ("type", "id"))),
+        tail,
+    )
+    tail.append("}")
+    return "".join(head), given, "".join(tail)
+
+
+# ---------------------------------------------------------------- reading lines
+
+
+def _is_integer_text(text: str) -> bool:
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isdigit() and digits.isascii() and (digits == "0" or not digits.startswith("0"))
+
+
+def parse_record(line: bytes):
+    """The line as a dict, or None when it is not one complete JSON object."""
+    import json  # only appends and finalize read lines back; hooks that only init never pay for it
+
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return record if type(record) is dict else None
+
+
+def _record_id(line: bytes):
+    record = parse_record(line)
+    if record is None:
+        return None
+    value = record.get("id")
+    return value if type(value) is int else None
+
+
+def _scan_tail(fd: int, size: int):
+    """Return (last integer id or None, whether the file ends in a torn line).
+
+    Reads backwards from the end, one block at a time, so the cost does not
+    grow with the session's size.
+    """
+    if size == 0:
+        return None, False
+    torn = os.pread(fd, 1, size - 1) != b"\n"
+    pos = size
+    pending = b""  # bytes from pos on that are not yet examined
+    tail_dropped = False
+    while pos > 0:
+        step = min(max(_CHUNK, len(pending)), pos)
+        pos -= step
+        pending = os.pread(fd, step, pos) + pending
+        if not tail_dropped:
+            cut = pending.rfind(b"\n")
+            if cut == -1:
+                continue  # still inside the torn last line
+            pending = pending[: cut + 1]
+            tail_dropped = True
+        lines = pending.split(b"\n")[:-1]
+        # Unless we reached the start, lines[0] may begin before pos: keep it for the next block.
+        for line in reversed(lines[1:] if pos > 0 else lines):
+            value = _record_id(line)
+            if value is not None:
+                return value, torn
+        pending = lines[0] + b"\n"
+    return None, torn
+
+
+# --------------------------------------------------------------------- file I/O
+
+
+def open_regular(path: str, flags: int) -> int:
+    fd = os.open(path, flags | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(22, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _lock(fd: int, exclusive: bool) -> None:
+    if _fcntl is not None:
+        _fcntl.flock(fd, _fcntl.LOCK_EX if exclusive else _fcntl.LOCK_SH)
+
+
+def lock_shared(fd: int) -> None:
+    """Take a shared flock: readers wait for a write in progress to finish."""
+    _lock(fd, False)
+
+
+def _write_locked(fd: int, size: int, data: bytes, fsync: bool) -> None:
+    """Write data at the end in one go; on any failure truncate back to size."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:
+            pass
+        raise
+
+
+def create_file(path, data, fsync):
+    """Create path holding exactly data (mode 0600, never through a link); FileExistsError if it exists."""
+    directory, name = os.path.split(path)
+    temp = os.path.join(directory, ".%s.%d.%s.tmp" % (name, os.getpid(), _random_suffix()))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        _write_locked(fd, 0, data, fsync)
+        # link() publishes the file with its first line already in place and
+        # fails when the name exists (a link there included): no reader or
+        # appender ever sees an empty session file.
+        os.link(temp, path)
+        if fsync:
+            _fsync_directory(directory)
+    finally:
+        os.close(fd)
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+
+
+def _fsync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | _O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_records(path, records, fsync):
+    """Append records (dicts) to an existing session file under an exclusive flock, assigning ids; return how many."""
+    parts = [_event_parts(record) for record in records]
+    fd = open_regular(path, os.O_RDWR | os.O_APPEND)
+    try:
+        _lock(fd, True)
+        size = os.fstat(fd).st_size
+        last, torn = _scan_tail(fd, size)
+        next_id = 1 if last is None else last + 1
+        out = ["\n"] if torn else []
+        for head, given, tail in parts:
+            if given is None:
+                given = str(next_id)
+                next_id += 1
+            elif _is_integer_text(given):
+                next_id = int(given) + 1
+            out.append(head)
+            out.append(given)
+            out.append(tail)
+            out.append("\n")
+        _write_locked(fd, size, _to_bytes(out), fsync)
+        return len(parts)
+    finally:
+        os.close(fd)
+
+
+def finalize_file(path, head, extra, fsync):
+    """Append the end record (head, then event_count, then extra) unless the last record already is one; return whether it wrote."""
+    fd = open_regular(path, os.O_RDWR | os.O_APPEND)
+    try:
+        _lock(fd, True)
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, size, 0)
+        records = [r for r in map(parse_record, data.split(b"\n")[:-1]) if r is not None]
+        if records and records[-1].get("type") == "end":
+            return False
+        count = len(records) - (1 if records and records[0].get("type") == "init" else 0)
+        out = ["\n"] if data and not data.endswith(b"\n") else []
+        _encode(dict(head), 1, out)
+        out[-1] = ',"event_count":%d' % count
+        _encode_items(dict.items(extra), out)
+        out.append("}\n")
+        _write_locked(fd, size, _to_bytes(out), fsync)
+        return True
+    finally:
+        os.close(fd)

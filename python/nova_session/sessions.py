@@ -1,0 +1,364 @@
+"""The public session API, written once over whichever kernel is loaded.
+
+Kernels raise; this layer turns every failure into the fail-open result of
+SPEC section 7 with exactly one warning on the ``nova_session`` logger.
+``kernel`` is read at call time, so tests can swap it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from _collections_abc import Mapping
+
+from . import _log, _python
+from .paths import (
+    Refused,
+    active_dir,
+    check_session_id,
+    ensure_layout,
+    is_session_id,
+    project_root,
+    session_file,
+)
+
+kernel = _python  # replaced by nova_session/__init__.py with the selected kernel
+
+FSYNC_VAR = "NOVA_SESSION_FSYNC"
+
+# This process's registry: session id -> resolved project directory (SPEC section 6).
+_registry: dict = {}
+
+
+def _fail(function: str, exc: BaseException) -> None:
+    if isinstance(exc, Refused):
+        reason = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = " (%s)" % exc.filename if exc.filename else ""
+        reason = "%s%s" % (exc.strerror, where)
+    else:
+        reason = "%s: %s" % (type(exc).__name__, exc)
+    _log.warn("nova_session.%s failed: %s", function, reason)
+
+
+def _fsync() -> bool:
+    return os.environ.get(FSYNC_VAR) == "1"
+
+
+def _timestamp() -> str:
+    millis = time.time_ns() // 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + ".%03dZ" % (millis % 1000)
+
+
+def _platform() -> str:
+    # platform.system().lower() without importing platform (milliseconds in a hook).
+    if sys.platform.startswith(("win", "cygwin", "msys")):
+        return "windows"
+    return os.uname().sysname.lower()
+
+
+def _as_path(path: str):
+    from pathlib import Path  # only at the return boundary: pathlib is slow to import
+
+    return Path(path)
+
+
+def _find_project(session_id: str, project_dir: object) -> str:
+    if project_dir is not None:
+        return project_root(project_dir)
+    if session_id in _registry:
+        return _registry[session_id]
+    env = os.environ.get("CLAUDE_PROJECT_DIR")
+    return project_root(env if env else os.getcwd())
+
+
+# ------------------------------------------------------------------ active marks
+
+
+def _write_mark(root: str, session_id: str, claude_session_id) -> None:
+    directory = active_dir(root)
+    body = b"%d" % time.time_ns()
+    if claude_session_id is not None:
+        body += b"\n" + claude_session_id.encode("utf-8", "surrogatepass")
+    temp = os.path.join(directory, ".%s.%d.tmp" % (session_id, os.getpid()))
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.write(fd, body)
+    finally:
+        os.close(fd)
+    os.replace(temp, os.path.join(directory, session_id))
+
+
+def _read_mark(directory: str, session_id: str):
+    """(initialised ns, claude session id or None), or None for a missing or unreadable mark."""
+    try:
+        fd = _python.open_regular(os.path.join(directory, session_id), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        body = os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+    stamp, _, claude = body.partition(b"\n")
+    try:
+        return int(stamp), (claude.decode("utf-8", "surrogatepass") if _ else None)
+    except ValueError:
+        return None
+
+
+def _clear_mark(root: str, session_id: str) -> None:
+    try:
+        os.unlink(os.path.join(active_dir(root), session_id))
+    except FileNotFoundError:
+        pass
+
+
+def _is_regular_file(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+# -------------------------------------------------------------------- public API
+
+
+def generate_session_id() -> str:
+    """Return a new session id ``YYYY-MM-DD_HH-MM-SS_xxxxxx`` (UTC time, 6 random [0-9a-z]).
+
+    Returns:
+        The id; ids from one process never repeat and sort by creation second.
+    Never raises (the OS random source is assumed to work).
+    """
+    return kernel.generate_session_id()
+
+
+def get_session_paths(project_dir):
+    """Create the storage directories of a project and return them.
+
+    Args:
+        project_dir: an existing directory (str or os.PathLike).
+    Returns:
+        ``{"sessions": Path, "reports": Path}`` under ``project_dir/.nova-protector/``
+        (created with mode 0700, with a ``.gitignore`` holding ``*``), or None
+        when ``project_dir`` is not an existing directory (nothing is created then).
+    Never raises: failures return None with one warning.
+    """
+    try:
+        paths = ensure_layout(project_root(project_dir))
+    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        _fail("get_session_paths", exc)
+        return None
+    return {"sessions": _as_path(paths["sessions"]), "reports": _as_path(paths["reports"])}
+
+
+def init_session_file(session_id, project_dir, **extra):
+    """Create a session file holding its init record and mark the session active.
+
+    Args:
+        session_id: an id of the ``generate_session_id`` format.
+        project_dir: an existing directory.
+        **extra: optional keys written after the fixed ones (an extra never
+            replaces a fixed key); ``claude_session_id`` (a str) also keys the
+            active mark, see ``get_active_session``.
+    Returns:
+        The session file's Path, or None (file untouched) when it already exists
+        or the call fails.
+    Never raises: failures return None with one warning.
+    """
+    try:
+        sid = check_session_id(session_id)
+        claude = extra.get("claude_session_id")
+        if claude is not None and not isinstance(claude, str):
+            raise Refused("claude_session_id must be a str, not %s" % type(claude).__name__)
+        root = project_root(project_dir)
+        ensure_layout(root)
+        record = {
+            "type": "init",
+            "session_id": sid,
+            "timestamp": _timestamp(),
+            "platform": _platform(),
+            "project_dir": root,
+        }
+        for key, value in extra.items():
+            record.setdefault(key, value)
+        path = session_file(root, sid)
+        try:
+            kernel.create_file(path, kernel.encode(record) + b"\n", _fsync())
+        except FileExistsError:
+            raise Refused("session file %s already exists; it was left untouched" % path) from None
+        _registry[sid] = root
+        _write_mark(root, sid, claude)
+    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        _fail("init_session_file", exc)
+        return None
+    return _as_path(path)
+
+
+def append_event(session_id, event_data, project_dir=None):
+    """Append one record to a session as a single locked, crash-safe write.
+
+    Args:
+        session_id: the session's id.
+        event_data: a dict (any mapping is copied into one). ``type`` defaults
+            to ``"event"``; ``id`` is assigned (next integer in the file) unless given.
+        project_dir: where the session lives; default: the directory this
+            process registered for the id, then ``$CLAUDE_PROJECT_DIR``, then the cwd.
+    Returns:
+        True when the record was written; False otherwise (for example when the
+        session file does not exist: it is never created here).
+    Never raises: failures return False with one warning, and leave the file as it was.
+    """
+    try:
+        sid = check_session_id(session_id)
+        if not isinstance(event_data, dict):
+            if not isinstance(event_data, Mapping):
+                raise Refused("event_data must be a dict, not %s" % type(event_data).__name__)
+            event_data = dict(event_data)
+        path = session_file(_find_project(sid, project_dir), sid)
+        kernel.append_records(path, [event_data], _fsync())
+    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        _fail("append_event", exc)
+        return False
+    return True
+
+
+def get_active_session(project_dir, claude_session_id=None):
+    """Return the id of an active (initialised, not finalized) session of a project.
+
+    Args:
+        project_dir: an existing directory.
+        claude_session_id: when given, only the session initialised with this
+            ``claude_session_id`` is considered.
+    Returns:
+        The most recently initialised matching session's id, or None when there
+        is none. Creates nothing.
+    Never raises: failures return None with one warning.
+    """
+    try:
+        if claude_session_id is not None and not isinstance(claude_session_id, str):
+            raise Refused("claude_session_id must be a str, not %s" % type(claude_session_id).__name__)
+        root = project_root(project_dir)
+        directory = active_dir(root)
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            return None
+        best = None
+        for name in names:
+            if not is_session_id(name):
+                continue
+            mark = _read_mark(directory, name)
+            if mark is None or (claude_session_id is not None and mark[1] != claude_session_id):
+                continue
+            if _is_regular_file(session_file(root, name)) and (best is None or (mark[0], name) > best):
+                best = (mark[0], name)
+    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        _fail("get_active_session", exc)
+        return None
+    if best is None:
+        return None
+    _registry[best[1]] = root
+    return best[1]
+
+
+def finalize_session(session_id, project_dir, **extra):
+    """Write the session's end record once and clear its active mark.
+
+    Args:
+        session_id: the session's id.
+        project_dir: an existing directory.
+        **extra: optional keys written after ``event_count`` (for example ``reason``).
+    Returns:
+        The session file's Path (also when it had already ended: idempotent), or
+        None when the call fails.
+    Never raises: failures return None with one warning.
+    """
+    try:
+        sid = check_session_id(session_id)
+        root = project_root(project_dir)
+        path = session_file(root, sid)
+        head = {"type": "end", "session_id": sid, "timestamp": _timestamp()}
+        tail = {key: value for key, value in extra.items() if key not in head and key != "event_count"}
+        kernel.finalize_file(path, head, tail, _fsync())
+        _clear_mark(root, sid)
+    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        _fail("finalize_session", exc)
+        return None
+    return _as_path(path)
+
+
+def read_session_events(session_id, project_dir):
+    """Return every complete, parsable record of a session, in file order.
+
+    Args:
+        session_id: the session's id.
+        project_dir: an existing directory.
+    Returns:
+        A list of dicts, init and end records included; torn or corrupt lines
+        are skipped. An empty list when the call fails. Creates nothing.
+    Never raises: failures return [] with one warning.
+    """
+    try:
+        sid = check_session_id(session_id)
+        path = session_file(project_root(project_dir), sid)
+        fd = _python.open_regular(path, os.O_RDONLY)
+        try:
+            _python.lock_shared(fd)
+            chunks = []
+            while True:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        lines = b"".join(chunks).split(b"\n")[:-1]  # the last piece is empty or torn
+        records = [record for record in map(_python.parse_record, lines) if record is not None]
+    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        _fail("read_session_events", exc)
+        return []
+    return records
+
+
+class SessionManager:
+    """The module functions bound to one project directory.
+
+    Same names and results as the functions, without the ``project_dir``
+    argument; never raises.
+    """
+
+    def __init__(self, project_dir):
+        self.project_dir = project_dir
+
+    def __repr__(self) -> str:
+        return "SessionManager(%r)" % (self.project_dir,)
+
+    generate_session_id = staticmethod(generate_session_id)
+
+    def get_session_paths(self):
+        """``get_session_paths`` for this project."""
+        return get_session_paths(self.project_dir)
+
+    def init_session_file(self, session_id, **extra):
+        """``init_session_file`` for this project."""
+        return init_session_file(session_id, self.project_dir, **extra)
+
+    def append_event(self, session_id, event_data):
+        """``append_event`` for this project."""
+        return append_event(session_id, event_data, self.project_dir)
+
+    def get_active_session(self, claude_session_id=None):
+        """``get_active_session`` for this project."""
+        return get_active_session(self.project_dir, claude_session_id)
+
+    def finalize_session(self, session_id, **extra):
+        """``finalize_session`` for this project."""
+        return finalize_session(session_id, self.project_dir, **extra)
+
+    def read_session_events(self, session_id):
+        """``read_session_events`` for this project."""
+        return read_session_events(session_id, self.project_dir)
