@@ -1,3 +1,74 @@
+//! `nova_session._rust`: the compiled kernel of nova_session. Session ids,
+//! encoding records to JSON bytes, and the locked, crash-safe append.
+//!
+//! This file only binds the kernel to Python; the work lives in one module per
+//! concern, testable with `cargo test` without an interpreter.
+
+pub mod append;
+pub mod encode;
+pub mod error;
+pub mod ids;
+pub mod jsonline;
+pub mod text;
+
 use pyo3::prelude::*;
+
 #[pymodule(gil_used = false)]
-mod _rust {}
+mod _rust {
+    use std::path::PathBuf;
+
+    use pyo3::prelude::*;
+    use pyo3::types::{PyBytes, PyDict};
+
+    use crate::{append, encode as encoder, ids};
+
+    #[pymodule_init]
+    fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        module.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+
+    /// Return a new session id: UTC 'YYYY-MM-DD_HH-MM-SS_' and 6 random [0-9a-z] characters.
+    #[pyfunction]
+    fn generate_session_id() -> String {
+        ids::generate_session_id()
+    }
+
+    /// Encode obj as one compact JSON document in UTF-8 by the rules of SPEC section 5.
+    #[pyfunction]
+    fn encode<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &encoder::encode(obj))
+    }
+
+    /// Create path holding exactly data (mode 0600, never through a link); FileExistsError if it exists.
+    #[pyfunction]
+    fn create_file(py: Python<'_>, path: PathBuf, data: &[u8], fsync: bool) -> PyResult<()> {
+        let data = data.to_vec();
+        py.detach(|| append::create_file(&path, &data, fsync))
+            .map_err(PyErr::from)
+    }
+
+    /// Append records (dicts) to an existing session file under an exclusive flock, assigning ids; return how many.
+    #[pyfunction]
+    fn append_records(py: Python<'_>, path: PathBuf, records: Vec<Bound<'_, PyDict>>, fsync: bool) -> PyResult<usize> {
+        let parts = records.iter().map(encoder::event_parts).collect::<PyResult<Vec<_>>>()?;
+        py.detach(|| append::append_events(&path, &parts, fsync))
+            .map_err(PyErr::from)
+    }
+
+    /// Append the end record (head, then event_count, then extra) unless the last record already is one; return whether it wrote.
+    #[pyfunction]
+    fn finalize_file(
+        py: Python<'_>,
+        path: PathBuf,
+        head: &Bound<'_, PyDict>,
+        extra: &Bound<'_, PyDict>,
+        fsync: bool,
+    ) -> PyResult<bool> {
+        let mut opening = encoder::encode(head.as_any());
+        opening.pop(); // the closing brace: event_count and the extras follow
+        let mut members = Vec::new();
+        encoder::write_members(&mut members, extra)?;
+        py.detach(|| append::finalize(&path, &opening, &members, fsync))
+            .map_err(PyErr::from)
+    }
+}

@@ -1,0 +1,282 @@
+//! The session file on disk: exclusive creation with its first line, the
+//! locked append that assigns ids, and the end record (SPEC sections 4 and 8).
+//!
+//! Every write happens under an exclusive `flock` (the same primitive the
+//! Python kernel uses, so both can share a file), as one `write_all` of the
+//! whole batch; a failed write or fsync truncates the file back to its old size.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::encode::EventParts;
+use crate::error::Error;
+use crate::jsonline::{add_one, is_integer_text, scan_record, Kind};
+
+const CHUNK: usize = 65_536;
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// Open an existing regular file for appending and reading, never through a symbolic link.
+fn open_regular(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(Error::io(path))?;
+    if !file.metadata().map_err(Error::io(path))?.is_file() {
+        return Err(Error::NotRegular(path.to_path_buf()));
+    }
+    Ok(file)
+}
+
+fn lock(file: &File, path: &Path) -> Result<u64> {
+    file.lock().map_err(Error::io(path))?;
+    Ok(file.metadata().map_err(Error::io(path))?.len())
+}
+
+/// Write `data` at the end; on failure, truncate back to `size` so no partial line stays.
+fn write_locked(file: &File, path: &Path, size: u64, data: &[u8], fsync: bool) -> Result<()> {
+    let mut writer = file;
+    let written = writer
+        .write_all(data)
+        .and_then(|()| if fsync { file.sync_all() } else { Ok(()) });
+    if let Err(source) = written {
+        let _ = file.set_len(size);
+        return Err(Error::Io {
+            source,
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn read_at(file: &File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
+    let mut buffer = vec![0; len];
+    file.read_exact_at(&mut buffer, offset).map_err(Error::io(path))?;
+    Ok(buffer)
+}
+
+/// The last complete record's integer id (decimal text), and whether the file ends in a torn line.
+/// Reads backwards a block at a time: the cost does not grow with the file's size.
+pub fn scan_tail(file: &File, path: &Path, size: u64) -> Result<(Option<String>, bool)> {
+    if size == 0 {
+        return Ok((None, false));
+    }
+    let torn = read_at(file, path, size - 1, 1)?[0] != b'\n';
+    let mut pos = size;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut tail_dropped = false;
+    while pos > 0 {
+        let step = (CHUNK.max(pending.len()) as u64).min(pos);
+        pos -= step;
+        let mut block = read_at(file, path, pos, step as usize)?;
+        block.extend_from_slice(&pending);
+        pending = block;
+        if !tail_dropped {
+            let Some(cut) = pending.iter().rposition(|b| *b == b'\n') else {
+                continue; // still inside the torn last line
+            };
+            pending.truncate(cut + 1);
+            tail_dropped = true;
+        }
+        let body = &pending[..pending.len() - 1];
+        let mut lines = body.rsplit(|b| *b == b'\n');
+        let mut first = None;
+        for line in lines.by_ref() {
+            // Unless we reached the start, the first line may begin before pos: keep it for the next block.
+            let is_first = line.as_ptr() == body.as_ptr();
+            if is_first && pos > 0 {
+                first = Some(line.to_vec());
+                break;
+            }
+            if let Some(id) = scan_record(line).and_then(|record| record.id) {
+                return Ok((Some(id), torn));
+            }
+        }
+        let Some(mut first) = first else { break };
+        first.push(b'\n');
+        pending = first;
+    }
+    Ok((None, torn))
+}
+
+/// Append events under the lock, assigning ids; returns how many were written.
+pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<usize> {
+    let file = open_regular(path)?;
+    let size = lock(&file, path)?;
+    let (last, torn) = scan_tail(&file, path, size)?;
+    let mut next = last.map_or_else(|| "1".to_owned(), |id| add_one(&id));
+    let mut data = Vec::with_capacity(events.iter().map(|e| e.head.len() + e.tail.len() + 24).sum::<usize>() + 1);
+    if torn {
+        data.push(b'\n'); // terminate the torn line first: it stays, readers skip it
+    }
+    for event in events {
+        data.extend_from_slice(&event.head);
+        if let Some(given) = &event.given_id {
+            data.extend_from_slice(given);
+            if is_integer_text(given) {
+                next = add_one(std::str::from_utf8(given).expect("integer text is ASCII"));
+            }
+        } else {
+            data.extend_from_slice(next.as_bytes());
+            next = add_one(&next);
+        }
+        data.extend_from_slice(&event.tail);
+        data.push(b'\n');
+    }
+    write_locked(&file, path, size, &data, fsync)?;
+    Ok(events.len())
+}
+
+/// Create `path` holding exactly `data` (mode 0600). The data goes to a temporary
+/// file first and `link()` publishes it: nobody ever sees an empty session file,
+/// and an existing name (a symbolic link included) makes it fail with EEXIST.
+pub fn create_file(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
+    let directory = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let suffix: String = crate::ids::random_suffix().iter().map(|b| char::from(*b)).collect();
+    let temp: PathBuf = directory.join(format!(".{name}.{}.{suffix}.tmp", std::process::id()));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&temp)
+        .map_err(Error::io(&temp))?;
+    let result = (|| {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(Error::io(&temp))?;
+        write_locked(&file, &temp, 0, data, fsync)?;
+        std::fs::hard_link(&temp, path).map_err(Error::io(path))?;
+        if fsync {
+            File::open(directory)
+                .and_then(|dir| dir.sync_all())
+                .map_err(Error::io(directory))?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&temp);
+    result
+}
+
+/// Append the end record unless the last record already is one; returns whether it wrote.
+/// `head` is the record's opening (`{"type":"end",...` without the closing brace), and
+/// `extra` the members after `event_count` (`,"k":v...`).
+pub fn finalize(path: &Path, head: &[u8], extra: &[u8], fsync: bool) -> Result<bool> {
+    let file = open_regular(path)?;
+    let size = lock(&file, path)?;
+    let data = read_at(&file, path, 0, usize::try_from(size).expect("file fits in memory"))?;
+    let complete = match data.iter().rposition(|b| *b == b'\n') {
+        Some(end) => &data[..end],
+        None => &data[..0],
+    };
+    let kinds: Vec<Kind> = if data.contains(&b'\n') {
+        complete
+            .split(|b| *b == b'\n')
+            .filter_map(scan_record)
+            .map(|r| r.kind)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if kinds.last() == Some(&Kind::End) {
+        return Ok(false);
+    }
+    let count = kinds.len() - usize::from(kinds.first() == Some(&Kind::Init));
+    let mut line = Vec::with_capacity(head.len() + extra.len() + 32);
+    if !data.is_empty() && data.last() != Some(&b'\n') {
+        line.push(b'\n');
+    }
+    line.extend_from_slice(head);
+    line.extend_from_slice(format!(",\"event_count\":{count}").as_bytes());
+    line.extend_from_slice(extra);
+    line.extend_from_slice(b"}\n");
+    write_locked(&file, path, size, &line, fsync)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("nova-append-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn event(body: &str) -> EventParts {
+        EventParts {
+            head: b"{\"type\":\"event\",\"id\":".to_vec(),
+            given_id: None,
+            tail: format!(",\"x\":{body}}}").into_bytes(),
+        }
+    }
+
+    #[test]
+    fn creates_appends_and_ends() {
+        let dir = temp_dir("cycle");
+        let path = dir.join("s.jsonl");
+        create_file(&path, b"{\"type\":\"init\"}\n", false).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(
+            matches!(create_file(&path, b"x\n", false), Err(Error::Io { ref source, .. }) if source.raw_os_error() == Some(libc::EEXIST))
+        );
+        assert_eq!(append_events(&path, &[event("1"), event("2")], false).unwrap(), 2);
+        assert!(finalize(&path, b"{\"type\":\"end\"", b",\"reason\":\"r\"", false).unwrap());
+        assert!(!finalize(&path, b"{\"type\":\"end\"", b"", false).unwrap());
+        append_events(&path, &[event("3")], true).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "{\"type\":\"init\"}\n{\"type\":\"event\",\"id\":1,\"x\":1}\n{\"type\":\"event\",\"id\":2,\"x\":2}\n\
+             {\"type\":\"end\",\"event_count\":2,\"reason\":\"r\"}\n{\"type\":\"event\",\"id\":3,\"x\":3}\n"
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn heals_a_torn_tail_and_scans_past_long_lines() {
+        let dir = temp_dir("torn");
+        let path = dir.join("s.jsonl");
+        let long = "y".repeat(3 * CHUNK);
+        let body = format!(
+            "{{\"type\":\"event\",\"id\":41}}\n{{\"long\":\"{long}\"}}\n{{\"type\":\"event\",\"id\":42,\"x\":\"tor"
+        );
+        std::fs::write(&path, body).unwrap();
+        append_events(&path, &[event("0")], false).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.ends_with("\"x\":\"tor\n{\"type\":\"event\",\"id\":42,\"x\":0}\n"),
+            "{}",
+            &text[text.len() - 80..]
+        );
+    }
+
+    #[test]
+    fn refuses_links_and_non_files() {
+        let dir = temp_dir("links");
+        let target = dir.join("target");
+        std::fs::write(&target, b"").unwrap();
+        let link = dir.join("link.jsonl");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(append_events(&link, &[event("1")], false).is_err());
+        assert!(create_file(&link, b"x", false).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"");
+        assert!(matches!(
+            append_events(&dir, &[event("1")], false),
+            Err(Error::NotRegular(_) | Error::Io { .. })
+        ));
+    }
+}

@@ -1,0 +1,310 @@
+//! Encoding Python objects to compact JSON bytes by walking them (SPEC section 5),
+//! byte for byte what `nova_session._python.encode` writes.
+//!
+//! The walk never fails: whatever an object does (a raising `__str__`, an
+//! `__iter__` that breaks, a cycle) ends up as a placeholder string.
+
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PyMapping, PySet, PyString, PyTuple,
+};
+
+use crate::text::{write_float, write_json_string};
+
+/// Containers at a depth beyond this are written as `"<max depth>"`; the record itself is at depth 1.
+pub const MAX_DEPTH: usize = 64;
+
+/// An event split around its id: `head` ends with `"id":`, `tail` starts after the id and closes the object.
+pub struct EventParts {
+    pub head: Vec<u8>,
+    /// The caller's own `id`, already encoded.
+    pub given_id: Option<Vec<u8>>,
+    pub tail: Vec<u8>,
+}
+
+/// Encode `obj` at depth 1.
+pub fn encode(obj: &Bound<'_, PyAny>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, obj, 1);
+    out
+}
+
+/// Split an event dict into `{"type":T,"id":` / given id / `,"k":v...}` (type first, id second).
+pub fn event_parts(record: &Bound<'_, PyDict>) -> PyResult<EventParts> {
+    let mut head = Vec::with_capacity(32);
+    head.extend_from_slice(b"{\"type\":");
+    match record.get_item("type")? {
+        Some(kind) => write_value(&mut head, &kind, 2),
+        None => head.extend_from_slice(b"\"event\""),
+    }
+    head.extend_from_slice(b",\"id\":");
+    let given_id = record.get_item("id")?.map(|id| {
+        let mut text = Vec::new();
+        write_value(&mut text, &id, 2);
+        text
+    });
+    let mut tail = Vec::with_capacity(1024);
+    for (key, value) in dict_items(record)? {
+        if let Ok(name) = key.cast::<PyString>() {
+            if name == "type" || name == "id" {
+                continue;
+            }
+        }
+        write_member(&mut tail, &key, &value, 2);
+    }
+    tail.push(b'}');
+    Ok(EventParts { head, given_id, tail })
+}
+
+/// `,"key":value` for every pair of a dict, values at depth 2.
+pub fn write_members(out: &mut Vec<u8>, dict: &Bound<'_, PyDict>) -> PyResult<()> {
+    for (key, value) in dict_items(dict)? {
+        write_member(out, &key, &value, 2);
+    }
+    Ok(())
+}
+
+fn write_member(out: &mut Vec<u8>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, depth: usize) {
+    out.push(b',');
+    write_key(out, key);
+    out.push(b':');
+    write_value(out, value, depth);
+}
+
+/// A snapshot of a dict's pairs, so that a key's `__str__` that changes the dict cannot upset the walk.
+type Pairs<'py> = Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>;
+
+fn dict_items<'py>(dict: &Bound<'py, PyDict>) -> PyResult<Pairs<'py>> {
+    dict.items().iter().map(|pair| pair.extract()).collect()
+}
+
+fn write_str(out: &mut Vec<u8>, s: &Bound<'_, PyString>) {
+    match s.encode_utf8() {
+        Ok(bytes) => write_json_string(out, bytes.as_bytes()),
+        // Lone surrogates: take their 3-byte form; write_json_string escapes them as \udXXX.
+        Err(_) => match s.call_method1("encode", ("utf-8", "surrogatepass")) {
+            Ok(bytes) => match bytes.cast::<PyBytes>() {
+                Ok(bytes) => write_json_string(out, bytes.as_bytes()),
+                Err(_) => write_unserializable(out, s.as_any()),
+            },
+            Err(_) => write_unserializable(out, s.as_any()),
+        },
+    }
+}
+
+fn write_placeholder(out: &mut Vec<u8>, text: &str) {
+    write_json_string(out, text.as_bytes());
+}
+
+fn write_unserializable(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>) {
+    let name = obj
+        .get_type()
+        .name()
+        .map_or_else(|_| "object".to_owned(), |name| name.to_string_lossy().into_owned());
+    write_placeholder(out, &format!("<unserializable {name}>"));
+}
+
+/// Decimal text of an int (subclasses included), or None past the int-to-string limit.
+fn int_text(value: &Bound<'_, PyAny>) -> Option<String> {
+    if let Ok(small) = value.extract::<i64>() {
+        return Some(small.to_string());
+    }
+    // int.__repr__ ignores a subclass's own __repr__, as Python's json does.
+    let repr = value
+        .py()
+        .get_type::<PyInt>()
+        .getattr("__repr__")
+        .ok()?
+        .call1((value,))
+        .ok()?;
+    Some(repr.cast::<PyString>().ok()?.to_string_lossy().into_owned())
+}
+
+fn write_int(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) {
+    match int_text(value) {
+        Some(text) => out.extend_from_slice(text.as_bytes()),
+        None => write_placeholder(out, "<unserializable int>"),
+    }
+}
+
+fn write_key(out: &mut Vec<u8>, key: &Bound<'_, PyAny>) {
+    if let Ok(s) = key.cast::<PyString>() {
+        write_str(out, s);
+    } else if key.is_none() {
+        out.extend_from_slice(b"\"null\"");
+    } else if let Ok(flag) = key.cast_exact::<pyo3::types::PyBool>() {
+        out.extend_from_slice(if flag.is_true() { b"\"true\"" } else { b"\"false\"" });
+    } else if key.is_instance_of::<PyInt>() {
+        let text = int_text(key).unwrap_or_else(|| "<unserializable int>".to_owned());
+        write_placeholder(out, &text);
+    } else if let Ok(float) = key.cast::<PyFloat>() {
+        let value = float.value();
+        let text = if value.is_nan() {
+            "NaN".to_owned()
+        } else if value.is_infinite() {
+            if value > 0.0 { "Infinity" } else { "-Infinity" }.to_owned()
+        } else {
+            let mut repr = Vec::new();
+            write_float(&mut repr, value);
+            String::from_utf8(repr).expect("ascii")
+        };
+        write_placeholder(out, &text);
+    } else {
+        match key.str() {
+            Ok(text) => write_str(out, &text),
+            Err(_) => write_unserializable(out, key),
+        }
+    }
+}
+
+/// Write `obj` at `depth` by the rules of SPEC section 5.
+pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
+    if let Ok(s) = obj.cast::<PyString>() {
+        write_str(out, s);
+    } else if obj.is_none() {
+        out.extend_from_slice(b"null");
+    } else if let Ok(flag) = obj.cast_exact::<pyo3::types::PyBool>() {
+        out.extend_from_slice(if flag.is_true() { b"true" } else { b"false" });
+    } else if obj.is_instance_of::<PyInt>() {
+        write_int(out, obj);
+    } else if let Ok(float) = obj.cast::<PyFloat>() {
+        let value = float.value();
+        if value.is_finite() {
+            write_float(out, value);
+        } else {
+            out.extend_from_slice(b"null");
+        }
+    } else if let Ok(dict) = obj.cast::<PyDict>() {
+        write_container(out, obj, depth, |out| {
+            let pairs = dict_items(dict)?;
+            write_object(out, pairs.iter().map(|(k, v)| Ok((k.clone(), v.clone()))), depth)
+        });
+    } else if let Ok(list) = obj.cast::<PyList>() {
+        write_container(out, obj, depth, |out| {
+            // Re-read the length each step: an element's __str__ may change the list.
+            let mut index = 0;
+            out.push(b'[');
+            while index < list.len() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_value(out, &list.get_item(index)?, depth + 1);
+                index += 1;
+            }
+            out.push(b']');
+            Ok(())
+        });
+    } else if let Ok(tuple) = obj.cast::<PyTuple>() {
+        write_container(out, obj, depth, |out| write_array(out, tuple.iter().map(Ok), depth));
+    } else if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
+        write_container(out, obj, depth, |out| write_array(out, obj.try_iter()?, depth));
+    } else if let Ok(bytes) = obj.cast::<PyBytes>() {
+        write_json_string(out, String::from_utf8_lossy(bytes.as_bytes()).as_bytes());
+    } else if let Ok(bytes) = obj.cast::<PyByteArray>() {
+        write_json_string(out, String::from_utf8_lossy(&bytes.to_vec()).as_bytes());
+    } else {
+        let mark = out.len();
+        if write_other(out, obj, depth).is_err() {
+            out.truncate(mark);
+            write_unserializable(out, obj);
+        }
+    }
+}
+
+/// A type from a module that is already imported, or None: no instance can exist otherwise.
+fn module_type<'py>(py: Python<'py>, module: &str, name: &str) -> Option<Bound<'py, PyAny>> {
+    let modules = py.import("sys").ok()?.getattr("modules").ok()?;
+    let module = modules.get_item(module).ok()?;
+    if module.is_none() {
+        return None;
+    }
+    module.getattr(name).ok()
+}
+
+fn is_instance_of_module_type(obj: &Bound<'_, PyAny>, module: &str, name: &str) -> PyResult<bool> {
+    match module_type(obj.py(), module, name) {
+        Some(kind) => obj.is_instance(&kind),
+        None => Ok(false),
+    }
+}
+
+fn write_other(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<()> {
+    if is_instance_of_module_type(obj, "datetime", "date")? || is_instance_of_module_type(obj, "datetime", "time")? {
+        let text = obj.call_method0("isoformat")?;
+        match text.cast::<PyString>() {
+            Ok(text) => write_str(out, text),
+            Err(_) => write_unserializable(out, obj),
+        }
+    } else if is_instance_of_module_type(obj, "pathlib", "PurePath")? {
+        write_str(out, &obj.str()?);
+    } else if is_instance_of_module_type(obj, "enum", "Enum")? {
+        let value = obj.getattr("value")?;
+        if is_instance_of_module_type(&value, "enum", "Enum")? {
+            write_str(out, &value.str()?); // an enum valued by an enum: stop here
+        } else {
+            write_value(out, &value, depth);
+        }
+    } else if obj.cast::<PyMapping>().is_ok() {
+        write_container(out, obj, depth, |out| {
+            let items = obj.call_method0("items")?;
+            let pairs = items.try_iter()?.map(|pair| pair.and_then(|pair| pair.extract()));
+            write_object(out, pairs, depth)
+        });
+    } else {
+        write_str(out, &obj.str()?);
+    }
+    Ok(())
+}
+
+/// Depth check, then the container's body; a body that fails leaves a placeholder instead.
+fn write_container(
+    out: &mut Vec<u8>,
+    obj: &Bound<'_, PyAny>,
+    depth: usize,
+    body: impl FnOnce(&mut Vec<u8>) -> PyResult<()>,
+) {
+    if depth > MAX_DEPTH {
+        write_placeholder(out, "<max depth>");
+        return;
+    }
+    let mark = out.len();
+    if body(out).is_err() {
+        out.truncate(mark);
+        write_unserializable(out, obj);
+    }
+}
+
+fn write_array<'py>(
+    out: &mut Vec<u8>,
+    items: impl Iterator<Item = PyResult<Bound<'py, PyAny>>>,
+    depth: usize,
+) -> PyResult<()> {
+    out.push(b'[');
+    for (index, item) in items.enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_value(out, &item?, depth + 1);
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn write_object<'py>(
+    out: &mut Vec<u8>,
+    pairs: impl Iterator<Item = PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)>>,
+    depth: usize,
+) -> PyResult<()> {
+    out.push(b'{');
+    for (index, pair) in pairs.enumerate() {
+        let (key, value) = pair?;
+        if index > 0 {
+            out.push(b',');
+        }
+        write_key(out, &key);
+        out.push(b':');
+        write_value(out, &value, depth + 1);
+    }
+    out.push(b'}');
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Byte-level JSON text: string escapes and Python's float `repr`, without Python.
+
+use std::fmt::Write as _;
+
+/// Write `bytes` (UTF-8, or WTF-8 where lone surrogates are 3-byte `ED A0..BF xx`
+/// sequences) as a JSON string literal the way Python's `json` writes it with
+/// `ensure_ascii=False`: `\" \\ \n \r \t \b \f`, other controls `\u00XX`, lone
+/// surrogates `\udXXX`, everything else as itself.
+pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let escape: Option<&[u8]> = match byte {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x08 => Some(b"\\b"),
+            0x0c => Some(b"\\f"),
+            _ => None,
+        };
+        if let Some(escape) = escape {
+            out.extend_from_slice(&bytes[start..index]);
+            out.extend_from_slice(escape);
+            index += 1;
+            start = index;
+        } else if byte < 0x20 {
+            out.extend_from_slice(&bytes[start..index]);
+            let _ = write!(Hex(out), "\\u{byte:04x}");
+            index += 1;
+            start = index;
+        } else if byte == 0xED && index + 2 < bytes.len() && bytes[index + 1] >= 0xA0 {
+            // A surrogate code point (U+D800..U+DFFF) in its 3-byte form.
+            out.extend_from_slice(&bytes[start..index]);
+            let code = (u32::from(byte & 0x0F) << 12)
+                | (u32::from(bytes[index + 1] & 0x3F) << 6)
+                | u32::from(bytes[index + 2] & 0x3F);
+            let _ = write!(Hex(out), "\\u{code:04x}");
+            index += 3;
+            start = index;
+        } else {
+            index += 1;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Adapter so `write!` can append ASCII to a byte buffer.
+struct Hex<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Hex<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Write a finite float exactly as Python's `repr(float)`: the shortest digits that
+/// round-trip, positional when the decimal exponent is in -4..16, else `d.ddde+XX`.
+pub fn write_float(out: &mut Vec<u8>, value: f64) {
+    // `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".
+    let text = format!("{value:e}");
+    let (mantissa, exponent) = text.split_once('e').expect("LowerExp always writes an exponent");
+    let exponent: i32 = exponent.parse().expect("LowerExp writes a decimal exponent");
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let point = exponent + 1; // digits d1d2... stand for 0.d1d2... * 10^point
+    if negative {
+        out.push(b'-');
+    }
+    if (-3..=16).contains(&point) {
+        let count = digits.len() as i32;
+        if point <= 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-point) as usize));
+            out.extend_from_slice(digits.as_bytes());
+        } else if point >= count {
+            out.extend_from_slice(digits.as_bytes());
+            out.extend(std::iter::repeat_n(b'0', (point - count) as usize));
+            out.extend_from_slice(b".0");
+        } else {
+            out.extend_from_slice(&digits.as_bytes()[..point as usize]);
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[point as usize..]);
+        }
+    } else {
+        out.extend_from_slice(&digits.as_bytes()[..1]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits.as_bytes()[1..]);
+        }
+        let shown = point - 1;
+        let _ = write!(
+            Hex(out),
+            "e{}{:02}",
+            if shown < 0 { '-' } else { '+' },
+            shown.unsigned_abs()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(value: f64) -> String {
+        let mut out = Vec::new();
+        write_float(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn string(bytes: &[u8]) -> String {
+        let mut out = Vec::new();
+        write_json_string(&mut out, bytes);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn floats_match_python_repr() {
+        for (value, repr) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1234567890123456.0, "1234567890123456.0"),
+            (12345678901234567.0, "1.2345678901234568e+16"),
+            (1e-05, "1e-05"),
+            (0.0001, "0.0001"),
+            (0.00012, "0.00012"),
+            (1.5e-7, "1.5e-07"),
+            (1e22, "1e+22"),
+            (1e100, "1e+100"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (-123.456, "-123.456"),
+            (100.0, "100.0"),
+        ] {
+            assert_eq!(float(value), repr, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_like_python_json() {
+        assert_eq!(string(b"plain"), "\"plain\"");
+        assert_eq!(string(b"q\"b\\n\nr\rt\tb\x08f\x0c"), r#""q\"b\\n\nr\rt\tb\bf\f""#);
+        assert_eq!(string(b"\x00\x1f\x7f"), "\"\\u0000\\u001f\x7f\"");
+        assert_eq!(string("é \u{2028} 😀".as_bytes()), "\"é \u{2028} 😀\"");
+        assert_eq!(string(b"a\xed\xa0\x80b\xed\xbf\xbf"), r#""a\ud800b\udfff""#);
+    }
+}
