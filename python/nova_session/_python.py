@@ -16,6 +16,8 @@ import sys
 import time
 from _collections_abc import Mapping
 
+from ._backend import VERSION as __version__
+
 try:  # the C escaper behind json.dumps(ensure_ascii=False), without importing json
     from _json import encode_basestring as _c_escape
 except ImportError:  # pragma: no cover - interpreters without the _json accelerator
@@ -26,7 +28,6 @@ try:
 except ImportError:  # pragma: no cover - Windows has no flock
     _fcntl = None
 
-__version__ = "0.1.0"
 __all__ = ["append_records", "create_file", "encode", "finalize_file", "generate_session_id"]
 
 _MAX_DEPTH = 64
@@ -105,31 +106,31 @@ def _int_text(value: int) -> str:
 
 
 def _float_text(value: float) -> str:
-    if value != value or value in (float("inf"), float("-inf")):
-        return "null"
-    return float.__repr__(value)
+    # float.__repr__, not ==: a subclass may lie about equality, never about its repr.
+    text = float.__repr__(value)
+    return "null" if text in _NON_FINITE else text
+
+
+_NON_FINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
 
 
 def _key_text(key: object) -> str:
-    if isinstance(key, str):
-        return _escape(key)
+    # type(key), not isinstance: an object may claim another __class__.
+    kind = type(key)
+    if issubclass(kind, str):
+        return _escape(key)  # type: ignore[arg-type]
     if key is True:
         return '"true"'
     if key is False:
         return '"false"'
     if key is None:
         return '"null"'
-    if isinstance(key, int):
-        text = _int_text(key)
+    if issubclass(kind, int):
+        text = _int_text(key)  # type: ignore[arg-type]
         return text if text.startswith('"') else '"' + text + '"'
-    if isinstance(key, float):
-        if key != key:
-            return '"NaN"'
-        if key == float("inf"):
-            return '"Infinity"'
-        if key == float("-inf"):
-            return '"-Infinity"'
-        return '"' + float.__repr__(key) + '"'
+    if issubclass(kind, float):
+        text = float.__repr__(key)  # type: ignore[arg-type]
+        return _NON_FINITE.get(text) or '"' + text + '"'
     try:
         return _escape(str(key))
     except Exception:  # noqa: BLE001 - a raising __str__ is data, not an error
@@ -143,28 +144,33 @@ def _module_type(module: str, name: str):
 
 
 def _encode(obj: object, depth: int, out: list) -> None:
-    if isinstance(obj, str):
-        out.append(_escape(obj))
+    # type(obj), not isinstance, for the built-in types: an object may claim
+    # another __class__, and only its real type decides how it is written.
+    kind = type(obj)
+    if issubclass(kind, str):
+        out.append(_escape(obj))  # type: ignore[arg-type]
     elif obj is None:
         out.append("null")
     elif obj is True:
         out.append("true")
     elif obj is False:
         out.append("false")
-    elif isinstance(obj, int):
-        out.append(_int_text(obj))
-    elif isinstance(obj, float):
-        out.append(_float_text(obj))
-    elif isinstance(obj, dict):
+    elif issubclass(kind, int):
+        out.append(_int_text(obj))  # type: ignore[arg-type]
+    elif issubclass(kind, float):
+        out.append(_float_text(obj))  # type: ignore[arg-type]
+    elif issubclass(kind, dict):
         _encode_container(obj, depth, out, dict.items, True)
-    elif isinstance(obj, list):
+    elif issubclass(kind, list):
         _encode_container(obj, depth, out, list.__iter__, False)
-    elif isinstance(obj, tuple):
+    elif issubclass(kind, tuple):
         _encode_container(obj, depth, out, tuple.__iter__, False)
-    elif isinstance(obj, (set, frozenset)):
+    elif issubclass(kind, (set, frozenset)):
         _encode_container(obj, depth, out, iter, False)
-    elif isinstance(obj, (bytes, bytearray)):
-        out.append(_escape(bytes(obj).decode("utf-8", "replace")))
+    elif issubclass(kind, bytes):
+        out.append(_escape(bytes.decode(obj, "utf-8", "replace")))  # type: ignore[arg-type]
+    elif issubclass(kind, bytearray):
+        out.append(_escape(bytearray.decode(obj, "utf-8", "replace")))  # type: ignore[arg-type]
     else:
         _encode_other(obj, depth, out)
 
@@ -179,15 +185,19 @@ def _encode_other(obj: object, depth: int, out: list) -> None:
     try:
         if (date is not None and isinstance(obj, date)) or (time_ is not None and isinstance(obj, time_)):
             text = obj.isoformat()  # type: ignore[attr-defined]
-            out.append(_escape(text) if isinstance(text, str) else _unserializable(obj))
+            out.append(_escape(text) if issubclass(type(text), str) else _unserializable(obj))
         elif pure_path is not None and isinstance(obj, pure_path):
             out.append(_escape(str(obj)))
         elif enum is not None and isinstance(obj, enum):
+            # Follow .value through enums valued by enums; a chain longer than
+            # _MAX_DEPTH (an enum valued by itself) is cut like a cycle.
             value = obj.value  # type: ignore[attr-defined]
-            if enum is not None and isinstance(value, enum):  # an enum valued by an enum: stop here
-                out.append(_escape(str(value)))
-            else:
-                _encode(value, depth, out)
+            for _ in range(_MAX_DEPTH):
+                if not isinstance(value, enum):
+                    _encode(value, depth, out)
+                    return
+                value = value.value
+            out.append('"<max depth>"')
         elif isinstance(obj, Mapping):
             _encode_container(obj, depth, out, _mapping_items, True)
         else:
@@ -253,7 +263,7 @@ def _event_parts(record: dict):
         given = "".join(given_parts)
     tail: list = []
     _encode_items(
-        ((k, v) for k, v in dict.items(record) if not (isinstance(k, str) and k in ("type", "id"))),
+        ((k, v) for k, v in dict.items(record) if not (issubclass(type(k), str) and str.__str__(k) in ("type", "id"))),
         tail,
     )
     tail.append("}")

@@ -82,7 +82,10 @@ fn write_str(out: &mut Vec<u8>, s: &Bound<'_, PyString>) {
     match s.encode_utf8() {
         Ok(bytes) => write_json_string(out, bytes.as_bytes()),
         // Lone surrogates: take their 3-byte form; write_json_string escapes them as \udXXX.
-        Err(_) => match s.call_method1("encode", ("utf-8", "surrogatepass")) {
+        // str.encode, not s.encode: a subclass may override the method.
+        Err(_) => match (s.py().get_type::<PyString>().getattr("encode"))
+            .and_then(|encode| encode.call1((s, "utf-8", "surrogatepass")))
+        {
             Ok(bytes) => match bytes.cast::<PyBytes>() {
                 Ok(bytes) => write_json_string(out, bytes.as_bytes()),
                 Err(_) => write_unserializable(out, s.as_any()),
@@ -238,12 +241,17 @@ fn write_other(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) -> PyRes
     } else if is_instance_of_module_type(obj, "pathlib", "PurePath")? {
         write_str(out, &obj.str()?);
     } else if is_instance_of_module_type(obj, "enum", "Enum")? {
-        let value = obj.getattr("value")?;
-        if is_instance_of_module_type(&value, "enum", "Enum")? {
-            write_str(out, &value.str()?); // an enum valued by an enum: stop here
-        } else {
-            write_value(out, &value, depth);
+        // Follow .value through enums valued by enums; a chain longer than
+        // MAX_DEPTH (an enum valued by itself) is cut like a cycle.
+        let mut value = obj.getattr("value")?;
+        for _ in 0..MAX_DEPTH {
+            if !is_instance_of_module_type(&value, "enum", "Enum")? {
+                write_value(out, &value, depth);
+                return Ok(());
+            }
+            value = value.getattr("value")?;
         }
+        write_placeholder(out, "<max depth>");
     } else if obj.cast::<PyMapping>().is_ok() {
         write_container(out, obj, depth, |out| {
             let items = obj.call_method0("items")?;

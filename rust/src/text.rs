@@ -63,8 +63,13 @@ impl std::fmt::Write for Hex<'_> {
 /// Write a finite float exactly as Python's `repr(float)`: the shortest digits that
 /// round-trip, positional when the decimal exponent is in -4..16, else `d.ddde+XX`.
 pub fn write_float(out: &mut Vec<u8>, value: f64) {
-    // `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e16", "0e0".
-    let text = format!("{value:e}");
+    // `{:e}` gives the shortest round-trip digits ("-1.2345e-7", "1e16", "0e0"), but
+    // where two candidates of that length are equally near it may pick either;
+    // Python picks the even one, which is what exact rounding to that length gives.
+    let shortest = format!("{value:e}");
+    let count = shortest.split_once('e').map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
+    let rounded = format!("{value:.prec$e}", prec = count.saturating_sub(1));
+    let text = if rounded.parse::<f64>() == Ok(value) { rounded } else { shortest };
     let (mantissa, exponent) = text.split_once('e').expect("LowerExp always writes an exponent");
     let exponent: i32 = exponent.parse().expect("LowerExp writes a decimal exponent");
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
@@ -144,6 +149,9 @@ mod tests {
             (f64::MAX, "1.7976931348623157e+308"),
             (-123.456, "-123.456"),
             (100.0, "100.0"),
+            (562_949_953_421_312.25, "562949953421312.2"),
+            (111_659_285_584_252.125, "111659285584252.12"),
+            (233_891_771_783_429.625, "233891771783429.62"),
         ] {
             assert_eq!(float(value), repr, "{value:e}");
         }
