@@ -7,6 +7,7 @@ a session id that is not of the SPEC section 3 format never reaches a path.
 from __future__ import annotations
 
 import os
+import stat
 
 DATA_DIR = ".nova-protector"
 SESSIONS = "sessions"
@@ -70,6 +71,21 @@ def session_file(root: str, session_id: str) -> str:
     return os.path.join(root, DATA_DIR, SESSIONS, session_id + SUFFIX)
 
 
+def existing_session_file(root: str, session_id: str) -> str:
+    """The session file's path, once .nova-protector/ and sessions/ are checked to be
+    real directories: a symbolic link swapped in for either would lead writes outside."""
+    base = data_dir(root)
+    check_real_dir(base)
+    check_real_dir(os.path.join(base, SESSIONS))
+    return session_file(root, session_id)
+
+
+def check_real_dir(path: str) -> None:
+    """Refused unless path is a directory itself (not a link to one); FileNotFoundError if missing."""
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        raise Refused("%s is not a directory (a symbolic link is refused)" % path)
+
+
 def active_dir(root: str) -> str:
     return os.path.join(root, DATA_DIR, ACTIVE)
 
@@ -80,10 +96,7 @@ def _make_dir(path: str) -> None:
         os.mkdir(path, 0o700)
         os.chmod(path, 0o700)  # mkdir's mode passes through the umask
     except FileExistsError:
-        import stat
-
-        if not stat.S_ISDIR(os.lstat(path).st_mode):
-            raise Refused("%s exists but is not a directory (a symbolic link is refused)" % path) from None
+        check_real_dir(path)
 
 
 def ensure_layout(root: str) -> dict:

@@ -8,6 +8,7 @@ SPEC section 7 with exactly one warning on the ``nova_session`` logger.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from _collections_abc import Mapping
@@ -16,8 +17,11 @@ from . import _log, _python
 from .paths import (
     Refused,
     active_dir,
+    check_real_dir,
     check_session_id,
+    data_dir,
     ensure_layout,
+    existing_session_file,
     is_session_id,
     project_root,
     session_file,
@@ -115,8 +119,6 @@ def _clear_mark(root: str, session_id: str) -> None:
 
 
 def _is_regular_file(path: str) -> bool:
-    import stat
-
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
@@ -218,7 +220,7 @@ def append_event(session_id, event_data, project_dir=None):
             if not isinstance(event_data, Mapping):
                 raise Refused("event_data must be a dict, not %s" % type(event_data).__name__)
             event_data = dict(event_data)
-        path = session_file(_find_project(sid, project_dir), sid)
+        path = existing_session_file(_find_project(sid, project_dir), sid)
         kernel.append_records(path, [event_data], _fsync())
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("append_event", exc)
@@ -244,6 +246,8 @@ def get_active_session(project_dir, claude_session_id=None):
         root = project_root(project_dir)
         directory = active_dir(root)
         try:
+            check_real_dir(data_dir(root))
+            check_real_dir(directory)
             names = os.listdir(directory)
         except FileNotFoundError:
             return None
@@ -280,7 +284,7 @@ def finalize_session(session_id, project_dir, **extra):
     try:
         sid = check_session_id(session_id)
         root = project_root(project_dir)
-        path = session_file(root, sid)
+        path = existing_session_file(root, sid)
         head = {"type": "end", "session_id": sid, "timestamp": _timestamp()}
         tail = {key: value for key, value in extra.items() if key not in head and key != "event_count"}
         kernel.finalize_file(path, head, tail, _fsync())
@@ -304,7 +308,7 @@ def read_session_events(session_id, project_dir):
     """
     try:
         sid = check_session_id(session_id)
-        path = session_file(project_root(project_dir), sid)
+        path = existing_session_file(project_root(project_dir), sid)
         fd = _python.open_regular(path, os.O_RDONLY)
         try:
             _python.lock_shared(fd)

@@ -9,9 +9,11 @@
 
 /// CPython's default `sys.get_int_max_str_digits()`.
 const MAX_INT_DIGITS: usize = 4300;
-/// Nesting deeper than this is refused rather than risk the stack; the library
-/// itself never writes more than 64 levels.
-const MAX_NESTING: usize = 512;
+/// Nesting deeper than this is refused rather than risk the stack. It is CPython's
+/// default recursion limit, near where `json.loads` gives up with RecursionError
+/// (a little earlier, by the depth of the caller's stack); the library itself
+/// never writes more than 64 levels.
+const MAX_NESTING: usize = 1000;
 
 /// What a record's top-level `type` says, as far as ids and end records care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,7 +400,9 @@ mod tests {
         assert!(scan_record(big.as_bytes()).is_none());
         let float = format!("{{\"x\":{}.5}}", "9".repeat(5000));
         assert!(scan_record(float.as_bytes()).is_some());
-        let deep = format!("{{\"x\":{}{}}}", "[".repeat(600), "]".repeat(600));
+        let nested = format!("{{\"id\":1,\"x\":{}{}}}", "[".repeat(900), "]".repeat(900));
+        assert_eq!(scan_record(nested.as_bytes()).unwrap().id.as_deref(), Some("1"));
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(1100), "]".repeat(1100));
         assert!(scan_record(deep.as_bytes()).is_none());
     }
 
