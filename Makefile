@@ -26,7 +26,7 @@ test-rust: ## cargo test of the pure-Rust parts
 	cargo test --quiet
 
 test-py: build ## pytest, both backends in one run (fails if the Rust kernel is missing)
-	$(PY) -m pytest -q
+	$(PY) -m pytest
 
 test: build test-rust test-py ## build the extension, cargo test, then pytest against both backends
 

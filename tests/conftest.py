@@ -68,3 +68,18 @@ def project(tmp_path):
     path = tmp_path / "project"
     path.mkdir()
     return path
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many tests ran on each backend, so a run shows both were exercised."""
+    counts = {name: {"passed": 0, "failed": 0} for name in BACKENDS}
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if report.when != "call" and outcome == "passed":
+                continue
+            for name in BACKENDS:
+                if "[%s" % name in report.nodeid or "-%s" % name in report.nodeid:
+                    counts[name][outcome] += 1
+                    break
+    line = "; ".join("%s backend: %d passed, %d failed" % (n, c["passed"], c["failed"]) for n, c in counts.items())
+    terminalreporter.write_line("nova_session conformance by backend -- " + line)
