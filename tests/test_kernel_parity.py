@@ -56,7 +56,7 @@ def public_names(module) -> set:
 
 
 def test_python_kernel_all_lists_the_interface():
-    assert set(_python.__all__) == {"generate_session_id", "encode", "create_file", "append_records", "finalize_file"}
+    assert set(_python.__all__) == {"generate_session_id", "encode", "loads", "create_file", "append_records", "finalize_file"}
     for name in _python.__all__:
         assert callable(getattr(_python, name)), name
 

@@ -18,17 +18,18 @@ from _collections_abc import Mapping
 
 from ._backend import VERSION as __version__
 
-try:  # the C escaper behind json.dumps(ensure_ascii=False), without importing json
+try:  # the C escaper and scanner behind json, without importing json (and re): milliseconds in a hook
     from _json import encode_basestring as _c_escape
+    from _json import make_scanner as _c_make_scanner
 except ImportError:  # pragma: no cover - interpreters without the _json accelerator
-    _c_escape = None
+    _c_escape = _c_make_scanner = None
 
 try:
     import fcntl as _fcntl
 except ImportError:  # pragma: no cover - Windows has no flock
     _fcntl = None
 
-__all__ = ["append_records", "create_file", "encode", "finalize_file", "generate_session_id"]
+__all__ = ["append_records", "create_file", "encode", "finalize_file", "generate_session_id", "loads"]
 
 _MAX_DEPTH = 64
 _CHUNK = 65536
@@ -278,12 +279,45 @@ def _is_integer_text(text: str) -> bool:
     return digits.isdigit() and digits.isascii() and (digits == "0" or not digits.startswith("0"))
 
 
+class _ScanContext:
+    """What json's C scanner reads from a decoder: the settings of json.loads()."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name: str) -> float:
+        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
+
+
+_scan_once = _c_make_scanner(_ScanContext()) if _c_make_scanner is not None else None
+_JSON_SPACE = " \t\n\r"
+
+
+def loads(data):
+    """Parse JSON bytes into Python objects like json.loads; ValueError for what it cannot parse."""
+    text = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    if _scan_once is None:  # pragma: no cover - interpreters without the _json accelerator
+        import json
+
+        return json.loads(text)
+    start = len(text) - len(text.lstrip(_JSON_SPACE))
+    try:
+        value, end = _scan_once(text, start)
+    except StopIteration:
+        raise ValueError("invalid JSON at position %d" % start) from None
+    if text[end:].strip(_JSON_SPACE):
+        raise ValueError("extra data after JSON at position %d" % end)
+    return value
+
+
 def parse_record(line: bytes):
     """The line as a dict, or None when it is not one complete JSON object."""
-    import json  # only appends and finalize read lines back; hooks that only init never pay for it
-
     try:
-        record = json.loads(line.decode("utf-8"))
+        record = loads(line)
     except (ValueError, RecursionError):
         return None
     return record if type(record) is dict else None

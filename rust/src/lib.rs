@@ -5,6 +5,7 @@
 //! concern, testable with `cargo test` without an interpreter.
 
 pub mod append;
+pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod ids;
@@ -20,7 +21,7 @@ mod _rust {
     use pyo3::prelude::*;
     use pyo3::types::{PyBytes, PyDict};
 
-    use crate::{append, encode as encoder, ids};
+    use crate::{append, decode, encode as encoder, ids};
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -37,6 +38,13 @@ mod _rust {
     #[pyfunction]
     fn encode<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &encoder::encode(obj))
+    }
+
+    /// Parse JSON bytes into Python objects like json.loads; ValueError for what it cannot parse.
+    #[pyfunction]
+    fn loads<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let value = decode::parse(data).map_err(pyo3::exceptions::PyValueError::new_err)?;
+        decode::to_python(py, &value)
     }
 
     /// Create path holding exactly data (mode 0600, never through a link); FileExistsError if it exists.

@@ -67,9 +67,15 @@ pub fn write_float(out: &mut Vec<u8>, value: f64) {
     // where two candidates of that length are equally near it may pick either;
     // Python picks the even one, which is what exact rounding to that length gives.
     let shortest = format!("{value:e}");
-    let count = shortest.split_once('e').map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
+    let count = shortest
+        .split_once('e')
+        .map_or(1, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
     let rounded = format!("{value:.prec$e}", prec = count.saturating_sub(1));
-    let text = if rounded.parse::<f64>() == Ok(value) { rounded } else { shortest };
+    let text = if rounded.parse::<f64>() == Ok(value) {
+        rounded
+    } else {
+        shortest
+    };
     let (mantissa, exponent) = text.split_once('e').expect("LowerExp always writes an exponent");
     let exponent: i32 = exponent.parse().expect("LowerExp writes a decimal exponent");
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
