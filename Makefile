@@ -28,7 +28,7 @@ test-rust: ## cargo test of the pure-Rust parts
 test-py: build ## pytest, both backends in one run (fails if the Rust kernel is missing)
 	$(PY) -m pytest
 
-test: build test-rust test-py ## build the extension, cargo test, then pytest against both backends
+test: lint build test-rust test-py ## lint, build the extension, cargo test, then pytest against both backends
 
 demo: build ## record a realistic session into a temporary project and print where it went
 	$(PY) examples/demo.py

@@ -135,6 +135,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // exact binary values whose ties decide the last digit
     fn floats_match_python_repr() {
         for (value, repr) in [
             (0.0, "0.0"),
