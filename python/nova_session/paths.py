@@ -90,7 +90,7 @@ def active_dir(root: str) -> str:
     return os.path.join(root, DATA_DIR, ACTIVE)
 
 
-def _make_dir(path: str) -> None:
+def make_dir(path: str) -> None:
     """Create path with mode 0700, or accept it if it is a real directory (never a link)."""
     try:
         os.mkdir(path, 0o700)
@@ -102,11 +102,11 @@ def _make_dir(path: str) -> None:
 def ensure_layout(root: str) -> dict:
     """Create .nova-protector/{sessions,reports,active} and its .gitignore; return the paths as str."""
     base = data_dir(root)
-    _make_dir(base)
+    make_dir(base)
     _write_gitignore(os.path.join(base, ".gitignore"))
     paths = {name: os.path.join(base, name) for name in (SESSIONS, REPORTS, ACTIVE)}
     for path in paths.values():
-        _make_dir(path)
+        make_dir(path)
     return paths
 
 

@@ -46,12 +46,14 @@ def _fail(function: str, exc: BaseException) -> None:
     _log.warn("nova_session.%s failed: %s", function, reason)
 
 
-def _fsync() -> bool:
+def fsync_requested() -> bool:
     return os.environ.get(FSYNC_VAR) == "1"
 
 
-def _timestamp() -> str:
-    millis = time.time_ns() // 1_000_000
+def timestamp(millis=None) -> str:
+    """ISO 8601 UTC with milliseconds, of now or of a time in ms since the epoch."""
+    if millis is None:
+        millis = time.time_ns() // 1_000_000
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + ".%03dZ" % (millis % 1000)
 
 
@@ -80,7 +82,7 @@ def _find_project(session_id: str, project_dir: object) -> str:
 # ------------------------------------------------------------------ active marks
 
 
-def _write_mark(root: str, session_id: str, claude_session_id) -> None:
+def write_mark(root: str, session_id: str, claude_session_id) -> None:
     directory = active_dir(root)
     body = b"%d" % time.time_ns()
     if claude_session_id is not None:
@@ -111,7 +113,7 @@ def _read_mark(directory: str, session_id: str):
         return None
 
 
-def _clear_mark(root: str, session_id: str) -> None:
+def clear_mark(root: str, session_id: str) -> None:
     try:
         os.unlink(os.path.join(active_dir(root), session_id))
     except FileNotFoundError:
@@ -173,31 +175,46 @@ def init_session_file(session_id, project_dir, **extra):
     """
     try:
         sid = check_session_id(session_id)
-        claude = extra.get("claude_session_id")
-        if claude is not None and not isinstance(claude, str):
-            raise Refused("claude_session_id must be a str, not %s" % type(claude).__name__)
         root = project_root(project_dir)
-        ensure_layout(root)
-        record = {
-            "type": "init",
-            "session_id": sid,
-            "timestamp": _timestamp(),
-            "platform": _platform(),
-            "project_dir": root,
-        }
-        for key, value in extra.items():
-            record.setdefault(key, value)
-        path = session_file(root, sid)
         try:
-            kernel.create_file(path, kernel.encode(record) + b"\n", _fsync())
+            path = create_session(sid, root, extra)
         except FileExistsError:
-            raise Refused("session file %s already exists; it was left untouched" % path) from None
-        _registry[sid] = root
-        _write_mark(root, sid, claude)
+            raise Refused("session file %s already exists; it was left untouched" % session_file(root, sid)) from None
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("init_session_file", exc)
         return None
     return _as_path(path)
+
+
+def create_session(sid: str, root: str, extra: dict) -> str:
+    """Write the init record of a new session file, register and mark it; return its path.
+
+    The raising core of ``init_session_file`` (FileExistsError when the file
+    exists), shared with the hooks.
+    """
+    claude = extra.get("claude_session_id")
+    if claude is not None and not isinstance(claude, str):
+        raise Refused("claude_session_id must be a str, not %s" % type(claude).__name__)
+    ensure_layout(root)
+    record = {
+        "type": "init",
+        "session_id": sid,
+        "timestamp": timestamp(),
+        "platform": _platform(),
+        "project_dir": root,
+    }
+    for key, value in extra.items():
+        record.setdefault(key, value)
+    path = session_file(root, sid)
+    kernel.create_file(path, kernel.encode(record) + b"\n", fsync_requested())
+    _registry[sid] = root
+    write_mark(root, sid, claude)
+    return path
+
+
+def append_records(sid: str, root: str, records: list) -> None:
+    """Append records to an existing session in one locked write (raises on failure)."""
+    kernel.append_records(existing_session_file(root, sid), records, fsync_requested())
 
 
 def append_event(session_id, event_data, project_dir=None):
@@ -220,8 +237,7 @@ def append_event(session_id, event_data, project_dir=None):
             if not isinstance(event_data, Mapping):
                 raise Refused("event_data must be a dict, not %s" % type(event_data).__name__)
             event_data = dict(event_data)
-        path = existing_session_file(_find_project(sid, project_dir), sid)
-        kernel.append_records(path, [event_data], _fsync())
+        append_records(sid, _find_project(sid, project_dir), [event_data])
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("append_event", exc)
         return False
@@ -285,10 +301,10 @@ def finalize_session(session_id, project_dir, **extra):
         sid = check_session_id(session_id)
         root = project_root(project_dir)
         path = existing_session_file(root, sid)
-        head = {"type": "end", "session_id": sid, "timestamp": _timestamp()}
+        head = {"type": "end", "session_id": sid, "timestamp": timestamp()}
         tail = {key: value for key, value in extra.items() if key not in head and key != "event_count"}
-        kernel.finalize_file(path, head, tail, _fsync())
-        _clear_mark(root, sid)
+        kernel.finalize_file(path, head, tail, fsync_requested())
+        clear_mark(root, sid)
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("finalize_session", exc)
         return None

@@ -1,0 +1,136 @@
+"""Adding nova_session's hooks to a Claude Code ``settings.json``, and removing them.
+
+``install`` merges one hook per event, keeping every other setting and hook;
+running it twice changes nothing. The previous file is kept as
+``settings.json.bak``. ``uninstall`` removes exactly the entries ``install``
+adds: hook commands that call ``nova_session.cli``. Commands use the
+absolute path of the interpreter running this, with ``-I`` (isolated mode:
+the project directory, where the hook runs, is not put on ``sys.path``, so
+no file in it can stand in for a module).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+
+# The hook command runs this with -c rather than -m: runpy costs ~3 ms per process.
+HOOK_CODE = "import nova_session.cli as c; c.main()"
+MARKER = "nova_session.cli"
+# (event, takes a tool matcher, timeout in seconds). Claude Code gives SessionEnd
+# about 1.5 s in all; the others are generous upper bounds for a ~10 ms process.
+HOOK_EVENTS = (
+    ("SessionStart", False, 10),
+    ("UserPromptSubmit", False, 10),
+    ("PreToolUse", True, 10),
+    ("PostToolUse", True, 10),
+    ("PostToolUseFailure", True, 10),
+    ("SubagentStop", False, 10),
+    ("Stop", False, 10),
+    ("SessionEnd", False, 5),
+)
+
+
+class SettingsError(Exception):
+    """The settings file cannot be used; it is left untouched."""
+
+
+def hook_command(event: str, interpreter: str | None = None) -> str:
+    python = os.path.abspath(interpreter or sys.executable)
+    return "%s -I -c %s hook %s" % (shlex.quote(python), shlex.quote(HOOK_CODE), event)
+
+
+def is_ours(hook) -> bool:
+    return isinstance(hook, dict) and isinstance(hook.get("command"), str) and MARKER in hook["command"]
+
+
+def without_ours(settings: dict) -> dict:
+    """A copy of settings without our hook entries (and without what that leaves empty)."""
+    result = dict(settings)
+    hooks = settings.get("hooks")
+    if hooks is None:
+        return result
+    if not isinstance(hooks, dict):
+        raise SettingsError('"hooks" is not an object')
+    kept_events = {}
+    for event, groups in hooks.items():
+        if not isinstance(groups, list):
+            kept_events[event] = groups
+            continue
+        kept_groups = []
+        for group in groups:
+            entries = group.get("hooks") if isinstance(group, dict) else None
+            if not isinstance(entries, list) or not any(is_ours(h) for h in entries):
+                kept_groups.append(group)
+                continue
+            rest = [h for h in entries if not is_ours(h)]
+            if rest:
+                kept_groups.append(dict(group, hooks=rest))
+        if kept_groups or not groups:
+            kept_events[event] = kept_groups
+    if kept_events or not hooks:
+        result["hooks"] = kept_events
+    else:
+        del result["hooks"]  # it held nothing but ours
+    return result
+
+
+def with_ours(settings: dict, interpreter: str | None = None) -> dict:
+    """A copy of settings with exactly one group of ours per event, after the user's."""
+    result = without_ours(settings)
+    hooks = dict(result.get("hooks", {}))
+    for event, takes_matcher, timeout in HOOK_EVENTS:
+        group: dict = {"matcher": "*"} if takes_matcher else {}
+        group["hooks"] = [{"type": "command", "command": hook_command(event, interpreter), "timeout": timeout}]
+        groups = hooks.get(event, [])
+        if not isinstance(groups, list):
+            raise SettingsError('"hooks.%s" is not a list' % event)
+        hooks[event] = groups + [group]
+    result["hooks"] = hooks
+    return result
+
+
+def load(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError("cannot read %s: %s" % (path, exc)) from None
+    if not text.strip():
+        return {}
+    try:
+        settings = json.loads(text)
+    except ValueError as exc:
+        raise SettingsError("%s is not valid JSON (%s); fix it or move it away, it was left untouched" % (path, exc)) from None
+    if not isinstance(settings, dict):
+        raise SettingsError("%s does not hold a JSON object; it was left untouched" % path)
+    return settings
+
+
+def dump(settings: dict) -> str:
+    return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(path: str, text: str) -> None:
+    """Keep the old file as .bak, then replace it atomically."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    if os.path.exists(path):
+        with open(path, "rb") as old, open(path + ".bak", "wb") as backup:
+            backup.write(old.read())
+    temp = "%s.%d.tmp" % (path, os.getpid())
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    if os.path.exists(path):
+        os.chmod(temp, os.stat(path).st_mode & 0o7777)
+    os.replace(temp, path)
+
+
+def plan(command: str, path: str):
+    """(current settings, settings after ``install`` or ``uninstall``); SettingsError if unusable."""
+    settings = load(path)
+    return settings, (with_ours(settings) if command == "install" else without_ours(settings))

@@ -1,0 +1,244 @@
+"""Building the records hooks write: the files a tool touched, MCP and Skill
+fields, and the truncation of large strings.
+
+Standard library only, and nothing slow to import: this runs in every hook
+process.
+"""
+
+from __future__ import annotations
+
+import os
+
+TRUNCATE_VAR = "NOVA_SESSION_MAX_FIELD_BYTES"
+DEFAULT_MAX_FIELD_BYTES = 10240
+
+# Tool input keys that name one file or directory.
+_PATH_KEYS = {
+    "Read": ("file_path",),
+    "Write": ("file_path",),
+    "Edit": ("file_path",),
+    "MultiEdit": ("file_path",),
+    "NotebookEdit": ("notebook_path",),
+    "NotebookRead": ("notebook_path",),
+    "Glob": ("path",),
+    "Grep": ("path",),
+    "LS": ("path",),
+}
+# Tools whose response lists the files they found.
+_LISTING_TOOLS = ("Glob", "Grep")
+_REDIRECTS = (">", ">>", "<", ">|", "&>", "&>>", "<>")
+_SEPARATORS = ("|", "||", "&&", ";", "&", "(", ")", "\n")
+_OPERATOR_CHARS = "|&;<>()\n"
+_GLOB_CHARS = "*?[]{}$`"
+
+
+def max_field_bytes() -> int:
+    """The truncation limit: NOVA_SESSION_MAX_FIELD_BYTES, default 10240 bytes."""
+    raw = os.environ.get(TRUNCATE_VAR)
+    if raw is None:
+        return DEFAULT_MAX_FIELD_BYTES
+    try:
+        value = int(raw)
+        if value < 0:
+            raise ValueError
+        return value
+    except ValueError:
+        from . import _log
+
+        _log.warn("%s=%r is not a byte count; using %d", TRUNCATE_VAR, raw, DEFAULT_MAX_FIELD_BYTES)
+        return DEFAULT_MAX_FIELD_BYTES
+
+
+# ----------------------------------------------------------------- truncation
+
+
+def _cut(text: str, limit: int):
+    """(text cut to at most limit UTF-8 bytes on a character boundary, its size in bytes) or None if it fits."""
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return None
+    cut = limit
+    while cut > 0 and (data[cut] & 0xC0) == 0x80:  # never split a character
+        cut -= 1
+    return data[:cut].decode("utf-8", "surrogatepass"), len(data)
+
+
+def truncate_strings(record: dict, limit: int) -> list:
+    """Cut every string in record longer than limit bytes, in place.
+
+    Returns:
+        One ``{"field", "original_bytes", "kept_bytes"}`` per cut string, ``field``
+        a path such as ``tool_input.content`` or ``tool_output.filenames[3]``.
+    """
+    notes: list = []
+    _truncate_in(record, "", limit, notes, 0)
+    return notes
+
+
+def _truncate_in(container, prefix: str, limit: int, notes: list, depth: int) -> None:
+    if depth > 64:
+        return
+    if type(container) is dict:
+        items = [(key, value, "%s%s" % (prefix + "." if prefix else "", key)) for key, value in container.items()]
+    else:
+        items = [(index, value, "%s[%d]" % (prefix, index)) for index, value in enumerate(container)]
+    for key, value, field in items:
+        kind = type(value)
+        if kind is str:
+            cut = _cut(value, limit)
+            if cut is not None:
+                container[key] = cut[0]
+                notes.append({"field": field, "original_bytes": cut[1], "kept_bytes": len(cut[0].encode("utf-8", "surrogatepass"))})
+        elif kind is dict or kind is list:
+            _truncate_in(value, field, limit, notes, depth + 1)
+
+
+# --------------------------------------------------------------- tool details
+
+
+def mcp_fields(tool_name: str):
+    """``(server, function)`` of an ``mcp__server__function`` tool name, else None.
+
+    Plugin servers keep their full name (``mcp__plugin_x_y__f`` -> ``plugin_x_y``).
+    """
+    if not tool_name.startswith("mcp__"):
+        return None
+    server, _, function = tool_name[5:].partition("__")
+    return (server or None), (function or None)
+
+
+def skill_name(tool_input) -> object:
+    """The skill a Skill tool call ran, whichever key this Claude Code version uses."""
+    if type(tool_input) is dict:
+        for key in ("skill", "command", "name"):
+            if isinstance(tool_input.get(key), str):
+                return tool_input[key]
+    return None
+
+
+def files_accessed(tool_name: str, tool_input, tool_output, cwd: str) -> list:
+    """Absolute, normalised, deduplicated paths a tool call read, wrote or listed."""
+    found: list = []
+    if type(tool_input) is dict:
+        for key in _PATH_KEYS.get(tool_name, ()):
+            if isinstance(tool_input.get(key), str):
+                found.append(tool_input[key])
+        if tool_name == "Bash" and isinstance(tool_input.get("command"), str):
+            found.extend(bash_paths(tool_input["command"], cwd))
+        if tool_name == "MultiEdit" and isinstance(tool_input.get("edits"), list):
+            found.extend(e["file_path"] for e in tool_input["edits"] if type(e) is dict and isinstance(e.get("file_path"), str))
+    if tool_name in _LISTING_TOOLS and type(tool_output) is dict and isinstance(tool_output.get("filenames"), list):
+        found.extend(name for name in tool_output["filenames"] if isinstance(name, str))
+    return normalise_paths(found, cwd)
+
+
+def normalise_paths(paths, cwd: str) -> list:
+    seen: dict = {}
+    for path in paths:
+        if not path or "\0" in path:
+            continue
+        path = os.path.expanduser(path) if path.startswith("~") else path
+        seen.setdefault(os.path.normpath(os.path.join(cwd, path)), None)
+    return list(seen)
+
+
+def split_shell(command: str) -> list:
+    """Split a shell command into ``(word, is_operator)`` pairs, honouring quotes and escapes."""
+    tokens: list = []
+    word: list = []
+    quoted = False  # whether the current word had quotes (so '' is still a word)
+    index = 0
+    length = len(command)
+
+    def flush() -> None:
+        nonlocal quoted
+        if word or quoted:
+            tokens.append(("".join(word), False))
+            word.clear()
+        quoted = False
+
+    while index < length:
+        char = command[index]
+        if char == "\\" and index + 1 < length:
+            word.append(command[index + 1])
+            index += 2
+            continue
+        if char == "'":
+            end = command.find("'", index + 1)
+            end = length if end == -1 else end
+            word.append(command[index + 1 : end])
+            quoted = True
+            index = end + 1
+            continue
+        if char == '"':
+            index += 1
+            while index < length and command[index] != '"':
+                if command[index] == "\\" and index + 1 < length and command[index + 1] in '"\\$`':
+                    index += 1
+                word.append(command[index])
+                index += 1
+            quoted = True
+            index += 1
+            continue
+        if char in " \t":
+            flush()
+            index += 1
+            continue
+        if char in _OPERATOR_CHARS:
+            # A descriptor number right before a redirection belongs to it (2>, 1>>).
+            if char in "<>" and word and "".join(word).isdigit() and not quoted:
+                word.clear()
+            else:
+                flush()
+            operator = char
+            while index + len(operator) < length and operator + command[index + len(operator)] in _REDIRECTS + _SEPARATORS:
+                operator += command[index + len(operator)]
+            if operator in (">", ">>") and index + len(operator) < length and command[index + len(operator)] == "&":
+                operator += "&"  # 2>&1: a descriptor, not a file
+            tokens.append((operator, True))
+            index += len(operator)
+            continue
+        word.append(char)
+        index += 1
+    flush()
+    return tokens
+
+
+def bash_paths(command: str, cwd: str) -> list:
+    """Paths a shell command names: redirection targets, and arguments that look like paths."""
+    paths: list = []
+    redirect = False
+    command_position = True
+    for word, is_operator in split_shell(command):
+        if is_operator:
+            redirect = word in _REDIRECTS
+            command_position = word in _SEPARATORS
+            continue
+        if redirect:
+            if word and not word.startswith("&"):
+                paths.append(word)
+            redirect = False
+            continue
+        if command_position:
+            if "=" in word.split("/", 1)[0]:
+                continue  # VAR=value before the command
+            command_position = False
+            if word.startswith(("./", "../")):
+                paths.append(word)  # a script run from the project
+            continue
+        if _looks_like_path(word, cwd):
+            paths.append(word)
+    return paths
+
+
+def _looks_like_path(word: str, cwd: str) -> bool:
+    if not word or word.startswith("-") or "://" in word or any(c in word for c in _GLOB_CHARS):
+        return False
+    if "/" in word or word.startswith("~") or word in (".", ".."):
+        return True
+    stem, dot, extension = word.rpartition(".")
+    if dot and stem and 0 < len(extension) <= 8 and extension.isalnum() and not extension.isdigit():
+        return True  # name.ext: a file, whether or not it exists yet
+    return os.path.exists(os.path.join(cwd, word))  # another bare name counts when it is a file here
