@@ -17,6 +17,7 @@ import time
 from _collections_abc import Mapping
 
 from ._backend import VERSION as __version__
+from .paths import open_regular
 
 try:  # the C escaper and scanner behind json, without importing json (and re): milliseconds in a hook
     from _json import encode_basestring as _c_escape
@@ -41,7 +42,6 @@ del _i
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 # Ids handed out in the current second, so that one process never repeats one.
 _issued_second = ""
@@ -364,19 +364,6 @@ def _scan_tail(fd: int, size: int):
 
 
 # --------------------------------------------------------------------- file I/O
-
-
-def open_regular(path: str, flags: int) -> int:
-    fd = os.open(path, flags | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
-    try:
-        import stat
-
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(22, "not a regular file", path)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
 
 
 def _lock(fd: int, exclusive: bool) -> None:

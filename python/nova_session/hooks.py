@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from . import _log, _python, paths, records, scanner, sessions
+from . import _log, paths, records, scanner, sessions
 
 EVENTS = (
     "SessionStart",
@@ -59,7 +59,7 @@ def safe_name(value: str) -> str:
 
 def _read_small(path: str) -> str | None:
     try:
-        fd = _python.open_regular(path, os.O_RDONLY)
+        fd = paths.open_regular(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
     try:
@@ -84,6 +84,8 @@ def parse_input(data: bytes) -> dict:
     try:
         payload = sessions.kernel.loads(data)
     except ValueError:
+        from . import _python
+
         try:
             payload = _python.loads(data)  # accepts all json.loads accepts
         except (ValueError, RecursionError) as exc:

@@ -17,6 +17,7 @@ SUFFIX = ".jsonl"
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 # Character classes of 'YYYY-MM-DD_HH-MM-SS_xxxxxx', position by position.
 _DIGITS = frozenset("0123456789")
@@ -119,3 +120,16 @@ def _write_gitignore(path: str) -> None:
         os.write(fd, b"*\n")
     finally:
         os.close(fd)
+
+
+def open_regular(path: str, flags: int) -> int:
+    """Open an existing regular file, never through a symbolic link, and never
+    blocking on a FIFO; OSError for anything else standing at path."""
+    fd = os.open(path, flags | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(22, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -13,7 +13,7 @@ import sys
 import time
 from _collections_abc import Mapping
 
-from . import _log, _python
+from . import _log, paths
 from .paths import (
     Refused,
     active_dir,
@@ -27,7 +27,7 @@ from .paths import (
     session_file,
 )
 
-kernel = _python  # replaced by nova_session/__init__.py with the selected kernel
+kernel = None  # set by nova_session/__init__.py to the selected kernel module
 
 FSYNC_VAR = "NOVA_SESSION_FSYNC"
 
@@ -99,7 +99,7 @@ def write_mark(root: str, session_id: str, claude_session_id) -> None:
 def _read_mark(directory: str, session_id: str):
     """(initialised ns, claude session id or None), or None for a missing or unreadable mark."""
     try:
-        fd = _python.open_regular(os.path.join(directory, session_id), os.O_RDONLY)
+        fd = paths.open_regular(os.path.join(directory, session_id), os.O_RDONLY)
     except OSError:
         return None
     try:
@@ -325,7 +325,9 @@ def read_session_events(session_id, project_dir):
     try:
         sid = check_session_id(session_id)
         path = existing_session_file(project_root(project_dir), sid)
-        fd = _python.open_regular(path, os.O_RDONLY)
+        from . import _python  # its reader: json semantics, whichever kernel writes
+
+        fd = paths.open_regular(path, os.O_RDONLY)
         try:
             _python.lock_shared(fd)
             chunks = []

@@ -1,0 +1,57 @@
+"""Shared pieces of the benchmarks: the backend parameter and the ratio summary.
+
+Every case records its median under its group; a group's baseline is named in
+BASELINES, and the summary at the end prints each median as a ratio to the
+baseline of the same group measured in the same run. Timing is off by
+default (``--benchmark-disable`` in pyproject addopts: ``make test`` runs each
+case once as a smoke test); ``make bench`` turns it on.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import pytest
+
+# group -> name of the case every other case of the group is divided by
+BASELINES = {"hook-process": "python -c pass"}
+
+_medians: dict = {}
+_notes: dict = {}
+
+
+@pytest.fixture
+def measure(benchmark, request):
+    """The pytest-benchmark fixture; afterwards its median goes into the summary."""
+    yield benchmark
+    if not benchmark.disabled and benchmark.stats is not None:
+        label = benchmark.extra_info.get("label", request.node.name)
+        _medians.setdefault(benchmark.group, {})[label] = benchmark.stats.stats.median
+
+
+def note(group: str, text: str) -> None:
+    """A line printed under the group in the summary (conditions of the measurement)."""
+    _notes.setdefault(group, [])
+    if text not in _notes[group]:
+        _notes[group].append(text)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _medians:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("nova_session benchmarks: medians, and ratios to each group's baseline from this same run")
+    write("machine: %s, %s, Python %s; %s" % (platform.node(), platform.machine(), platform.python_version(),
+                                              time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    for group, medians in _medians.items():
+        baseline = BASELINES.get(group)
+        base = medians.get(baseline)
+        write("")
+        write("[%s] baseline: %s" % (group, baseline))
+        for text in _notes.get(group, []):
+            write("  (%s)" % text)
+        for label, median in medians.items():
+            ratio = "%6.2fx" % (median / base) if base else "   n/a "
+            write("  %-44s %10.1f us  %s" % (label, median * 1e6, ratio))

@@ -1,0 +1,75 @@
+"""Whole hook processes: PostToolUse as Claude Code runs it, against a bare
+``python -c pass`` of the same interpreter in the same run.
+
+The hook command is the one ``nova-session install`` writes (``python -I -c
+...``); its input is a realistic PostToolUse payload (a Read of a ~5 KB file).
+Bytecode caching is on for both sides: the standard library ships .pyc files,
+and this module compiles nova_session's own with compileall first (the machine
+sets PYTHONDONTWRITEBYTECODE=1, which stops Python writing them, not reading
+them; a pip-installed wheel has them from its install).
+"""
+
+from __future__ import annotations
+
+import compileall
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import nova_session
+from nova_session import install
+
+from .conftest import note
+
+GROUP = "hook-process"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    compileall.compile_dir(os.path.dirname(nova_session.__file__), quiet=1)
+    return str(tmp_path_factory.mktemp("hook-bench"))
+
+
+def payload(project: str) -> bytes:
+    content = "".join("line %d: def handler(event):  # ünïcode ✓\n" % i for i in range(120))
+    return json.dumps({
+        "session_id": "bench-claude-session",
+        "transcript_path": os.path.join(project, "transcript.jsonl"),
+        "cwd": project,
+        "hook_event_name": "PostToolUse",
+        "permission_mode": "default",
+        "tool_name": "Read",
+        "tool_input": {"file_path": os.path.join(project, "src", "app.py")},
+        "tool_response": {"type": "text", "file": {"filePath": os.path.join(project, "src", "app.py"), "content": content}},
+        "tool_use_id": "toolu_bench",
+    }).encode("utf-8")
+
+
+def run(argv, data: bytes, env: dict) -> None:
+    done = subprocess.run(argv, input=data, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert done.returncode == 0 and done.stdout == b"" and done.stderr == b"", done
+
+
+CASES = {
+    "python -c pass": ([sys.executable, "-c", "pass"], None),
+    "PostToolUse hook, rust": (["-I", "-c", install.HOOK_CODE, "hook", "PostToolUse"], "rust"),
+    "PostToolUse hook, python fallback": (["-I", "-c", install.HOOK_CODE, "hook", "PostToolUse"], "python"),
+}
+
+
+@pytest.mark.parametrize("label", list(CASES))
+def test_hook_process(measure, project, label):
+    argv, backend = CASES[label]
+    env = dict(os.environ, CLAUDE_PROJECT_DIR=project)
+    if backend is not None:
+        argv = [sys.executable] + argv
+        env["NOVA_SESSION_BACKEND"] = backend
+    data = payload(project)
+    run(argv, data, env)  # warm-up: the session exists before timing
+    measure.group = GROUP
+    measure.extra_info["label"] = label
+    note(GROUP, "whole processes of %s; bytecode cache on (stdlib .pyc shipped, package precompiled)" % sys.executable)
+    measure.pedantic(run, args=(argv, data, env), rounds=60, iterations=1, warmup_rounds=3)
