@@ -3,7 +3,9 @@
 ``install`` merges one hook per event, keeping every other setting and hook;
 running it twice changes nothing. The previous file is kept as
 ``settings.json.bak``. ``uninstall`` removes exactly the entries ``install``
-adds: hook commands that call ``nova_session.cli``. Commands use the
+adds: hook commands that call ``nova_session.cli``, and the matcher groups,
+event lists and ``hooks`` object that removing them leaves empty (an empty
+one the user had before install goes too; to Claude Code it meant nothing). Commands use the
 absolute path of the interpreter running this, with ``-I`` (isolated mode:
 the project directory, where the hook runs, is not put on ``sys.path``, so
 no file in it can stand in for a module).
@@ -17,7 +19,14 @@ import shlex
 import sys
 
 # The hook command runs this with -c rather than -m: runpy costs ~3 ms per process.
-HOOK_CODE = "import nova_session.cli as c; c.main()"
+# Even a package that cannot be imported (NOVA_SESSION_BACKEND=rust without the
+# kernel, a broken install) must fail open: one line on stderr, exit status 0.
+HOOK_CODE = (
+    "import sys\n"
+    "try: import nova_session.cli as c\n"
+    "except Exception as e: print('nova-session hook: cannot load nova_session:', e, file=sys.stderr); sys.exit(0)\n"
+    "c.main()"
+)
 MARKER = "nova_session.cli"
 # (event, takes a tool matcher, timeout in seconds). Claude Code gives SessionEnd
 # about 1.5 s in all; the others are generous upper bounds for a ~10 ms process.
@@ -116,7 +125,8 @@ def dump(settings: dict) -> str:
 
 
 def write(path: str, text: str) -> None:
-    """Keep the old file as .bak, then replace it atomically."""
+    """Keep the old file as .bak, then replace it atomically (through a link to the file it names)."""
+    path = os.path.realpath(path)
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     if os.path.exists(path):
@@ -132,5 +142,8 @@ def write(path: str, text: str) -> None:
 
 def plan(command: str, path: str):
     """(current settings, settings after ``install`` or ``uninstall``); SettingsError if unusable."""
+    home = os.path.dirname(os.path.dirname(path))  # the project (or home) directory holding .claude/
+    if not os.path.isdir(home):
+        raise SettingsError("%s is not an existing directory" % home)
     settings = load(path)
     return settings, (with_ours(settings) if command == "install" else without_ours(settings))
