@@ -12,12 +12,12 @@ session file.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from _collections_abc import Mapping
 
 from ._backend import VERSION as __version__
-from .paths import open_regular
 
 try:  # the C escaper and scanner behind json, without importing json (and re): milliseconds in a hook
     from _json import encode_basestring as _c_escape
@@ -33,7 +33,8 @@ except ImportError:  # pragma: no cover - Windows has no flock
 __all__ = ["append_records", "create_file", "encode", "finalize_file", "generate_session_id", "loads"]
 
 _MAX_DEPTH = 64
-_CHUNK = 65536
+_FIRST_BLOCK = 8192  # the first block read back from the end; each further read doubles it
+_KNOWN_FILES = 64
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 for _i in range(0x20):
@@ -42,6 +43,14 @@ del _i
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+# What this process last wrote to each file: path -> ((dev, ino, size), last integer
+# id). If, when it next holds the lock, the file has that identity and the size our
+# write left it at, nobody else wrote since, so the last id is known without reading
+# it back. Only appends change a session file: another one (whole, torn or healed)
+# changes the size, and a failed one is truncated back to the very bytes it found.
+_known: dict = {}
 
 # Ids handed out in the current second, so that one process never repeats one.
 _issued_second = ""
@@ -344,7 +353,7 @@ def _scan_tail(fd: int, size: int):
     pending = b""  # bytes from pos on that are not yet examined
     tail_dropped = False
     while pos > 0:
-        step = min(max(_CHUNK, len(pending)), pos)
+        step = min(max(_FIRST_BLOCK, len(pending)), pos)
         pos -= step
         pending = os.pread(fd, step, pos) + pending
         if not tail_dropped:
@@ -425,35 +434,54 @@ def _fsync_directory(directory: str) -> None:
 def append_records(path, records, fsync):
     """Append records (dicts) to an existing session file under an exclusive flock, assigning ids; return how many."""
     parts = [_event_parts(record) for record in records]
-    fd = open_regular(path, os.O_RDWR | os.O_APPEND)
+    fd, stamp = _open_locked(path)
     try:
-        _lock(fd, True)
-        size = os.fstat(fd).st_size
-        last, torn = _scan_tail(fd, size)
-        next_id = 1 if last is None else last + 1
+        size = stamp[2]
+        known = _known.get(path)
+        if known is not None and known[0] == stamp:
+            last, torn = known[1], False
+        else:
+            last, torn = _scan_tail(fd, size)
         out = ["\n"] if torn else []
         for head, given, tail in parts:
             if given is None:
-                given = str(next_id)
-                next_id += 1
+                last = 1 if last is None else last + 1
+                given = str(last)
             elif _is_integer_text(given):
-                next_id = int(given) + 1
+                last = int(given)
             out.append(head)
             out.append(given)
             out.append(tail)
             out.append("\n")
-        _write_locked(fd, size, _to_bytes(out), fsync)
+        data = _to_bytes(out)
+        _write_locked(fd, size, data, fsync)
+        if len(_known) >= _KNOWN_FILES and path not in _known:
+            _known.clear()
+        _known[path] = ((stamp[0], stamp[1], size + len(data)), last)
         return len(parts)
     finally:
         os.close(fd)
 
 
-def finalize_file(path, head, extra, fsync):
-    """Append the end record (head, then event_count, then extra) unless the last record already is one; return whether it wrote."""
-    fd = open_regular(path, os.O_RDWR | os.O_APPEND)
+def _open_locked(path: str):
+    """Open an existing session file (never through a link), lock it, return (fd, (dev, ino, size))."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
     try:
         _lock(fd, True)
-        size = os.fstat(fd).st_size
+        # One fstat, after the lock: the size is final, and it refuses a FIFO or a device.
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(22, "not a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, (info.st_dev, info.st_ino, info.st_size)
+
+
+def finalize_file(path, head, extra, fsync):
+    """Append the end record (head, then event_count, then extra) unless the last record already is one; return whether it wrote."""
+    fd, (_, _, size) = _open_locked(path)
+    try:
         data = os.pread(fd, size, 0)
         records = [r for r in map(parse_record, data.split(b"\n")[:-1]) if r is not None]
         if records and records[-1].get("type") == "end":

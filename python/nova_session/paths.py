@@ -19,10 +19,10 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
-# Character classes of 'YYYY-MM-DD_HH-MM-SS_xxxxxx', position by position.
-_DIGITS = frozenset("0123456789")
-_SUFFIX_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
-_ID_SHAPE = "dddd-dd-dd_dd-dd-dd_ssssss"
+# 'YYYY-MM-DD_HH-MM-SS_xxxxxx' with digits as 'd' and lowercase letters as 'a':
+# one str.translate checks every position at once (this runs on every append).
+_ID_CLASSES = str.maketrans("0123456789abcdefghijklmnopqrstuvwxyz", "d" * 10 + "a" * 26)
+_ID_STAMP = "dddd-dd-dd_dd-dd-dd_"
 
 
 class Refused(ValueError):
@@ -31,18 +31,10 @@ class Refused(ValueError):
 
 def is_session_id(value: object) -> bool:
     """Whether value is a str of the SPEC section 3 format."""
-    if not isinstance(value, str) or len(value) != len(_ID_SHAPE):
+    if not isinstance(value, str) or len(value) != 26 or not value.isascii():
         return False
-    for char, shape in zip(value, _ID_SHAPE):
-        if shape == "d":
-            if char not in _DIGITS:
-                return False
-        elif shape == "s":
-            if char not in _SUFFIX_CHARS:
-                return False
-        elif char != shape:
-            return False
-    return True
+    shape = value.translate(_ID_CLASSES)
+    return shape.startswith(_ID_STAMP) and not shape[20:].strip("da")
 
 
 def check_session_id(value: object) -> str:
@@ -51,15 +43,27 @@ def check_session_id(value: object) -> str:
     return str.__str__(value)  # a plain str, whatever subclass came in
 
 
+def project_path(project_dir: object) -> str:
+    """The project as an absolute path, not resolved and not checked (the append path:
+    the checks of ``existing_session_file`` follow). Refused for a wrong type."""
+    if type(project_dir) is not str:
+        if isinstance(project_dir, bytes) or project_dir is None:
+            raise Refused("project_dir must be a str or os.PathLike, not %s" % type(project_dir).__name__)
+        try:
+            project_dir = os.fspath(project_dir)  # type: ignore[arg-type]
+        except TypeError:
+            raise Refused("project_dir must be a str or os.PathLike, not %s" % type(project_dir).__name__) from None
+        if not isinstance(project_dir, str):
+            raise Refused("project_dir must be a str path, not %s" % type(project_dir).__name__)
+    if not project_dir or "\0" in project_dir:
+        raise Refused("project_dir %r is not an existing directory" % (project_dir,))
+    return project_dir if project_dir.startswith("/") else os.path.abspath(project_dir)
+
+
 def project_root(project_dir: object) -> str:
     """The project as an absolute, resolved path; Refused unless it is an existing directory."""
-    if isinstance(project_dir, bytes) or project_dir is None:
-        raise Refused("project_dir must be a str or os.PathLike, not %s" % type(project_dir).__name__)
-    try:
-        path = os.fspath(project_dir)  # type: ignore[arg-type]
-    except TypeError:
-        raise Refused("project_dir must be a str or os.PathLike, not %s" % type(project_dir).__name__) from None
-    if not isinstance(path, str) or not path or "\0" in path or not os.path.isdir(path):
+    path = project_path(project_dir)
+    if not os.path.isdir(path):
         raise Refused("project_dir %r is not an existing directory" % (project_dir,))
     return os.path.realpath(path)
 

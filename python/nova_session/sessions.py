@@ -71,12 +71,14 @@ def _as_path(path: str):
 
 
 def _find_project(session_id: str, project_dir: object) -> str:
+    # Not resolved: appends only reach an existing file, through the checks of
+    # existing_session_file, and realpath would cost more than the write.
     if project_dir is not None:
-        return project_root(project_dir)
+        return paths.project_path(project_dir)
     if session_id in _registry:
         return _registry[session_id]
     env = os.environ.get("CLAUDE_PROJECT_DIR")
-    return project_root(env if env else os.getcwd())
+    return paths.project_path(env if env else os.getcwd())
 
 
 # ------------------------------------------------------------------ active marks
@@ -214,7 +216,26 @@ def create_session(sid: str, root: str, extra: dict) -> str:
 
 def append_records(sid: str, root: str, records: list) -> None:
     """Append records to an existing session in one locked write (raises on failure)."""
-    kernel.append_records(existing_session_file(root, sid), records, fsync_requested())
+    kernel.append_records(_checked_session_file(root, sid), records, fsync_requested())
+
+
+# (project, session id) -> (session file, until when its directories count as checked).
+_checked: dict = {}
+_RECHECK_SECONDS = 1.0
+
+
+def _checked_session_file(root: str, sid: str) -> str:
+    """existing_session_file, with its directory checks done at most once a second
+    per session: on the append path they would cost as much as the kernel's work."""
+    now = time.monotonic()
+    hit = _checked.get((root, sid))
+    if hit is not None and hit[1] > now:
+        return hit[0]
+    path = existing_session_file(root, sid)
+    if len(_checked) >= 256:
+        _checked.clear()
+    _checked[(root, sid)] = (path, now + _RECHECK_SECONDS)
+    return path
 
 
 def append_event(session_id, event_data, project_dir=None):

@@ -5,37 +5,23 @@
 //! Python kernel uses, so both can share a file), as one `write_all` of the
 //! whole batch; a failed write or fsync truncates the file back to its old size.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::encode::EventParts;
 use crate::error::Error;
 use crate::jsonline::{add_one, is_integer_text, scan_record, Kind};
 
-const CHUNK: usize = 65_536;
+/// The first block read back from the end; each further read doubles it.
+const FIRST_BLOCK: usize = 8192;
+/// Files this process remembers the state of, at most (see `Known`).
+const KNOWN_FILES: usize = 64;
 
 type Result<T> = std::result::Result<T, Error>;
-
-/// Open an existing regular file for appending and reading, never through a symbolic link.
-fn open_regular(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(Error::io(path))?;
-    if !file.metadata().map_err(Error::io(path))?.is_file() {
-        return Err(Error::NotRegular(path.to_path_buf()));
-    }
-    Ok(file)
-}
-
-fn lock(file: &File, path: &Path) -> Result<u64> {
-    file.lock().map_err(Error::io(path))?;
-    Ok(file.metadata().map_err(Error::io(path))?.len())
-}
 
 /// Write `data` at the end; on failure, truncate back to `size` so no partial line stays.
 fn write_locked(file: &File, path: &Path, size: u64, data: &[u8], fsync: bool) -> Result<()> {
@@ -70,7 +56,7 @@ pub fn scan_tail(file: &File, path: &Path, size: u64) -> Result<(Option<String>,
     let mut pending: Vec<u8> = Vec::new();
     let mut tail_dropped = false;
     while pos > 0 {
-        let step = (CHUNK.max(pending.len()) as u64).min(pos);
+        let step = (FIRST_BLOCK.max(pending.len()) as u64).min(pos);
         pos -= step;
         let mut block = read_at(file, path, pos, step as usize)?;
         block.extend_from_slice(&pending);
@@ -103,12 +89,68 @@ pub fn scan_tail(file: &File, path: &Path, size: u64) -> Result<(Option<String>,
     Ok((None, torn))
 }
 
+/// What this process last wrote to a file: if, when it next holds the lock, the
+/// file has the same identity and the size our write left it at, nobody else has
+/// written since, so the last id is known without reading the file back. Only
+/// appends change a session file: another one (whole, torn or healed) changes
+/// the size, and a failed one is truncated back to the very bytes it found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+}
+
+struct Known {
+    stamp: Stamp,
+    last: Option<String>,
+}
+
+static KNOWN: Mutex<Option<HashMap<PathBuf, Known>>> = Mutex::new(None);
+
+fn known_last(path: &Path, stamp: Stamp) -> Option<Option<String>> {
+    let known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let entry = known.as_ref()?.get(path)?;
+    (entry.stamp == stamp).then(|| entry.last.clone())
+}
+
+fn remember(path: &Path, stamp: Stamp, last: Option<String>) {
+    let mut known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let map = known.get_or_insert_with(HashMap::new);
+    if map.len() >= KNOWN_FILES && !map.contains_key(path) {
+        map.clear();
+    }
+    map.insert(path.to_path_buf(), Known { stamp, last });
+}
+
+/// Open an existing session file for appending and reading (never through a
+/// symbolic link), take the exclusive lock, and return it with its stamp.
+fn open_locked(path: &Path) -> Result<(File, Stamp)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(Error::io(path))?;
+    file.lock().map_err(Error::io(path))?;
+    // One fstat, after the lock: the size is final, and it also refuses a FIFO,
+    // a device or a directory (a FIFO opened with O_NONBLOCK cannot block the lock).
+    let meta = file.metadata().map_err(Error::io(path))?;
+    if !meta.is_file() {
+        return Err(Error::NotRegular(path.to_path_buf()));
+    }
+    Ok((file, Stamp { dev: meta.dev(), ino: meta.ino(), size: meta.size() }))
+}
+
 /// Append events under the lock, assigning ids; returns how many were written.
 pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<usize> {
-    let file = open_regular(path)?;
-    let size = lock(&file, path)?;
-    let (last, torn) = scan_tail(&file, path, size)?;
-    let mut next = last.map_or_else(|| "1".to_owned(), |id| add_one(&id));
+    let (file, stamp) = open_locked(path)?;
+    let size = stamp.size;
+    let (mut last, torn) = match known_last(path, stamp) {
+        Some(last) => (last, false),
+        None => scan_tail(&file, path, size)?,
+    };
+    let mut next = last.as_deref().map_or_else(|| "1".to_owned(), add_one);
     let mut data = Vec::with_capacity(events.iter().map(|e| e.head.len() + e.tail.len() + 24).sum::<usize>() + 1);
     if torn {
         data.push(b'\n'); // terminate the torn line first: it stays, readers skip it
@@ -118,16 +160,20 @@ pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<
         if let Some(given) = &event.given_id {
             data.extend_from_slice(given);
             if is_integer_text(given) {
-                next = add_one(std::str::from_utf8(given).expect("integer text is ASCII"));
+                let given = std::str::from_utf8(given).expect("integer text is ASCII");
+                next = add_one(given);
+                last = Some(given.to_owned());
             }
         } else {
             data.extend_from_slice(next.as_bytes());
-            next = add_one(&next);
+            last = Some(std::mem::replace(&mut next, String::new()));
+            next = add_one(last.as_deref().expect("just set"));
         }
         data.extend_from_slice(&event.tail);
         data.push(b'\n');
     }
     write_locked(&file, path, size, &data, fsync)?;
+    remember(path, Stamp { size: size + data.len() as u64, ..stamp }, last);
     Ok(events.len())
 }
 
@@ -169,8 +215,7 @@ pub fn create_file(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
 /// `head` is the record's opening (`{"type":"end",...` without the closing brace), and
 /// `extra` the members after `event_count` (`,"k":v...`).
 pub fn finalize(path: &Path, head: &[u8], extra: &[u8], fsync: bool) -> Result<bool> {
-    let file = open_regular(path)?;
-    let size = lock(&file, path)?;
+    let (file, Stamp { size, .. }) = open_locked(path)?;
     let data = read_at(&file, path, 0, usize::try_from(size).expect("file fits in memory"))?;
     let complete = match data.iter().rposition(|b| *b == b'\n') {
         Some(end) => &data[..end],
@@ -250,7 +295,7 @@ mod tests {
     fn heals_a_torn_tail_and_scans_past_long_lines() {
         let dir = temp_dir("torn");
         let path = dir.join("s.jsonl");
-        let long = "y".repeat(3 * CHUNK);
+        let long = "y".repeat(3 * FIRST_BLOCK);
         let body = format!(
             "{{\"type\":\"event\",\"id\":41}}\n{{\"long\":\"{long}\"}}\n{{\"type\":\"event\",\"id\":42,\"x\":\"tor"
         );

@@ -4,6 +4,8 @@
 //! The walk never fails: whatever an object does (a raising `__str__`, an
 //! `__iter__` that breaks, a cycle) ends up as a placeholder string.
 
+use std::os::raw::c_char;
+
 use pyo3::prelude::*;
 use pyo3::types::{
     PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PyMapping, PySet, PyString, PyTuple,
@@ -78,7 +80,34 @@ fn dict_items<'py>(dict: &Bound<'py, PyDict>) -> PyResult<Pairs<'py>> {
     dict.items().iter().map(|pair| pair.extract()).collect()
 }
 
+extern "C" {
+    // In the stable ABI from Python 3.10, and exported by CPython 3.9 as well; pyo3's
+    // abi3-py39 build leaves it out. It returns the UTF-8 form CPython caches inside
+    // the str object: no copy, where `encode_utf8` would allocate a bytes object.
+    fn PyUnicode_AsUTF8AndSize(unicode: *mut pyo3::ffi::PyObject, size: *mut pyo3::ffi::Py_ssize_t) -> *const c_char;
+}
+
+/// The UTF-8 bytes of a str (its subclasses included), or None when it holds lone surrogates.
+fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a [u8]> {
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str object (PyUnicode_Check holds for it and its subclasses)
+    // and we hold the GIL; the pointer refers to the UTF-8 buffer cached in the object,
+    // which lives as long as the object, hence the borrow of `s`.
+    unsafe {
+        let data = PyUnicode_AsUTF8AndSize(s.as_ptr(), &raw mut size);
+        if data.is_null() {
+            drop(PyErr::fetch(s.py())); // UnicodeEncodeError: lone surrogates
+            return None;
+        }
+        Some(std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0)))
+    }
+}
+
 fn write_str(out: &mut Vec<u8>, s: &Bound<'_, PyString>) {
+    if let Some(bytes) = utf8_of(s) {
+        write_json_string(out, bytes);
+        return;
+    }
     match s.encode_utf8() {
         Ok(bytes) => write_json_string(out, bytes.as_bytes()),
         // Lone surrogates: take their 3-byte form; write_json_string escapes them as \udXXX.

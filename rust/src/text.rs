@@ -10,45 +10,74 @@ pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    let mut index = 0;
-    while index < bytes.len() {
+    while let Some(index) = next_special(bytes, start) {
+        out.extend_from_slice(&bytes[start..index]);
         let byte = bytes[index];
-        let escape: Option<&[u8]> = match byte {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x08 => Some(b"\\b"),
-            0x0c => Some(b"\\f"),
-            _ => None,
-        };
-        if let Some(escape) = escape {
-            out.extend_from_slice(&bytes[start..index]);
-            out.extend_from_slice(escape);
-            index += 1;
-            start = index;
-        } else if byte < 0x20 {
-            out.extend_from_slice(&bytes[start..index]);
-            let _ = write!(Hex(out), "\\u{byte:04x}");
-            index += 1;
-            start = index;
-        } else if byte == 0xED && index + 2 < bytes.len() && bytes[index + 1] >= 0xA0 {
-            // A surrogate code point (U+D800..U+DFFF) in its 3-byte form.
-            out.extend_from_slice(&bytes[start..index]);
-            let code = (u32::from(byte & 0x0F) << 12)
-                | (u32::from(bytes[index + 1] & 0x3F) << 6)
-                | u32::from(bytes[index + 2] & 0x3F);
-            let _ = write!(Hex(out), "\\u{code:04x}");
-            index += 3;
-            start = index;
-        } else {
-            index += 1;
+        start = index + 1;
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0xED if index + 2 < bytes.len() && bytes[index + 1] >= 0xA0 => {
+                // A surrogate code point (U+D800..U+DFFF) in its 3-byte form.
+                let code = (u32::from(byte & 0x0F) << 12)
+                    | (u32::from(bytes[index + 1] & 0x3F) << 6)
+                    | u32::from(bytes[index + 2] & 0x3F);
+                let _ = write!(Hex(out), "\\u{code:04x}");
+                start = index + 3;
+            }
+            0xED => out.push(byte),
+            _ => {
+                let _ = write!(Hex(out), "\\u{byte:04x}");
+            }
         }
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
+
+/// The index of the first byte at or after `from` that needs attention (see `SPECIAL`).
+/// Eight bytes at a time while none does: most text is long runs of plain bytes.
+fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A word has a zero byte somewhere iff (w - LOW) & !w & HIGH != 0.
+    const fn has_zero(word: u64) -> bool {
+        word.wrapping_sub(LOW) & !word & HIGH != 0
+    }
+    let mut index = from;
+    while index + 8 <= bytes.len() {
+        let word = u64::from_le_bytes(bytes[index..index + 8].try_into().expect("8 bytes"));
+        // Bytes below 0x20: (b & 0xE0) == 0, which for a byte is also a zero test.
+        let control = has_zero(word & 0xE0E0_E0E0_E0E0_E0E0);
+        let special = has_zero(word ^ (LOW * u64::from(b'"')))
+            || has_zero(word ^ (LOW * u64::from(b'\\')))
+            || has_zero(word ^ (LOW * 0xED));
+        if control || special {
+            break;
+        }
+        index += 8;
+    }
+    bytes[index..].iter().position(|b| SPECIAL[usize::from(*b)]).map(|offset| index + offset)
+}
+
+/// Bytes that stop the plain copy: controls, `"`, `\`, and 0xED (which may start a surrogate).
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0xED] = true;
+    table
+};
 
 /// Adapter so `write!` can append ASCII to a byte buffer.
 struct Hex<'a>(&'a mut Vec<u8>);
