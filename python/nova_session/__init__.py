@@ -23,6 +23,7 @@ from .sessions import (
     init_session_file,
     read_session_events,
 )
+from .writer import SessionWriter
 
 __version__ = _backend.VERSION
 
@@ -31,6 +32,7 @@ BACKEND, sessions.kernel = _backend.load()
 __all__ = [
     "BACKEND",
     "SessionManager",
+    "SessionWriter",
     "__version__",
     "append_event",
     "finalize_session",

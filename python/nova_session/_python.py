@@ -30,7 +30,7 @@ try:
 except ImportError:  # pragma: no cover - Windows has no flock
     _fcntl = None
 
-__all__ = ["append_records", "create_file", "encode", "finalize_file", "generate_session_id", "loads"]
+__all__ = ["Writer", "append_records", "create_file", "encode", "finalize_file", "generate_session_id", "loads"]
 
 _MAX_DEPTH = 64
 _FIRST_BLOCK = 8192  # the first block read back from the end; each further read doubles it
@@ -433,7 +433,11 @@ def _fsync_directory(directory: str) -> None:
 
 def append_records(path, records, fsync):
     """Append records (dicts) to an existing session file under an exclusive flock, assigning ids; return how many."""
-    parts = [_event_parts(record) for record in records]
+    return _append_parts(path, [_event_parts(record) for record in records], fsync)
+
+
+def _append_parts(path: str, parts: list, fsync: bool) -> int:
+    """Write encoded events (head, given id, tail) under the lock, assigning ids."""
     fd, stamp = _open_locked(path)
     try:
         size = stamp[2]
@@ -496,3 +500,51 @@ def finalize_file(path, head, extra, fsync):
         return True
     finally:
         os.close(fd)
+
+
+class Writer:
+    """Buffer events and write them in batches: flushes when it holds max_events events or max_bytes bytes, or when an append finds the oldest event older than max_delay seconds."""
+
+    def __init__(self, path, fsync, max_events, max_bytes, max_delay):
+        import threading
+
+        self._path = path
+        self._fsync = fsync
+        self._max_events = max_events
+        self._max_bytes = max_bytes
+        self._max_delay = max_delay
+        self._lock = threading.Lock()
+        self._records: list = []
+        self._bytes = 0
+        self._oldest = None
+
+    def append(self, record):
+        """Buffer one record (a dict) and flush if a threshold is reached; return how many records this call wrote."""
+        if type(record) is not dict and not isinstance(record, dict):
+            raise TypeError("record must be a dict, not %s" % type(record).__name__)
+        head, given, tail = _event_parts(record)  # encoded now: later changes to the dict do not count
+        with self._lock:
+            self._records.append((head, given, tail))
+            self._bytes += len(head) + len(tail) + (8 if given is None else len(given)) + 1
+            now = time.monotonic()
+            if self._oldest is None:
+                self._oldest = now
+            if len(self._records) >= self._max_events or self._bytes >= self._max_bytes or now - self._oldest >= self._max_delay:
+                return self._flush()
+            return 0
+
+    def flush(self):
+        """Write every buffered record in one locked append; return how many."""
+        with self._lock:
+            return self._flush()
+
+    def pending(self):
+        """How many records are buffered."""
+        return len(self._records)
+
+    def _flush(self) -> int:
+        if not self._records:
+            return 0
+        written = _append_parts(self._path, self._records, self._fsync)
+        self._records, self._bytes, self._oldest = [], 0, None
+        return written

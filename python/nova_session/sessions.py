@@ -35,15 +35,17 @@ FSYNC_VAR = "NOVA_SESSION_FSYNC"
 _registry: dict = {}
 
 
-def _fail(function: str, exc: BaseException) -> None:
+def describe(exc: BaseException) -> str:
+    """One line saying why a call failed, for the warning."""
     if isinstance(exc, Refused):
-        reason = str(exc)
-    elif isinstance(exc, OSError) and exc.strerror:
-        where = " (%s)" % exc.filename if exc.filename else ""
-        reason = "%s%s" % (exc.strerror, where)
-    else:
-        reason = "%s: %s" % (type(exc).__name__, exc)
-    _log.warn("nova_session.%s failed: %s", function, reason)
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return "%s%s" % (exc.strerror, " (%s)" % exc.filename if exc.filename else "")
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def _fail(function: str, exc: BaseException) -> None:
+    _log.warn("nova_session.%s failed: %s", function, describe(exc))
 
 
 def fsync_requested() -> bool:

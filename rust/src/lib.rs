@@ -11,6 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod jsonline;
 pub mod text;
+pub mod writer;
 
 use pyo3::prelude::*;
 
@@ -22,6 +23,9 @@ mod _rust {
     use pyo3::types::{PyBytes, PyDict};
 
     use crate::{append, decode, encode as encoder, ids};
+
+    #[pymodule_export]
+    use crate::writer::Writer;
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {

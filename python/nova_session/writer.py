@@ -1,0 +1,123 @@
+"""SessionWriter: buffered appends for processes that record many events.
+
+Events are held in memory and written in batches, each batch one locked
+append whose ids are assigned at that moment, exactly as single appends are:
+buffered and unbuffered writers in other processes can share a session file.
+
+The trade-off: an event accepted by ``append`` but not yet flushed is lost if
+the process is killed (SIGKILL) or the machine stops. It is written on
+``flush()``, ``close()``, leaving a ``with`` block, at interpreter exit, when
+``max_events`` events or ``max_bytes`` bytes are held, and when an ``append``
+finds the oldest held event older than ``max_delay`` seconds (there is no
+background thread). Use ``append_event`` where every single event must be on
+disk before the call returns.
+"""
+
+from __future__ import annotations
+
+from . import _log, paths, sessions
+
+DEFAULTS = {"max_events": 256, "max_bytes": 1048576, "max_delay": 1.0}
+
+
+def _flush_at_exit(reference) -> None:
+    writer = reference()
+    if writer is not None:
+        writer.close()
+
+
+class SessionWriter:
+    """Buffered writer of one session (SPEC section 9); never raises.
+
+    Args:
+        session_id: the session's id; its file must exist (``init_session_file``).
+        project_dir: the project holding it.
+        max_events, max_bytes, max_delay: the flush thresholds (256 events,
+            1 MiB, 1.0 s by default).
+    Events accepted but not yet flushed are lost only if the process is killed
+    (SIGKILL) or the machine stops; see the module documentation.
+    """
+
+    def __init__(self, session_id, project_dir, max_events=256, max_bytes=1048576, max_delay=1.0):
+        self._kernel_writer = None
+        self._exit_hook = None
+        self._refusal = None
+        try:
+            sid = paths.check_session_id(session_id)
+            limits = self._limits(max_events, max_bytes, max_delay)
+            path = sessions.existing_session_file(paths.project_path(project_dir), sid)
+            import os
+
+            os.close(paths.open_regular(path, os.O_RDONLY))  # it exists and is a regular file
+            self._kernel_writer = sessions.kernel.Writer(path, sessions.fsync_requested(), *limits)
+        except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+            self._refusal = "cannot write session %r: %s" % (session_id, sessions.describe(exc))
+            _log.warn("nova_session.SessionWriter: %s; its appends return False", self._refusal)
+            return
+        import atexit
+        import weakref
+
+        self._exit_hook = lambda reference=weakref.ref(self): _flush_at_exit(reference)
+        atexit.register(self._exit_hook)
+
+    @staticmethod
+    def _limits(max_events, max_bytes, max_delay) -> tuple:
+        for name, value in (("max_events", max_events), ("max_bytes", max_bytes)):
+            if type(value) is not int or value < 1:
+                raise paths.Refused("%s must be a positive int, not %r" % (name, value))
+        if type(max_delay) not in (int, float) or not max_delay >= 0:
+            raise paths.Refused("max_delay must be a number of seconds >= 0, not %r" % (max_delay,))
+        return max_events, max_bytes, float(max_delay)
+
+    def append(self, event) -> bool:
+        """Accept one event (a dict); True when it is held or written, False for bad input.
+
+        Never raises. A flush that fails keeps the events held (for the next
+        flush) and logs one warning; the event is still accepted.
+        """
+        if self._kernel_writer is None:
+            _log.warn("nova_session.SessionWriter.append: %s", self._refusal)
+            return False
+        if not isinstance(event, dict):
+            from _collections_abc import Mapping
+
+            if not isinstance(event, Mapping):
+                _log.warn("nova_session.SessionWriter.append: event must be a dict, not %s", type(event).__name__)
+                return False
+            event = dict(event)
+        try:
+            self._kernel_writer.append(event)
+        except Exception as exc:  # noqa: BLE001 - held, not lost: flush failures keep the batch
+            _log.warn("nova_session.SessionWriter.append: flush failed, events kept for the next flush: %s",
+                      sessions.describe(exc))
+        return True
+
+    def flush(self) -> int:
+        """Write every held event now, in one locked append; return how many (0 on failure, with a warning)."""
+        if self._kernel_writer is None:
+            return 0
+        try:
+            return self._kernel_writer.flush()
+        except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+            _log.warn("nova_session.SessionWriter.flush failed, %d events kept: %s",
+                      self._kernel_writer.pending(), sessions.describe(exc))
+            return 0
+
+    def close(self) -> None:
+        """Flush, then refuse further appends. Idempotent; never raises."""
+        if self._kernel_writer is None:
+            return
+        self.flush()
+        if self._exit_hook is not None:
+            import atexit
+
+            atexit.unregister(self._exit_hook)
+            self._exit_hook = None
+        self._kernel_writer = None
+        self._refusal = "the writer is closed"
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
