@@ -15,7 +15,19 @@ import time
 import pytest
 
 # group -> name of the case every other case of the group is divided by
-BASELINES = {"hook-process": "python -c pass"}
+BASELINES = {
+    "hook-process": "python -c pass",
+    "append": "floor: os.write of a prebuilt line",
+    "growth-rust": "append_event @ 10 prior events",
+    "growth-python": "append_event @ 10 prior events",
+}
+
+
+def kernels() -> dict:
+    """Both kernels by name; the Rust one must load (make bench checks it first)."""
+    from nova_session import _python, _rust
+
+    return {"rust": _rust, "python": _python}
 
 _medians: dict = {}
 _notes: dict = {}
@@ -27,7 +39,8 @@ def measure(benchmark, request):
     yield benchmark
     if not benchmark.disabled and benchmark.stats is not None:
         label = benchmark.extra_info.get("label", request.node.name)
-        _medians.setdefault(benchmark.group, {})[label] = benchmark.stats.stats.median
+        per = benchmark.extra_info.get("per", 1)
+        _medians.setdefault(benchmark.group, {})[label] = benchmark.stats.stats.median / per
 
 
 def note(group: str, text: str) -> None:

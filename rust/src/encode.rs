@@ -6,6 +6,7 @@
 
 use std::os::raw::c_char;
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{
     PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PyMapping, PySet, PyString, PyTuple,
@@ -46,24 +47,21 @@ pub fn event_parts(record: &Bound<'_, PyDict>) -> PyResult<EventParts> {
         text
     });
     let mut tail = Vec::with_capacity(1024);
-    for (key, value) in dict_items(record)? {
+    for_each_pair(record, |key, value| {
         if let Ok(name) = key.cast::<PyString>() {
             if name == "type" || name == "id" {
-                continue;
+                return;
             }
         }
-        write_member(&mut tail, &key, &value, 2);
-    }
+        write_member(&mut tail, key, value, 2);
+    })?;
     tail.push(b'}');
     Ok(EventParts { head, given_id, tail })
 }
 
 /// `,"key":value` for every pair of a dict, values at depth 2.
 pub fn write_members(out: &mut Vec<u8>, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-    for (key, value) in dict_items(dict)? {
-        write_member(out, &key, &value, 2);
-    }
-    Ok(())
+    for_each_pair(dict, |key, value| write_member(out, key, value, 2))
 }
 
 fn write_member(out: &mut Vec<u8>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, depth: usize) {
@@ -73,11 +71,35 @@ fn write_member(out: &mut Vec<u8>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyA
     write_value(out, value, depth);
 }
 
-/// A snapshot of a dict's pairs, so that a key's `__str__` that changes the dict cannot upset the walk.
-type Pairs<'py> = Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>;
-
-fn dict_items<'py>(dict: &Bound<'py, PyDict>) -> PyResult<Pairs<'py>> {
-    dict.items().iter().map(|pair| pair.extract()).collect()
+/// Walk a dict's pairs in order (a subclass's own `items` is ignored, as `dict.items(d)`
+/// does), holding a strong reference to each key and value while `visit` runs. Like
+/// Python's own iteration, it fails when the dict changes size meanwhile (a `__str__`
+/// may do that), and the caller then writes a placeholder, as the Python kernel does.
+fn for_each_pair<'py>(
+    dict: &Bound<'py, PyDict>,
+    mut visit: impl FnMut(&Bound<'py, PyAny>, &Bound<'py, PyAny>),
+) -> PyResult<()> {
+    let py = dict.py();
+    let size = dict.len();
+    let mut position: pyo3::ffi::Py_ssize_t = 0;
+    let mut key: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+    let mut value: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+    loop {
+        // SAFETY: `dict` is a live dict (or subclass) and we hold the GIL. PyDict_Next
+        // bounds-checks `position` against the dict's current table, so a dict changed
+        // by `visit` cannot make it read out of bounds; the borrowed key and value are
+        // turned into owned references before any Python code can run.
+        let (key, value) = unsafe {
+            if pyo3::ffi::PyDict_Next(dict.as_ptr(), &raw mut position, &raw mut key, &raw mut value) == 0 {
+                return Ok(());
+            }
+            (Bound::from_borrowed_ptr(py, key), Bound::from_borrowed_ptr(py, value))
+        };
+        visit(&key, &value);
+        if dict.len() != size {
+            return Err(PyRuntimeError::new_err("dictionary changed size during iteration"));
+        }
+    }
 }
 
 extern "C" {
@@ -153,6 +175,10 @@ fn int_text(value: &Bound<'_, PyAny>) -> Option<String> {
 }
 
 fn write_int(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) {
+    if let Ok(small) = value.extract::<i64>() {
+        crate::text::write_i64(out, small);
+        return;
+    }
     match int_text(value) {
         Some(text) => out.extend_from_slice(text.as_bytes()),
         None => write_placeholder(out, "<unserializable int>"),
@@ -208,8 +234,18 @@ pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
         }
     } else if let Ok(dict) = obj.cast::<PyDict>() {
         write_container(out, obj, depth, |out| {
-            let pairs = dict_items(dict)?;
-            write_object(out, pairs.iter().map(|(k, v)| Ok((k.clone(), v.clone()))), depth)
+            out.push(b'{');
+            let mut first = true;
+            for_each_pair(dict, |key, value| {
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                write_key(out, key);
+                out.push(b':');
+                write_value(out, value, depth + 1);
+            })?;
+            out.push(b'}');
+            Ok(())
         });
     } else if let Ok(list) = obj.cast::<PyList>() {
         write_container(out, obj, depth, |out| {

@@ -27,17 +27,43 @@ pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
                 let code = (u32::from(byte & 0x0F) << 12)
                     | (u32::from(bytes[index + 1] & 0x3F) << 6)
                     | u32::from(bytes[index + 2] & 0x3F);
-                let _ = write!(Hex(out), "\\u{code:04x}");
+                write_unicode_escape(out, code);
                 start = index + 3;
             }
             0xED => out.push(byte),
-            _ => {
-                let _ = write!(Hex(out), "\\u{byte:04x}");
-            }
+            _ => write_unicode_escape(out, u32::from(byte)),
         }
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// `\\uXXXX` with lowercase hex, as Python's json writes it.
+fn write_unicode_escape(out: &mut Vec<u8>, code: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((code >> shift) & 0xF) as usize]);
+    }
+}
+
+/// An i64 in decimal, without going through the formatting machinery.
+pub fn write_i64(out: &mut Vec<u8>, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut magnitude = value.unsigned_abs();
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// The index of the first byte at or after `from` that needs attention (see `SPECIAL`).
@@ -190,6 +216,15 @@ mod tests {
             (233_891_771_783_429.625, "233891771783429.62"),
         ] {
             assert_eq!(float(value), repr, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn integers_in_decimal() {
+        for value in [0, 7, -7, 10, 1_234_567, i64::MAX, i64::MIN] {
+            let mut out = Vec::new();
+            write_i64(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
         }
     }
 
