@@ -15,6 +15,8 @@ disk before the call returns.
 
 from __future__ import annotations
 
+import os
+
 from . import _log, paths, sessions
 
 DEFAULTS = {"max_events": 256, "max_bytes": 1048576, "max_delay": 1.0}
@@ -24,6 +26,16 @@ def _flush_at_exit(reference) -> None:
     writer = reference()
     if writer is not None:
         writer.close()
+
+
+# Live writers, so that a child process made by fork() starts with empty buffers:
+# the events held at the fork belong to the parent, which writes them.
+_live = None
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_live or ()):
+        writer._renew()
 
 
 class SessionWriter:
@@ -40,16 +52,16 @@ class SessionWriter:
 
     def __init__(self, session_id, project_dir, max_events=256, max_bytes=1048576, max_delay=1.0):
         self._kernel_writer = None
+        self._arguments = ()
         self._exit_hook = None
         self._refusal = None
         try:
             sid = paths.check_session_id(session_id)
             limits = self._limits(max_events, max_bytes, max_delay)
             path = sessions.existing_session_file(paths.project_path(project_dir), sid)
-            import os
-
             os.close(paths.open_regular(path, os.O_RDONLY))  # it exists and is a regular file
-            self._kernel_writer = sessions.kernel.Writer(path, sessions.fsync_requested(), *limits)
+            self._arguments = (path, sessions.fsync_requested()) + limits
+            self._kernel_writer = sessions.kernel.Writer(*self._arguments)
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
             self._refusal = "cannot write session %r: %s" % (session_id, sessions.describe(exc))
             _log.warn("nova_session.SessionWriter: %s; its appends return False", self._refusal)
@@ -57,8 +69,22 @@ class SessionWriter:
         import atexit
         import weakref
 
+        global _live
+        if _live is None:
+            _live = weakref.WeakSet()
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_after_fork_in_child)
+        _live.add(self)
         self._exit_hook = lambda reference=weakref.ref(self): _flush_at_exit(reference)
         atexit.register(self._exit_hook)
+
+    def _renew(self) -> None:
+        if self._kernel_writer is not None:
+            self._kernel_writer = sessions.kernel.Writer(*self._arguments)
+
+    def __del__(self) -> None:
+        # A writer dropped without close() still writes what it holds.
+        self.close()
 
     @staticmethod
     def _limits(max_events, max_bytes, max_delay) -> tuple:
@@ -75,9 +101,6 @@ class SessionWriter:
         Never raises. A flush that fails keeps the events held (for the next
         flush) and logs one warning; the event is still accepted.
         """
-        if self._kernel_writer is None:
-            _log.warn("nova_session.SessionWriter.append: %s", self._refusal)
-            return False
         if not isinstance(event, dict):
             from _collections_abc import Mapping
 
@@ -85,8 +108,14 @@ class SessionWriter:
                 _log.warn("nova_session.SessionWriter.append: event must be a dict, not %s", type(event).__name__)
                 return False
             event = dict(event)
+        writer = self._kernel_writer  # one read: close() may run meanwhile (another thread, a __str__)
+        if writer is None:
+            _log.warn("nova_session.SessionWriter.append: %s", self._refusal)
+            return False
         try:
-            self._kernel_writer.append(event)
+            writer.append(event)
+            if self._kernel_writer is None:
+                writer.flush()  # closed while this event went in: close() drops the writer before its flush
         except Exception as exc:  # noqa: BLE001 - held, not lost: flush failures keep the batch
             _log.warn("nova_session.SessionWriter.append: flush failed, events kept for the next flush: %s",
                       sessions.describe(exc))
@@ -105,16 +134,23 @@ class SessionWriter:
 
     def close(self) -> None:
         """Flush, then refuse further appends. Idempotent; never raises."""
-        if self._kernel_writer is None:
+        writer = self._kernel_writer
+        if writer is None:
             return
-        self.flush()
+        # Refuse first, flush second: an append racing this either sees the refusal
+        # or lands before this flush (or flushes itself, see append).
+        self._refusal = "the writer is closed"
+        self._kernel_writer = None
         if self._exit_hook is not None:
             import atexit
 
             atexit.unregister(self._exit_hook)
             self._exit_hook = None
-        self._kernel_writer = None
-        self._refusal = "the writer is closed"
+        try:
+            writer.flush()
+        except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+            _log.warn("nova_session.SessionWriter.close: %d held events could not be written and are lost: %s",
+                      writer.pending(), sessions.describe(exc))
 
     def __enter__(self) -> SessionWriter:
         return self
