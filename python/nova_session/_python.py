@@ -63,7 +63,9 @@ _issued: set = set()
 def generate_session_id():
     """Return a new session id: UTC 'YYYY-MM-DD_HH-MM-SS_' and 6 random [0-9a-z] characters."""
     global _issued_second, _issued
-    stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.gmtime())
+    # gmtime(time()), not gmtime(): without an argument it reads a coarse clock that
+    # can still show the second that just ended.
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.gmtime(time.time()))
     if stamp != _issued_second:
         _issued_second, _issued = stamp, set()
     while True:

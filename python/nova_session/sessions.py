@@ -183,6 +183,7 @@ def init_session_file(session_id, project_dir, **extra):
         try:
             path = create_session(sid, root, extra)
         except FileExistsError:
+            _registry[sid] = root  # an id given to init_session_file: appends find its project
             raise Refused("session file %s already exists; it was left untouched" % session_file(root, sid)) from None
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("init_session_file", exc)

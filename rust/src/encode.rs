@@ -27,9 +27,31 @@ pub struct EventParts {
 
 /// Encode `obj` at depth 1.
 pub fn encode(obj: &Bound<'_, PyAny>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    write_value(&mut out, obj, 1);
-    out
+    with_scratch(|out| write_value(out, obj, 1))
+}
+
+thread_local! {
+    /// A buffer kept per thread: records are encoded into it and copied out at
+    /// their exact size, instead of growing a fresh buffer (and copying) each time.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Run `fill` on an empty scratch buffer and return a copy of what it wrote.
+fn with_scratch(fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    // A re-entrant call (a __str__ encoding another record) gets a fresh buffer.
+    let taken = SCRATCH.with(|cell| cell.try_borrow_mut().map(|mut buffer| std::mem::take(&mut *buffer)));
+    let mut buffer = taken.unwrap_or_default();
+    buffer.clear();
+    fill(&mut buffer);
+    let result = buffer.clone();
+    if buffer.capacity() <= 1 << 22 {
+        SCRATCH.with(|cell| {
+            if let Ok(mut slot) = cell.try_borrow_mut() {
+                *slot = buffer;
+            }
+        });
+    }
+    result
 }
 
 /// Split an event dict into `{"type":T,"id":` / given id / `,"k":v...}` (type first, id second).
@@ -46,16 +68,19 @@ pub fn event_parts(record: &Bound<'_, PyDict>) -> PyResult<EventParts> {
         write_value(&mut text, &id, 2);
         text
     });
-    let mut tail = Vec::with_capacity(1024);
-    for_each_pair(record, |key, value| {
-        if let Ok(name) = key.cast::<PyString>() {
-            if name == "type" || name == "id" {
-                return;
+    let mut walked = Ok(());
+    let tail = with_scratch(|tail| {
+        walked = for_each_pair(record, |key, value| {
+            if let Ok(name) = key.cast::<PyString>() {
+                if name == "type" || name == "id" {
+                    return;
+                }
             }
-        }
-        write_member(&mut tail, key, value, 2);
-    })?;
-    tail.push(b'}');
+            write_member(tail, key, value, 2);
+        });
+        tail.push(b'}');
+    });
+    walked?;
     Ok(EventParts { head, given_id, tail })
 }
 

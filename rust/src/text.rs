@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 /// `ensure_ascii=False`: `\" \\ \n \r \t \b \f`, other controls `\u00XX`, lone
 /// surrogates `\udXXX`, everything else as itself.
 pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.reserve(bytes.len() + 2);
+    // Room for the quotes and a short escape every 8 bytes: one allocation for most text.
+    out.reserve(bytes.len() + bytes.len() / 8 + 2);
     out.push(b'"');
     let mut start = 0;
     while let Some(index) = next_special(bytes, start) {
@@ -15,13 +16,10 @@ pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
         let byte = bytes[index];
         start = index + 1;
         match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => {
+                out.push(b'\\');
+                out.push(SHORT_ESCAPE[usize::from(byte)]);
+            }
             0xED if index + 2 < bytes.len() && bytes[index + 1] >= 0xA0 => {
                 // A surrogate code point (U+D800..U+DFFF) in its 3-byte form.
                 let code = (u32::from(byte & 0x0F) << 12)
@@ -67,29 +65,42 @@ pub fn write_i64(out: &mut Vec<u8>, value: i64) {
 }
 
 /// The index of the first byte at or after `from` that needs attention (see `SPECIAL`).
-/// Eight bytes at a time while none does: most text is long runs of plain bytes.
+/// Eight bytes at a time: most text is long runs of plain bytes.
 fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A word has a zero byte somewhere iff (w - LOW) & !w & HIGH != 0.
-    const fn has_zero(word: u64) -> bool {
-        word.wrapping_sub(LOW) & !word & HIGH != 0
+    // The high bit of each zero byte of `word` (exact for the lowest one, which is all we use).
+    const fn zero_bytes(word: u64) -> u64 {
+        word.wrapping_sub(LOW) & !word & HIGH
     }
     let mut index = from;
     while index + 8 <= bytes.len() {
         let word = u64::from_le_bytes(bytes[index..index + 8].try_into().expect("8 bytes"));
-        // Bytes below 0x20: (b & 0xE0) == 0, which for a byte is also a zero test.
-        let control = has_zero(word & 0xE0E0_E0E0_E0E0_E0E0);
-        let special = has_zero(word ^ (LOW * u64::from(b'"')))
-            || has_zero(word ^ (LOW * u64::from(b'\\')))
-            || has_zero(word ^ (LOW * 0xED));
-        if control || special {
-            break;
+        // Bytes below 0x20 are those with (b & 0xE0) == 0.
+        let mask = zero_bytes(word & 0xE0E0_E0E0_E0E0_E0E0)
+            | zero_bytes(word ^ (LOW * u64::from(b'"')))
+            | zero_bytes(word ^ (LOW * u64::from(b'\\')))
+            | zero_bytes(word ^ (LOW * 0xED));
+        if mask != 0 {
+            return Some(index + (mask.trailing_zeros() / 8) as usize);
         }
         index += 8;
     }
     bytes[index..].iter().position(|b| SPECIAL[usize::from(*b)]).map(|offset| index + offset)
 }
+
+/// The letter after the backslash of the two-character escapes.
+static SHORT_ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table[0x08] = b'b';
+    table[0x0c] = b'f';
+    table
+};
 
 /// Bytes that stop the plain copy: controls, `"`, `\`, and 0xED (which may start a surrogate).
 static SPECIAL: [bool; 256] = {
