@@ -108,10 +108,11 @@ struct Known {
 
 static KNOWN: Mutex<Option<HashMap<PathBuf, Known>>> = Mutex::new(None);
 
-fn known_last(path: &Path, stamp: Stamp) -> Option<Option<String>> {
+/// The stamp this process's last write left on `path`, and the last id it wrote.
+fn remembered(path: &Path) -> Option<(Stamp, Option<String>)> {
     let known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let entry = known.as_ref()?.get(path)?;
-    (entry.stamp == stamp).then(|| entry.last.clone())
+    Some((entry.stamp, entry.last.clone()))
 }
 
 fn remember(path: &Path, stamp: Stamp, last: Option<String>) {
@@ -139,16 +140,23 @@ fn open_locked(path: &Path) -> Result<(File, Stamp)> {
     if !meta.is_file() {
         return Err(Error::NotRegular(path.to_path_buf()));
     }
-    Ok((file, Stamp { dev: meta.dev(), ino: meta.ino(), size: meta.size() }))
+    Ok((
+        file,
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+        },
+    ))
 }
 
 /// Append events under the lock, assigning ids; returns how many were written.
 pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<usize> {
     let (file, stamp) = open_locked(path)?;
     let size = stamp.size;
-    let (mut last, torn) = match known_last(path, stamp) {
-        Some(last) => (last, false),
-        None => scan_tail(&file, path, size)?,
+    let (mut last, torn) = match remembered(path) {
+        Some((known, last)) if known == stamp => (last, false),
+        _ => scan_tail(&file, path, size)?,
     };
     let mut next = last.as_deref().map_or_else(|| "1".to_owned(), add_one);
     let mut data = Vec::with_capacity(events.iter().map(|e| e.head.len() + e.tail.len() + 24).sum::<usize>() + 1);
@@ -166,14 +174,21 @@ pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<
             }
         } else {
             data.extend_from_slice(next.as_bytes());
-            last = Some(std::mem::replace(&mut next, String::new()));
+            last = Some(std::mem::take(&mut next));
             next = add_one(last.as_deref().expect("just set"));
         }
         data.extend_from_slice(&event.tail);
         data.push(b'\n');
     }
     write_locked(&file, path, size, &data, fsync)?;
-    remember(path, Stamp { size: size + data.len() as u64, ..stamp }, last);
+    remember(
+        path,
+        Stamp {
+            size: size + data.len() as u64,
+            ..stamp
+        },
+        last,
+    );
     Ok(events.len())
 }
 
@@ -307,6 +322,24 @@ mod tests {
             "{}",
             &text[text.len() - 80..]
         );
+    }
+
+    #[test]
+    fn a_remembered_last_id_is_used_only_while_nobody_else_wrote() {
+        let dir = temp_dir("remembered");
+        let path = dir.join("s.jsonl");
+        create_file(&path, b"{\"type\":\"init\"}\n", false).unwrap();
+        // id 1, remembered
+        append_events(&path, &[event("1")], false).unwrap();
+        // Another writer appends id 7 behind this process's back: the size changed.
+        let mut other = OpenOptions::new().append(true).open(&path).unwrap();
+        other.write_all(b"{\"type\":\"event\",\"id\":7}\n").unwrap();
+        append_events(&path, &[event("2")], false).unwrap();
+        // remembered again: 9
+        append_events(&path, &[event("3")], false).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let ids: Vec<&str> = text.lines().skip(1).map(|l| &l[21..22]).collect();
+        assert_eq!(ids, ["1", "7", "8", "9"], "{text}");
     }
 
     #[test]

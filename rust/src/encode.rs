@@ -146,7 +146,10 @@ fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a [u8]> {
             drop(PyErr::fetch(s.py())); // UnicodeEncodeError: lone surrogates
             return None;
         }
-        Some(std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0)))
+        Some(std::slice::from_raw_parts(
+            data.cast::<u8>(),
+            usize::try_from(size).unwrap_or(0),
+        ))
     }
 }
 

@@ -86,7 +86,10 @@ fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
         }
         index += 8;
     }
-    bytes[index..].iter().position(|b| SPECIAL[usize::from(*b)]).map(|offset| index + offset)
+    bytes[index..]
+        .iter()
+        .position(|b| SPECIAL[usize::from(*b)])
+        .map(|offset| index + offset)
 }
 
 /// The letter after the backslash of the two-character escapes.

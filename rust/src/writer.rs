@@ -83,8 +83,13 @@ impl Writer {
 
     /// Write every buffered record in one locked append; return how many.
     fn flush(&self, py: Python<'_>) -> PyResult<usize> {
-        py.detach(|| self.buffer.lock().unwrap_or_else(PoisonError::into_inner).flush(&self.path, self.fsync))
-            .map_err(PyErr::from)
+        py.detach(|| {
+            self.buffer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .flush(&self.path, self.fsync)
+        })
+        .map_err(PyErr::from)
     }
 
     /// How many records are buffered.
