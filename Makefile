@@ -22,13 +22,13 @@ build: venv ## build the Rust kernel into python/nova_session (release) and inst
 	$(VENV)/bin/maturin develop --release --quiet
 	$(PY) -c "import nova_session._rust as k; print('built nova_session._rust', k.__version__)"
 
-test-rust: ## cargo test of the pure-Rust parts
+test-rust: venv ## cargo test of the pure-Rust parts
 	cargo test --quiet
 
 test-py: build ## pytest, both backends in one run (fails if the Rust kernel is missing)
 	$(PY) -m pytest
 
-test: lint build test-rust test-py ## lint, build the extension, cargo test, then pytest against both backends
+test: build lint test-rust test-py ## build the extension, lint, cargo test, then pytest against both backends
 
 demo: build ## record a realistic session into a temporary project and print where it went
 	$(PY) examples/demo.py
@@ -40,7 +40,7 @@ bench: build ## benchmarks with timing on
 fmt: ## format the Rust code
 	cargo fmt --all
 
-lint: ## rustfmt check and clippy
+lint: venv ## rustfmt check and clippy
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 

@@ -1,0 +1,798 @@
+"""Reading recorded sessions: discovery, state, tolerant streaming parse, stats, verify.
+
+Everything here only reads. Session files are opened read-only, never through
+a symbolic link and never blocking on a FIFO; nothing is created or locked for
+long. A reader takes a shared ``flock`` for an instant, only to learn the size
+of a consistent snapshot (a write in progress finishes first), then streams
+the file up to that size without holding any lock, so writers never wait on it.
+
+Lines are read one at a time: ``summarize``, ``session_stats`` and ``verify``
+use memory that does not grow with the number of events (``session_stats``
+keeps one entry per distinct tool, file, MCP server and skill). A line that is
+not a complete JSON object is skipped and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import stat
+import time
+
+from . import paths
+
+CHUNK_BYTES = 1 << 20
+LOCK_WAIT_SECONDS = 1.0
+SUMMARY_CHARS = 120
+MAX_PROBLEMS = 200  # problems kept in a verify report; the rest are only counted
+SLOWEST = 5
+
+STATE_ACTIVE = "active"
+STATE_ENDED = "ended"
+STATE_UNFINISHED = "unfinished"  # no end record and no active mark: crashed or killed
+
+BAD_JSON = "unparsable"
+TORN = "torn"
+
+
+class ReadError(Exception):
+    """A session cannot be read; ``exit_code`` is the CLI's exit status for it."""
+
+    exit_code = 5
+
+
+class ProjectNotFound(ReadError):
+    exit_code = 3
+
+
+class SessionNotFound(ReadError):
+    exit_code = 4
+
+    def __init__(self, message: str, suggestions: list):
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+# ------------------------------------------------------------------ discovery
+
+
+def project_root(project_dir: str) -> str:
+    """The project as an absolute resolved path; ProjectNotFound unless it is a directory."""
+    try:
+        return paths.project_root(project_dir)
+    except paths.Refused:
+        raise ProjectNotFound("project directory %r does not exist (or is not a directory)" % (project_dir,)) from None
+
+
+def sessions_dir(root: str) -> str:
+    return os.path.join(paths.data_dir(root), paths.SESSIONS)
+
+
+def session_ids(root: str) -> list:
+    """Ids of the project's session files, newest first (ids sort by creation time).
+
+    An empty list when the project has recorded nothing; a ReadError when
+    ``.nova-protector`` or ``sessions`` is a symbolic link or unreadable.
+    """
+    directory = sessions_dir(root)
+    try:
+        paths.check_real_dir(paths.data_dir(root))
+        paths.check_real_dir(directory)
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    except (OSError, paths.Refused) as exc:
+        raise ReadError("cannot list %s: %s" % (directory, _reason(exc))) from None
+    ids = [name[: -len(paths.SUFFIX)] for name in names if name.endswith(paths.SUFFIX)]
+    return sorted((sid for sid in ids if paths.is_session_id(sid)), reverse=True)
+
+
+def find_session(root: str, query: str) -> str:
+    """The session id that ``query`` names: an exact id, a unique prefix, or ``latest``.
+
+    SessionNotFound (with close matches as suggestions) otherwise. The query
+    never reaches a path: only ids listed from the sessions directory do.
+    """
+    ids = session_ids(root)
+    if query == "latest" and ids:
+        return ids[0]
+    if query in ids:
+        return query
+    starting = [sid for sid in ids if query and sid.startswith(query)]
+    if len(starting) == 1:
+        return starting[0]
+    if not ids:
+        raise SessionNotFound("no sessions recorded in %s" % root, [])
+    import difflib
+
+    suggestions = starting[:5] or difflib.get_close_matches(query, ids, n=3, cutoff=0.5)
+    what = "%d sessions start with %r" % (len(starting), query) if starting else "no session %r" % (query,)
+    raise SessionNotFound("%s in %s" % (what, root), suggestions)
+
+
+def session_path(root: str, sid: str) -> str:
+    return paths.session_file(root, sid)
+
+
+def has_active_mark(root: str, sid: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(os.path.join(paths.active_dir(root), sid)).st_mode)
+    except OSError:
+        return False
+
+
+def session_state(root: str, sid: str, last_type) -> str:
+    """``ended`` when the last record is an end record, else ``active`` while the
+    session is marked active, else ``unfinished`` (the agent crashed or was killed)."""
+    if last_type == "end":
+        return STATE_ENDED
+    return STATE_ACTIVE if has_active_mark(root, sid) else STATE_UNFINISHED
+
+
+# -------------------------------------------------------------- reading lines
+
+
+def open_session(path: str) -> int:
+    """A read-only descriptor of a regular session file (no link, no FIFO); ReadError otherwise."""
+    try:
+        return paths.open_regular(path, os.O_RDONLY)
+    except OSError as exc:
+        raise ReadError("cannot read %s: %s" % (path, _reason(exc))) from None
+
+
+def snapshot_size(fd: int) -> int:
+    """The file's size once no write is in progress: a shared flock taken for an
+    instant (waiting at most LOCK_WAIT_SECONDS, then reading without it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no flock on this platform
+        return os.fstat(fd).st_size
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return os.fstat(fd).st_size
+            time.sleep(0.005)
+        except OSError:
+            return os.fstat(fd).st_size
+    try:
+        return os.fstat(fd).st_size
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def raw_lines(fd: int, start: int = 0, end: int = -1):
+    """Yield ``(line number, bytes without the newline, complete)`` from offset start
+    to end (-1: to the end of the file). Only a last line without its newline is
+    incomplete. Memory: one chunk plus the longest line."""
+    offset, number, pending = start, 0, []
+    while end < 0 or offset < end:
+        chunk = os.pread(fd, CHUNK_BYTES if end < 0 else min(CHUNK_BYTES, end - offset), offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        if b"\n" not in chunk:
+            pending.append(chunk)
+            continue
+        if pending:
+            pending.append(chunk)
+            chunk, pending = b"".join(pending), []
+        pieces = chunk.split(b"\n")
+        tail = pieces.pop()
+        for piece in pieces:
+            number += 1
+            yield number, piece, True
+        if tail:
+            pending.append(tail)
+    if pending:
+        yield number + 1, b"".join(pending), False
+
+
+def parse_line(raw: bytes):
+    """The line as a dict, or None when it is not one complete JSON object in UTF-8."""
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return record if type(record) is dict else None
+
+
+def read_lines(path: str):
+    """Yield ``(line number, raw bytes, record or None, complete)`` for every line of a
+    consistent snapshot of the session file; a bad line has record None."""
+    fd = open_session(path)
+    try:
+        for number, raw, complete in raw_lines(fd, 0, snapshot_size(fd)):
+            yield number, raw, (parse_line(raw) if complete else None), complete
+    finally:
+        os.close(fd)
+
+
+def records(path: str, skipped: list | None = None):
+    """Yield the complete, parsable records; append the line numbers of the others to skipped."""
+    for number, _, record, _ in read_lines(path):
+        if record is None:
+            if skipped is not None:
+                skipped.append(number)
+            continue
+        yield record
+
+
+# ------------------------------------------------------------ record helpers
+
+
+def is_tool_event(record: dict) -> bool:
+    return record.get("type") == "event"
+
+
+def verdict_class(verdict) -> str:
+    """``warning``, ``block``, ``error`` (the scan failed) or ``ok`` for a nova_verdict."""
+    if not isinstance(verdict, str):
+        return "ok"
+    text = verdict.lower()
+    if text.startswith("warn"):
+        return "warning"
+    if text.startswith(("block", "den")) or text in ("reject", "rejected"):
+        return "block"
+    if text == "scan_error":
+        return "error"
+    return "ok"
+
+
+def record_time(record: dict):
+    """The ISO timestamp a record happened at (its end, for a tool event), or None."""
+    for key in ("timestamp", "timestamp_end", "timestamp_start"):
+        value = record.get(key)
+        if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+            return value
+    return None
+
+
+def parse_time(value) -> float | None:
+    """Seconds since the epoch of ``2026-01-10T16:30:45.123Z``, or None."""
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    import calendar
+
+    try:
+        seconds = calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    fraction = value[19:].rstrip("Z")
+    if fraction.startswith(".") and fraction[1:].isdigit():
+        seconds += float(fraction)
+    return float(seconds)
+
+
+def duration_seconds(start, end) -> float | None:
+    first, last = parse_time(start), parse_time(end)
+    if first is None or last is None:
+        return None
+    return max(0.0, last - first)
+
+
+def _one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _compact(value) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (ValueError, TypeError, RecursionError):
+        return repr(value)
+
+
+_INPUT_KEYS = ("command", "file_path", "notebook_path", "pattern", "url", "query", "description", "prompt", "path")
+
+
+def tool_subject(tool_input) -> str:
+    """The part of a tool's input that says what it did (a command, a path, a pattern)."""
+    if isinstance(tool_input, dict):
+        for key in _INPUT_KEYS:
+            value = tool_input.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return _compact(tool_input) if tool_input not in (None, {}, []) else ""
+
+
+def record_title(record: dict) -> str:
+    """What a record is: the tool's name for a tool event, else the record type."""
+    if is_tool_event(record):
+        name = record.get("tool_name")
+        return name if isinstance(name, str) and name else "(unknown tool)"
+    kind = record.get("type")
+    return kind if isinstance(kind, str) else "(untyped)"
+
+
+def record_summary(record: dict, limit: int = SUMMARY_CHARS) -> str:
+    """One line saying what a record holds (not escaped: callers escape for their medium)."""
+    kind = record.get("type")
+    if kind == "event":
+        text = tool_subject(record.get("tool_input"))
+        if record.get("is_error"):
+            text = "FAILED: %s%s" % (_compact(record.get("error")), " (%s)" % text if text else "")
+    elif kind == "user_prompt":
+        text = _compact(record.get("prompt", ""))
+    elif kind == "init":
+        text = "platform %s, project %s" % (_compact(record.get("platform")), _compact(record.get("project_dir")))
+    elif kind == "end":
+        text = "reason %s, %s records" % (_compact(record.get("reason", "-")), _compact(record.get("event_count")))
+    elif kind == "session_start":
+        text = "source %s" % _compact(record.get("source"))
+    else:
+        fields = {k: v for k, v in record.items() if k not in ("type", "id", "timestamp", "hook_event")}
+        text = _compact(fields) if fields else ""
+    return _one_line(text, limit)
+
+
+# ---------------------------------------------------------------- summaries
+
+
+class Summary:
+    """The facts of one session, accumulated record by record (constant memory)."""
+
+    def __init__(self, sid: str):
+        self.session_id = sid
+        self.init = None
+        self.last_end = None
+        self.last_type = None
+        self.records = 0  # parsable records other than init and end records
+        self.tool_calls = 0
+        self.prompts = 0
+        self.warnings = 0
+        self.blocks = 0
+        self.errors = 0  # failed tool calls
+        self.scan_errors = 0
+        self.bad_lines = 0
+        self.last_time = None
+
+    def add_line(self, record, complete: bool) -> None:
+        if record is None:
+            self.bad_lines += 1
+            return
+        self.add(record)
+
+    def add(self, record: dict) -> None:
+        kind = record.get("type")
+        self.last_type = kind
+        moment = record_time(record)
+        if moment is not None and (self.last_time is None or moment > self.last_time):
+            self.last_time = moment
+        if kind == "init" and self.init is None:
+            self.init = record
+            return
+        if kind == "end":
+            self.last_end = record
+            return
+        self.records += 1
+        if kind == "user_prompt":
+            self.prompts += 1
+        if kind == "event":
+            self.add_tool_event(record)
+
+    def add_tool_event(self, record: dict) -> None:
+        self.tool_calls += 1
+        if record.get("is_error") is True:
+            self.errors += 1
+        verdict = verdict_class(record.get("nova_verdict"))
+        if verdict == "warning":
+            self.warnings += 1
+        elif verdict == "block":
+            self.blocks += 1
+        elif verdict == "error":
+            self.scan_errors += 1
+
+    @property
+    def start(self):
+        return self.init.get("timestamp") if self.init else None
+
+    @property
+    def finish(self):
+        """When the session ended, or the time of its last record when it has not."""
+        if self.last_type == "end" and self.last_end is not None:
+            return self.last_end.get("timestamp")
+        return self.last_time
+
+    def as_dict(self, state: str) -> dict:
+        init = self.init or {}
+        return {
+            "session_id": self.session_id,
+            "state": state,
+            "start": self.start,
+            "end": self.finish,
+            "duration_s": duration_seconds(self.start, self.finish),
+            "events": self.records,
+            "tool_calls": self.tool_calls,
+            "prompts": self.prompts,
+            "warnings": self.warnings,
+            "blocks": self.blocks,
+            "errors": self.errors,
+            "scan_errors": self.scan_errors,
+            "bad_lines": self.bad_lines,
+            "end_reason": (self.last_end or {}).get("reason") if state == STATE_ENDED else None,
+            "claude_session_id": init.get("claude_session_id"),
+            "project_dir": init.get("project_dir"),
+            "platform": init.get("platform"),
+        }
+
+
+class Stats(Summary):
+    """A Summary plus counts by tool and verdict, files, durations, MCP servers and skills."""
+
+    def __init__(self, sid: str):
+        super().__init__(sid)
+        self.by_type: dict = {}
+        self.by_tool: dict = {}
+        self.by_verdict: dict = {}
+        self.files: dict = {}
+        self.mcp_servers: dict = {}
+        self.skills: dict = {}
+        self.tool_ms = 0.0
+        self.timed_calls = 0
+        self.tool_ms_by_tool: dict = {}
+        self.slowest: list = []  # min-heap of (duration_ms, -id order, entry)
+        self._seen = 0
+
+    def add(self, record: dict) -> None:
+        super().add(record)
+        kind = record.get("type")
+        _count(self.by_type, kind if isinstance(kind, str) else "(untyped)")
+
+    def add_tool_event(self, record: dict) -> None:
+        super().add_tool_event(record)
+        tool = record_title(record)
+        _count(self.by_tool, tool)
+        verdict = record.get("nova_verdict")
+        _count(self.by_verdict, verdict if isinstance(verdict, str) else "(none)")
+        files = record.get("files_accessed")
+        if isinstance(files, list):
+            for name in files:
+                if isinstance(name, str):
+                    _count(self.files, name)
+        self.add_origin(record, tool)
+        self.add_duration(record, tool)
+
+    def add_origin(self, record: dict, tool: str) -> None:
+        server = record.get("mcp_server")
+        if not isinstance(server, str) and tool.startswith("mcp__"):
+            from .records import mcp_fields
+
+            server = (mcp_fields(tool) or (None, None))[0]
+        if isinstance(server, str) and server:
+            _count(self.mcp_servers, server)
+        skill = record.get("skill_name")
+        if isinstance(skill, str) and skill:
+            _count(self.skills, skill)
+
+    def add_duration(self, record: dict, tool: str) -> None:
+        duration = record.get("duration_ms")
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration != duration:
+            return
+        self.tool_ms += duration
+        self.timed_calls += 1
+        self.tool_ms_by_tool[tool] = self.tool_ms_by_tool.get(tool, 0) + duration
+        self._seen += 1
+        entry = {"id": record.get("id"), "tool_name": tool, "duration_ms": duration, "summary": record_summary(record, 80)}
+        item = (duration, -self._seen, entry)
+        if len(self.slowest) < SLOWEST:
+            heapq.heappush(self.slowest, item)
+        elif item[:2] > self.slowest[0][:2]:
+            heapq.heapreplace(self.slowest, item)
+
+    def as_dict(self, state: str) -> dict:
+        result = super().as_dict(state)
+        result.update({
+            "by_type": _sorted_counts(self.by_type),
+            "by_tool": _sorted_counts(self.by_tool),
+            "by_verdict": _sorted_counts(self.by_verdict),
+            "files_touched": _sorted_counts(self.files),
+            "tool_duration_ms": {"total": self.tool_ms, "timed_calls": self.timed_calls,
+                                 "by_tool": _sorted_counts(self.tool_ms_by_tool)},
+            "slowest": [entry for _, _, entry in sorted(self.slowest, key=lambda item: item[:2], reverse=True)],
+            "mcp_servers": _sorted_counts(self.mcp_servers),
+            "skills": _sorted_counts(self.skills),
+        })
+        return result
+
+
+def _count(counter: dict, key) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+def _sorted_counts(counter: dict) -> dict:
+    """The counter as a dict, largest first, then by name."""
+    return dict(sorted(counter.items(), key=lambda item: (-item[1], str(item[0]))))
+
+
+def accumulate(root: str, sid: str, into: Summary) -> dict:
+    """Stream a session's file into a Summary (or Stats) and return its dict."""
+    for _, _, record, complete in read_lines(session_path(root, sid)):
+        into.add_line(record, complete)
+    return into.as_dict(session_state(root, sid, into.last_type))
+
+
+def summarize(root: str, sid: str) -> dict:
+    """The facts ``list`` shows: start, duration, counts, health, state."""
+    return accumulate(root, sid, Summary(sid))
+
+
+def session_stats(root: str, sid: str) -> dict:
+    """The ``stats`` of a session: a summary plus counts by tool, verdict, file, MCP server, skill."""
+    return accumulate(root, sid, Stats(sid))
+
+
+def list_sessions(root: str) -> list:
+    """A summary of every session of the project, newest first; an unreadable one says why."""
+    result = []
+    for sid in session_ids(root):
+        try:
+            result.append(summarize(root, sid))
+        except ReadError as exc:
+            result.append({"session_id": sid, "state": "unreadable", "error": str(exc)})
+    return result
+
+
+# ------------------------------------------------------------------- loading
+
+
+def load_session(root: str, sid: str) -> dict:
+    """The whole session as one object: ``metadata`` (the init record), ``events``
+    (every record after it but the final end record), ``end`` (that record or None),
+    ``summary``, and ``skipped_lines`` (line numbers of torn or unparsable lines)."""
+    skipped: list = []
+    summary = Stats(sid)
+    init, events = None, []
+    for number, _, record, complete in read_lines(session_path(root, sid)):
+        summary.add_line(record, complete)
+        if record is None:
+            skipped.append(number)
+        elif init is None and not events and record.get("type") == "init":
+            init = record
+        else:
+            events.append(record)
+    end = events.pop() if events and events[-1].get("type") == "end" else None
+    return {
+        "session_id": sid,
+        "path": session_path(root, sid),
+        "metadata": init,
+        "events": events,
+        "end": end,
+        "summary": summary.as_dict(session_state(root, sid, summary.last_type)),
+        "skipped_lines": skipped,
+    }
+
+
+def raw_records(root: str, sid: str):
+    """Yield the bytes of every complete, parsable line (export as JSON Lines)."""
+    for _, raw, record, _ in read_lines(session_path(root, sid)):
+        if record is not None:
+            yield raw
+
+
+# -------------------------------------------------------------------- verify
+
+
+class Verifier:
+    """Checks a session line by line: bad lines, init, ids, end records, counts."""
+
+    def __init__(self, sid: str):
+        self.session_id = sid
+        self.problems: list = []
+        self.problem_count = 0
+        self.by_kind: dict = {}
+        self.lines = 0
+        self.records = 0
+        self.max_id = None
+        self.max_id_line = None
+        self.since_init = 0  # parsable records after the init record
+        self.saw_init = False
+        self.after_end = None  # line of the first record after an end record, while unexplained
+        self.ended = False
+        self.resumes = 0
+        self.last_type = None
+
+    def problem(self, line, kind: str, message: str) -> None:
+        self.problem_count += 1
+        _count(self.by_kind, kind)
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"line": line, "kind": kind, "message": message})
+
+    def add_line(self, number: int, raw: bytes, record, complete: bool) -> None:
+        self.lines = number
+        if not complete:
+            self.problem(number, TORN, "incomplete last line (%d bytes, no newline): a torn write" % len(raw))
+            return
+        if record is None:
+            self.problem(number, BAD_JSON, "not a JSON object (%s)" % _why_unparsable(raw))
+            return
+        self.records += 1
+        if number == 1 or not self.saw_init:
+            self.check_init(number, record)
+            if self.saw_init:
+                return
+        self.check_id(number, record)
+        self.check_end_order(number, record)
+        self.since_init += 1
+        self.last_type = record.get("type")
+
+    def check_init(self, number: int, record: dict) -> None:
+        if record.get("type") == "init":
+            self.saw_init = True
+            if number != 1:
+                self.problem(number, "init", "the init record is not on the first line")
+            if record.get("session_id") != self.session_id:
+                self.problem(number, "init", "the init record names session %s" % _compact(record.get("session_id")))
+        elif number == 1:
+            self.problem(number, "init", "the first record is %s, not the init record" % _compact(record.get("type")))
+
+    def check_id(self, number: int, record: dict) -> None:
+        value = record.get("id")
+        if type(value) is not int:
+            return
+        if self.max_id is not None:
+            if value == self.max_id:
+                self.problem(number, "duplicate_id", "duplicate id %d (also on line %d)" % (value, self.max_id_line))
+                return
+            if value < self.max_id:
+                self.problem(number, "id_order", "id %d after id %d (line %d): out of order or duplicate" %
+                             (value, self.max_id, self.max_id_line))
+                return
+        expected = 1 if self.max_id is None else self.max_id + 1
+        if value > expected:
+            missing = str(expected) if value == expected + 1 else "%d-%d" % (expected, value - 1)
+            self.problem(number, "id_gap", "id gap: id %s missing before id %d" % (missing, value))
+        self.max_id, self.max_id_line = value, number
+
+    def check_end_order(self, number: int, record: dict) -> None:
+        kind = record.get("type")
+        if self.ended and self.after_end is None:
+            if kind == "session_start":
+                self.resumes += 1  # a resumed session continues after its end record
+            else:
+                self.after_end = number
+        if kind == "end":
+            count = record.get("event_count")
+            if type(count) is int and count != self.since_init:
+                self.problem(number, "event_count", "end record says event_count %d, but %d records precede it" %
+                             (count, self.since_init))
+            if self.after_end is not None:
+                self.report_after_end(number - 1)
+            self.ended = True
+        elif self.ended and kind == "session_start":
+            self.ended = False
+
+    def report_after_end(self, last_line: int) -> None:
+        first = self.after_end
+        where = "line %d" % first if first == last_line else "lines %d-%d" % (first, last_line)
+        self.problem(first, "after_end", "records after the end record (%s) without a session_start" % where)
+        self.after_end = None
+
+    def finish(self, state: str) -> dict:
+        if self.after_end is not None:
+            self.report_after_end(self.lines)
+        if self.lines == 0:
+            self.problem(None, "empty", "the session file is empty")
+        elif not self.saw_init:
+            self.problem(None, "init", "no init record")
+        notes = []
+        if self.last_type != "end":
+            if state == STATE_ACTIVE:
+                notes.append("the session is active: no end record yet")
+            else:
+                self.problem(None, "missing_end", "no end record after the last record (the session did not finish)")
+        if self.resumes:
+            notes.append("resumed %d time%s" % (self.resumes, "" if self.resumes == 1 else "s"))
+        return {
+            "session_id": self.session_id,
+            "ok": self.problem_count == 0,
+            "state": state,
+            "lines": self.lines,
+            "records": self.records,
+            "problem_count": self.problem_count,
+            "problems_by_kind": _sorted_counts(self.by_kind),
+            "problems": self.problems,
+            "problems_shown": len(self.problems),
+            "notes": notes,
+        }
+
+
+def _why_unparsable(raw: bytes) -> str:
+    if not raw.strip():
+        return "empty line"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid UTF-8"
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return "invalid JSON: %s" % exc
+    except RecursionError:
+        return "nested too deeply"
+    return "a JSON %s" % type(value).__name__
+
+
+def verify(root: str, sid: str) -> dict:
+    """The integrity report of a session; ``ok`` is False when anything is wrong."""
+    verifier = Verifier(sid)
+    for number, raw, record, complete in read_lines(session_path(root, sid)):
+        verifier.add_line(number, raw, record, complete)
+    return verifier.finish(session_state(root, sid, verifier.last_type))
+
+
+# -------------------------------------------------------------------- follow
+
+
+def tail_records(root: str, sid: str, count: int):
+    """(the last count parsable records, the snapshot offset to follow from, bad line numbers)."""
+    from collections import deque
+
+    path = session_path(root, sid)
+    last: deque = deque(maxlen=max(0, count))
+    bad = []
+    fd = open_session(path)
+    try:
+        size = snapshot_size(fd)
+        end_offset = 0
+        offset = 0
+        for number, raw, complete in raw_lines(fd, 0, size):
+            offset += len(raw) + (1 if complete else 0)
+            if not complete:
+                break  # maybe a write in progress: following reads it again once whole
+            end_offset = offset
+            record = parse_line(raw)
+            if record is None:
+                bad.append(number)
+            else:
+                last.append(record)
+    finally:
+        os.close(fd)
+    return list(last), end_offset, bad
+
+
+def follow(root: str, sid: str, offset: int, interval: float = 0.25, stop_when_ended: bool = True,
+           timeout: float | None = None):
+    """Yield ``(record or None, raw)`` for each complete line written after offset, as it
+    arrives. A partly written last line waits for its newline. Holds no lock. Stops
+    after an end record when the session is no longer active (if stop_when_ended),
+    or after timeout seconds without new data."""
+    path = session_path(root, sid)
+    fd = open_session(path)
+    pending = b""
+    idle_since = time.monotonic()
+    try:
+        while True:
+            size = os.fstat(fd).st_size
+            if size < offset:  # truncated or replaced: start again from the top
+                offset, pending = 0, b""
+            data = os.pread(fd, min(CHUNK_BYTES, size - offset), offset) if size > offset else b""
+            if data:
+                idle_since = time.monotonic()
+                offset += len(data)
+                *lines, pending = (pending + data).split(b"\n")
+                ended = False
+                for raw in lines:
+                    record = parse_line(raw)
+                    ended = record is not None and record.get("type") == "end"
+                    yield record, raw
+                if ended and stop_when_ended and not pending and not has_active_mark(root, sid):
+                    return
+                continue
+            if timeout is not None and time.monotonic() - idle_since > timeout:
+                return
+            time.sleep(interval)
+    finally:
+        os.close(fd)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
