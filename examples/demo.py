@@ -145,8 +145,9 @@ def summary(project: str) -> None:
         if kind == "event":
             duration = "%5s ms" % record["duration_ms"] if record["duration_ms"] is not None else "     ? "
             files = ", ".join(os.path.relpath(f, project) for f in record["files_accessed"])
-            status = "FAILED: " + record["error"] if record["is_error"] else record["nova_verdict"]
-            extra = " [mcp %s.%s]" % (record["mcp_server"], record["mcp_function"]) if "mcp_server" in record else ""
+            status = "FAILED" if record["is_error"] else record["nova_verdict"]
+            extra = "  [mcp %s.%s]" % (record["mcp_server"], record["mcp_function"]) if "mcp_server" in record else ""
+            extra += "  (%s)" % record["error"] if record["is_error"] else ""
             print("  #%-3d %-26s %s  %-8s %s%s" % (record["id"], record["tool_name"], duration, status, files, extra))
         elif kind == "user_prompt":
             print("  #%-3d prompt: %s" % (record["id"], record["prompt"]))
