@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 import nova_session
+from support import child_env
 
 PROCESSES = 8
 THREADS = 8
 PER_WRITER = 200
-PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)
 
 # Each child imports nova_session, says it is ready, waits for the start signal
 # (so that all writers overlap), appends, then prints its backend and successes.
@@ -45,13 +45,6 @@ def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
 
 
-def child_env(backend: str) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PYTHON_SOURCE, env.get("PYTHONPATH")]))
-    env["NOVA_SESSION_BACKEND"] = backend
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("NOVA_SESSION_FSYNC", None)
-    return env
 
 
 def check_session(path: Path, writers: list, per_writer: int) -> None:

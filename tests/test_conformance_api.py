@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from nova_session import sessions
+from support import fails_open, nova_warnings
 
 SID_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z", re.ASCII)
 TIMESTAMP_RE = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z", re.ASCII)
@@ -100,27 +101,8 @@ def assert_only_data_dir_grew(before: dict, after: dict) -> None:
     assert all(k.startswith("project/.nova-protector/") for k in new), new
 
 
-def nova_warnings(caplog) -> list:
-    return [
-        record
-        for record in caplog.records
-        if (record.name == "nova_session" or record.name.startswith("nova_session."))
-        and record.levelno >= logging.WARNING
-    ]
 
 
-def fails_open(caplog, capsys, call):
-    """Run call; check it raised nothing, logged exactly one warning, printed nothing on stdout."""
-    capsys.readouterr()
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG):
-        result = call()  # an exception here fails the test: public functions never raise
-    out = capsys.readouterr().out
-    warnings = nova_warnings(caplog)
-    assert out == "", "a failing call wrote to stdout: %r" % out
-    assert len(warnings) == 1, "expected exactly one warning, got %r" % [w.getMessage() for w in warnings]
-    assert warnings[0].levelno == logging.WARNING
-    return result
 
 
 def write_init_by_hand(project, sid: str = SID) -> Path:

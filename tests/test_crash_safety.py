@@ -21,22 +21,14 @@ from pathlib import Path
 import pytest
 
 import nova_session
+from support import child_env
 
-PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)
 
 
 def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
 
 
-def child_env(backend: str, **extra: str) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PYTHON_SOURCE, env.get("PYTHONPATH")]))
-    env["NOVA_SESSION_BACKEND"] = backend
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("NOVA_SESSION_FSYNC", None)
-    env.update(extra)
-    return env
 
 
 def split_tail(data: bytes) -> tuple:

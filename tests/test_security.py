@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import stat
 from pathlib import Path
 
 import pytest
+
+from support import fails_open as one_warning
 
 VALID = "2026-01-10_16-30-45_a1b2c3"
 
@@ -67,15 +68,6 @@ def digest(path: str) -> str:
         return hashlib.sha256(handle.read()).hexdigest()
 
 
-def one_warning(caplog, capsys, call):
-    capsys.readouterr()
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG):
-        result = call()
-    warnings = [r for r in caplog.records if r.name.startswith("nova_session") and r.levelno >= logging.WARNING]
-    assert len(warnings) == 1, [w.getMessage() for w in warnings]
-    assert capsys.readouterr().out == ""
-    return result
 
 
 # ------------------------------------------------------------- bad session ids

@@ -20,8 +20,8 @@ import pytest
 
 import nova_session
 from nova_session import _backend, _python
+from support import child_env
 
-PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -56,13 +56,6 @@ def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
 
 
-def child_env(backend: str) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PYTHON_SOURCE, env.get("PYTHONPATH")]))
-    env["NOVA_SESSION_BACKEND"] = backend
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("NOVA_SESSION_FSYNC", None)
-    return env
 
 
 # ------------------------------------------------------ backend selection (§1)

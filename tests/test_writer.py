@@ -37,8 +37,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 import nova_session
+from support import child_env, fails_open, nova_warnings
 
-PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)
 LONG = 3600.0  # a max_delay that never triggers during a test
 
 
@@ -49,13 +49,6 @@ def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
 
 
-def child_env(backend: str) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PYTHON_SOURCE, env.get("PYTHONPATH")]))
-    env["NOVA_SESSION_BACKEND"] = backend
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("NOVA_SESSION_FSYNC", None)
-    return env
 
 
 def new_session(api, project) -> tuple:
@@ -90,27 +83,8 @@ def event_lines(path: Path) -> list:
     return path.read_bytes().split(b"\n")[1:-1]
 
 
-def nova_warnings(caplog) -> list:
-    return [
-        record
-        for record in caplog.records
-        if (record.name == "nova_session" or record.name.startswith("nova_session."))
-        and record.levelno >= logging.WARNING
-    ]
 
 
-def fails_open(caplog, capsys, call):
-    """Run call: it must not raise, must log exactly one warning, print nothing on stdout."""
-    capsys.readouterr()
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG):
-        result = call()  # an exception here fails the test: the writer never raises
-    out = capsys.readouterr().out
-    warnings = nova_warnings(caplog)
-    assert out == "", "a failing call wrote to stdout: %r" % out
-    assert len(warnings) == 1, "expected exactly one warning, got %r" % [w.getMessage() for w in warnings]
-    assert warnings[0].levelno == logging.WARNING
-    return result
 
 
 def quietly(caplog, capsys, call):

@@ -1,0 +1,48 @@
+"""Helpers several test modules share: child processes on a chosen backend,
+and the fail-open check of SPEC section 7."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import nova_session
+
+# The directory holding the nova_session package under test, for children's PYTHONPATH.
+PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)
+
+
+def child_env(backend: str, **extra: str) -> dict:
+    """The environment of a child process that imports this nova_session on ``backend``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PYTHON_SOURCE, env.get("PYTHONPATH")]))
+    env["NOVA_SESSION_BACKEND"] = backend
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("NOVA_SESSION_FSYNC", None)
+    env.update(extra)
+    return env
+
+
+def nova_warnings(caplog) -> list:
+    """The warnings (and worse) logged on the nova_session logger or its children."""
+    return [
+        record
+        for record in caplog.records
+        if (record.name == "nova_session" or record.name.startswith("nova_session."))
+        and record.levelno >= logging.WARNING
+    ]
+
+
+def fails_open(caplog, capsys, call):
+    """Run call; check it raised nothing, logged exactly one warning, printed nothing on stdout."""
+    capsys.readouterr()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        result = call()  # an exception here fails the test: public functions never raise
+    out = capsys.readouterr().out
+    warnings = nova_warnings(caplog)
+    assert out == "", "a failing call wrote to stdout: %r" % out
+    assert len(warnings) == 1, "expected exactly one warning, got %r" % [w.getMessage() for w in warnings]
+    assert warnings[0].levelno == logging.WARNING
+    return result
