@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: help venv build test test-rust test-py bench demo lint fmt clean
+.PHONY: help venv build browser test test-rust test-py bench demo lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,10 @@ build: venv ## build the Rust kernel into python/nova_session (release) and inst
 test-rust: venv ## cargo test of the pure-Rust parts
 	cargo test --quiet
 
-test-py: build ## pytest, both backends in one run (fails if the Rust kernel is missing)
+browser: ## install Debian's chromium for the report's browser test (no-op when chromium is on PATH)
+	@command -v chromium >/dev/null 2>&1 || (apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test-py: build browser ## pytest, both backends in one run (fails if the Rust kernel is missing)
 	$(PY) -m pytest
 
 test: build lint test-rust test-py ## build the extension, lint, cargo test, then pytest against both backends

@@ -7,6 +7,13 @@ milliseconds). Everything else is parsed with argparse.
 Exit status: ``hook`` always 0 (fail-open); ``install``/``uninstall`` 0 on
 success, 1 when the settings file cannot be read or written (it is then left
 untouched), 2 for a usage error.
+
+The reading commands (``list``, ``show``, ``tail``, ``stats``, ``verify``,
+``export``, ``report``) exit 0 on success (also when they skipped unreadable
+lines, which they report on stderr), 1 when ``verify`` finds a problem, 2 for
+a usage error, 3 when the project directory does not exist, 4 for an unknown
+session id (close matches are suggested), 5 when a file cannot be read or
+written.
 """
 
 from __future__ import annotations
@@ -21,6 +28,12 @@ def main(argv=None) -> int:
 
         return run(args[1] if len(args) > 1 else "")
     return _main(args)
+
+
+def _many(*counts_and_nouns) -> str:
+    """'1 prompt, 2 errors': counts with their nouns, plural where needed."""
+    pairs = zip(counts_and_nouns[::2], counts_and_nouns[1::2])
+    return ", ".join("%d %s%s" % (count, noun, "" if count == 1 else "s") for count, noun in pairs)
 
 
 def _main(args: list) -> int:
@@ -38,7 +51,10 @@ def _main(args: list) -> int:
         where.add_argument("--project", metavar="DIR", nargs="?", const=".", help="DIR/.claude/settings.json (default: .)")
         where.add_argument("--user", action="store_true", help="~/.claude/settings.json")
         command.add_argument("--dry-run", action="store_true", help="print the resulting settings, write nothing")
+    _add_read_commands(commands)
     options = parser.parse_args(args)
+    if options.command in READ_COMMANDS:
+        return _read_command(options)
     if options.user:
         path = os.path.join(os.path.expanduser("~"), ".claude", "settings.json")
     else:
@@ -74,6 +90,280 @@ def _settings(command: str, path: str, dry_run: bool) -> int:
         done = "nova_session hooks removed from %s" % path
     print("nova-session %s: %s%s" % (command, done, " (previous file kept as settings.json.bak)" if existed else ""))
     return 0
+
+
+# ------------------------------------------------------------ reading sessions
+
+READ_COMMANDS = ("list", "show", "tail", "stats", "verify", "export", "report")
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _add_read_commands(commands) -> None:
+    """The subcommands that read sessions; each takes --project DIR and, where it prints data, --json."""
+    texts = {
+        "list": "the project's sessions, newest first",
+        "show": "a session as a readable timeline",
+        "tail": "the last records of a session; -f follows it as records arrive",
+        "stats": "counts by tool and verdict, files touched, durations, MCP servers and skills",
+        "verify": "check a session file's integrity (exit status 1 when anything is wrong)",
+        "export": "a session as JSON, JSON Lines or Markdown",
+        "report": "write a self-contained HTML report to .nova-protector/reports/ID.html",
+    }
+    import argparse
+
+    for name in READ_COMMANDS:
+        command = commands.add_parser(name, help=texts[name], description=texts[name])
+        command.add_argument("--project", metavar="DIR", default=".", help="the project directory (default: .)")
+        command.add_argument("--json", action="store_true", help="print JSON instead of text")
+        if name != "list":
+            command.add_argument("session", metavar="ID", help="a session id, a unique prefix of one, or 'latest'")
+        if name == "tail":
+            command.add_argument("-f", "--follow", action="store_true", help="keep printing records as they arrive")
+            command.add_argument("-n", "--lines", type=int, default=10, metavar="N", help="records to show first (10)")
+            command.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)
+            command.add_argument("--timeout", type=float, default=None, metavar="S",
+                                 help="with -f: stop after S seconds without new records")
+        if name == "export":
+            command.add_argument("--format", choices=("json", "jsonl", "md"), default="json")
+        if name in ("export", "report"):
+            command.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of the default")
+
+
+def _read_command(options) -> int:
+    from . import reading
+
+    handlers = {"list": _cmd_list, "show": _cmd_show, "tail": _cmd_tail, "stats": _cmd_stats,
+                "verify": _cmd_verify, "export": _cmd_export, "report": _cmd_report}
+    try:
+        root = reading.project_root(options.project)
+        sid = reading.find_session(root, options.session) if options.command != "list" else None
+        return handlers[options.command](options, root, sid)
+    except reading.SessionNotFound as exc:
+        hint = "; did you mean: %s?" % ", ".join(exc.suggestions) if exc.suggestions else ""
+        _error(options.command, "%s%s (nova-session list --project %s shows them)" % (exc, hint, options.project))
+        return exc.exit_code
+    except reading.ReadError as exc:
+        _error(options.command, str(exc))
+        return exc.exit_code
+    except BrokenPipeError:  # pragma: no cover - output piped into head
+        return EXIT_OK
+    except OSError as exc:
+        _error(options.command, "%s%s" % (exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""))
+        return reading.ReadError.exit_code
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _error(command: str, message: str) -> None:
+    print("nova-session %s: %s" % (command, _safe(message)), file=sys.stderr)
+
+
+def _safe(text) -> str:
+    """Session text for a terminal: control characters (escape sequences) made visible."""
+    from .report import clean
+
+    return clean(text if isinstance(text, str) else str(text))
+
+
+def _emit(text: str) -> None:
+    """Print text, whatever the terminal's encoding (unencodable characters as escapes)."""
+    try:
+        sys.stdout.write(text + "\n")
+    except UnicodeEncodeError:
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+        sys.stdout.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _emit_json(value) -> None:
+    import json
+
+    _emit(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _warn_skipped(command: str, sid: str, summary: dict) -> None:
+    if summary.get("bad_lines"):
+        _error(command, "skipped %d torn or unparsable line(s) of %s; `nova-session verify %s` lists them" %
+               (summary["bad_lines"], sid, sid))
+
+
+def _cmd_list(options, root: str, sid) -> int:
+    from . import reading
+    from .report import format_duration
+
+    sessions = reading.list_sessions(root)
+    if options.json:
+        _emit_json({"project": root, "sessions": sessions})
+        return EXIT_OK
+    if not sessions:
+        _emit("no sessions recorded in %s" % _safe(root))
+        return EXIT_OK
+    row = "%-26s  %-19s  %9s  %6s  %5s  %4s  %5s  %3s  %-10s  %s"
+    _emit(row % ("ID", "START (UTC)", "DURATION", "EVENTS", "TOOLS", "WARN", "BLOCK", "ERR", "STATE", "NOTE"))
+    for item in sessions:
+        if "error" in item:
+            _emit(row % (item["session_id"], "-", "-", "-", "-", "-", "-", "-", item["state"], _safe(item["error"])))
+            continue
+        note = "%d unreadable line(s)" % item["bad_lines"] if item["bad_lines"] else ""
+        start = (item["start"] or "-")[:19].replace("T", " ")
+        _emit(row % (item["session_id"], _safe(start), format_duration(item["duration_s"]), item["events"],
+                     item["tool_calls"], item["warnings"], item["blocks"], item["errors"], item["state"], note))
+    return EXIT_OK
+
+
+def _timeline_line(record: dict, start) -> str:
+    from . import reading
+    from .report import format_ms, offset_label
+
+    ident = record.get("id")
+    verdict = record.get("nova_verdict") if reading.is_tool_event(record) else ""
+    return "%-6s %-11s %-26s %9s  %-10s %s" % (
+        "#%s" % ident if ident is not None else "-", offset_label(start, reading.record_time(record)),
+        _safe(reading.record_title(record))[:26], format_ms(record.get("duration_ms")),
+        _safe(verdict if isinstance(verdict, str) else ""), _safe(reading.record_summary(record)))
+
+
+def _cmd_show(options, root: str, sid: str) -> int:
+    from . import reading
+    from .report import format_duration
+
+    session = reading.load_session(root, sid)
+    summary = session["summary"]
+    if options.json:
+        _emit_json(session)
+    else:
+        _emit("session %s  (%s%s)" % (sid, summary["state"],
+                                      ", reason %s" % _safe(summary["end_reason"]) if summary["end_reason"] else ""))
+        _emit("  project   %s" % _safe(summary["project_dir"] or "-"))
+        _emit("  start     %s   duration %s" % (_safe(summary["start"] or "-"), format_duration(summary["duration_s"])))
+        _emit("  records   %s: %s; %s" % (
+            _many(summary["events"], "event"),
+            _many(summary["tool_calls"], "tool call", summary["prompts"], "prompt"),
+            _many(summary["warnings"], "warning", summary["blocks"], "block", summary["errors"], "error")))
+        _emit("")
+        start = reading.parse_time(summary["start"])
+        timeline = ([session["metadata"]] if session["metadata"] else []) + session["events"]
+        for record in timeline + ([session["end"]] if session["end"] else []):
+            _emit(_timeline_line(record, start))
+    _warn_skipped("show", sid, summary)
+    return EXIT_OK
+
+
+def _cmd_tail(options, root: str, sid: str) -> int:
+    import json
+
+    from . import reading
+
+    last, offset, bad = reading.tail_records(root, sid, options.lines)
+    for number in bad:
+        _error("tail", "line %d of %s is torn or unparsable; skipped" % (number, sid))
+    for record in last:
+        _emit(json.dumps(record, ensure_ascii=False, default=str) if options.json else _timeline_line(record, None))
+    if not options.follow:
+        return EXIT_OK
+    sys.stdout.flush()
+    for record, raw in reading.follow(root, sid, offset, interval=options.interval, timeout=options.timeout):
+        if record is None:
+            _error("tail", "skipped a torn or unparsable line (%d bytes)" % len(raw))
+            continue
+        _emit(json.dumps(record, ensure_ascii=False, default=str) if options.json else _timeline_line(record, None))
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def _counts(counter: dict) -> str:
+    return ", ".join("%s %s" % (_safe(name), count) for name, count in counter.items()) or "-"
+
+
+def _cmd_stats(options, root: str, sid: str) -> int:
+    from . import reading
+    from .report import format_duration, format_ms
+
+    stats = reading.session_stats(root, sid)
+    if options.json:
+        _emit_json(stats)
+        _warn_skipped("stats", sid, stats)
+        return EXIT_OK
+    _emit("session %s: %s, duration %s, %s (%s)" % (
+        sid, stats["state"], format_duration(stats["duration_s"]), _many(stats["events"], "event"),
+        _many(stats["tool_calls"], "tool call", stats["prompts"], "prompt")))
+    _emit("health: %s" % _many(stats["warnings"], "warning", stats["blocks"], "block", stats["errors"], "error",
+                               stats["scan_errors"], "scan error", stats["bad_lines"], "unreadable line"))
+    _emit("records by type: %s" % _counts(stats["by_type"]))
+    _emit("verdicts: %s" % _counts(stats["by_verdict"]))
+    _emit("tool calls by tool:")
+    for tool, count in stats["by_tool"].items():
+        total = stats["tool_duration_ms"]["by_tool"].get(tool)
+        _emit("  %-32s %5d  %s" % (_safe(tool), count, "total %s" % format_ms(total) if total is not None else ""))
+    durations = stats["tool_duration_ms"]
+    _emit("tool time: %s over %d timed calls" % (format_ms(durations["total"]) or "0 ms", durations["timed_calls"]))
+    _emit("slowest:")
+    for entry in stats["slowest"]:
+        _emit("  #%-5s %-24s %9s  %s" % (entry["id"], _safe(entry["tool_name"]), format_ms(entry["duration_ms"]),
+                                         _safe(entry["summary"])))
+    _emit("files touched (%d):" % len(stats["files_touched"]))
+    for name, count in stats["files_touched"].items():
+        _emit("  %4d  %s" % (count, _safe(name)))
+    _emit("MCP servers: %s" % _counts(stats["mcp_servers"]))
+    _emit("skills: %s" % _counts(stats["skills"]))
+    _warn_skipped("stats", sid, stats)
+    return EXIT_OK
+
+
+def _cmd_verify(options, root: str, sid: str) -> int:
+    from . import reading
+
+    result = reading.verify(root, sid)
+    if options.json:
+        _emit_json(result)
+    else:
+        verdict = "OK" if result["ok"] else "%d problem(s)" % result["problem_count"]
+        _emit("session %s: %s (%d lines, %d records, %s)" % (sid, verdict, result["lines"], result["records"],
+                                                             result["state"]))
+        for problem in result["problems"]:
+            where = "line %d" % problem["line"] if problem["line"] is not None else "file"
+            _emit("  %s: %s: %s" % (where, problem["kind"], _safe(problem["message"])))
+        if result["problem_count"] > result["problems_shown"]:
+            _emit("  … and %d more" % (result["problem_count"] - result["problems_shown"]))
+        for note in result["notes"]:
+            _emit("  note: %s" % note)
+    return EXIT_OK if result["ok"] else EXIT_PROBLEMS
+
+
+def _cmd_export(options, root: str, sid: str) -> int:
+    import json
+
+    from . import reading, report
+
+    fmt = "json" if options.json else options.format
+    if fmt == "jsonl":
+        skipped: list = []
+        body = b"".join(raw + b"\n" for raw in reading.raw_records(root, sid, skipped)).decode("utf-8")
+        summary = {"bad_lines": len(skipped)}
+    else:
+        session = reading.load_session(root, sid)
+        summary = session["summary"]
+        if fmt == "json":
+            body = json.dumps(session, ensure_ascii=False, indent=2, default=str) + "\n"
+        else:
+            body = report.render_markdown(session)
+    if options.output:
+        report.write_atomic(options.output, body.encode("utf-8", "backslashreplace"))
+        print("nova-session export: wrote %s" % options.output, file=sys.stderr)
+    else:
+        _emit(body.rstrip("\n"))
+    _warn_skipped("export", sid, summary)
+    return EXIT_OK
+
+
+def _cmd_report(options, root: str, sid: str) -> int:
+    from . import report
+
+    path = report.write_report(root, sid, options.output)
+    if options.json:
+        _emit_json({"session_id": sid, "report": path})
+    else:
+        _emit("nova-session report: wrote %s" % _safe(path))
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

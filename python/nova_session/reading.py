@@ -96,7 +96,7 @@ def find_session(root: str, query: str) -> str:
     """
     ids = session_ids(root)
     if query == "latest" and ids:
-        return ids[0]
+        return newest(root, [sid for sid in ids if sid[:19] == ids[0][:19]])
     if query in ids:
         return query
     starting = [sid for sid in ids if query and sid.startswith(query)]
@@ -109,6 +109,30 @@ def find_session(root: str, query: str) -> str:
     suggestions = starting[:5] or difflib.get_close_matches(query, ids, n=3, cutoff=0.5)
     what = "%d sessions start with %r" % (len(starting), query) if starting else "no session %r" % (query,)
     raise SessionNotFound("%s in %s" % (what, root), suggestions)
+
+
+def newest(root: str, sids: list) -> str:
+    """The most recently started of sessions created in the same second (ids sort by
+    second only): the one whose init record has the latest timestamp."""
+    if len(sids) == 1:
+        return sids[0]
+    return max(sids, key=lambda sid: (started_at(root, sid), sid))
+
+
+def started_at(root: str, sid: str) -> str:
+    """The timestamp of a session's init record (its first line), or "" when unreadable."""
+    try:
+        fd = open_session(session_path(root, sid))
+    except ReadError:
+        return ""
+    try:
+        for _, raw, complete in raw_lines(fd, 0, snapshot_size(fd)):
+            record = parse_line(raw) if complete else None
+            stamp = record.get("timestamp") if record is not None and record.get("type") == "init" else None
+            return stamp if isinstance(stamp, str) else ""
+        return ""
+    finally:
+        os.close(fd)
 
 
 def session_path(root: str, sid: str) -> str:
@@ -289,7 +313,7 @@ def _compact(value) -> str:
         return repr(value)
 
 
-_INPUT_KEYS = ("command", "file_path", "notebook_path", "pattern", "url", "query", "description", "prompt", "path")
+_INPUT_KEYS = ("command", "skill", "file_path", "notebook_path", "pattern", "url", "query", "description", "prompt", "path")
 
 
 def tool_subject(tool_input) -> str:
@@ -536,6 +560,8 @@ def list_sessions(root: str) -> list:
             result.append(summarize(root, sid))
         except ReadError as exc:
             result.append({"session_id": sid, "state": "unreadable", "error": str(exc)})
+    # Newest first: by the second in the id, then by the init record's milliseconds.
+    result.sort(key=lambda item: (item["session_id"][:19], item.get("start") or "", item["session_id"]), reverse=True)
     return result
 
 
@@ -569,11 +595,14 @@ def load_session(root: str, sid: str) -> dict:
     }
 
 
-def raw_records(root: str, sid: str):
-    """Yield the bytes of every complete, parsable line (export as JSON Lines)."""
-    for _, raw, record, _ in read_lines(session_path(root, sid)):
+def raw_records(root: str, sid: str, skipped: list | None = None):
+    """Yield the bytes of every complete, parsable line (export as JSON Lines);
+    append the line numbers of the others to skipped."""
+    for number, raw, record, _ in read_lines(session_path(root, sid)):
         if record is not None:
             yield raw
+        elif skipped is not None:
+            skipped.append(number)
 
 
 # -------------------------------------------------------------------- verify
@@ -617,6 +646,8 @@ class Verifier:
             self.check_init(number, record)
             if self.saw_init:
                 return
+        elif record.get("type") == "init":
+            self.problem(number, "init", "a second init record")
         self.check_id(number, record)
         self.check_end_order(number, record)
         self.since_init += 1

@@ -1,0 +1,214 @@
+"""The HTML report: hostile session content stays text, every record is present,
+the file is written atomically, and the page runs in a real headless Chromium.
+
+Chromium comes from Debian's packages: ``make browser`` (a prerequisite of
+``make test-py``) installs it, and the browser fixture installs it the same way
+when it is missing and the tests run as root.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from nova_session import reading, report
+
+from test_reading import append_raw, hook_session, record_session, session_file, tool_event
+
+HOSTILE_TOOL = '</script><script>document.body.setAttribute("data-pwned","tool")</script>'
+HOSTILE_OUTPUT = ('<script>document.body.setAttribute("data-pwned","output")</script>'
+                  '<img src=x onerror="document.body.setAttribute(\'data-pwned\',\'img\')">')
+HOSTILE_ATTR = '" onmouseover="alert(1)" data-x="'
+ROW = re.compile(r'<li class="[^"]*" data-tool=')
+HOSTILE_PROMPT = "<!-- <script> \u2028 \u2029 \ud800 \x1b[31m & </title> ]]>"
+
+
+@pytest.fixture
+def project(tmp_path):
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+def hostile_session(project) -> str:
+    return record_session(project, [
+        {"type": "user_prompt", "prompt": HOSTILE_PROMPT},
+        tool_event(1, HOSTILE_TOOL, tool_output=HOSTILE_OUTPUT, nova_verdict=HOSTILE_ATTR),
+        tool_event(2, "Bash", tool_input={"command": HOSTILE_OUTPUT}, files_accessed=[HOSTILE_OUTPUT],
+                   nova_verdict="blocked", nova_rules_matched=[HOSTILE_TOOL]),
+        tool_event(3, "mcp__evil__x", tool_output={"k": HOSTILE_PROMPT, HOSTILE_TOOL: [1]}, is_error=True,
+                   error=HOSTILE_OUTPUT),
+    ])
+
+
+def render(project, sid) -> str:
+    path = report.write_report(reading.project_root(str(project)), sid)
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def data_block(document: str) -> str:
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', document, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_hostile_content_stays_text(project):
+    document = render(project, hostile_session(project))
+    # Only the report's own two script elements; nothing from the session opens a tag.
+    assert document.count("<script") == 2
+    assert document.count("</script>") == 2
+    for raw in ("<script>document", "<img src=x", "<!--", 'onmouseover="alert', "</title> ]]>", "\x1b"):
+        assert raw not in document
+    assert "\u2028" not in document and "\u2029" not in document
+    assert html.escape(HOSTILE_TOOL) in document
+    assert "&lt;img src=x onerror=&quot;document.body.setAttribute(&#x27;data-pwned&#x27;" in document
+    assert "\\x1b[31m" in document and "\\ud800" in document  # controls and lone surrogates made visible
+    assert 'data-verdict="&quot; onmouseover=&quot;alert(1)&quot; data-x=&quot;"' in document
+
+
+def test_embedded_json_cannot_close_its_script(project):
+    document = render(project, hostile_session(project))
+    block = data_block(document)
+    assert "<" not in block and ">" not in block and "&" not in block
+    assert all(ord(char) < 128 for char in block)
+    data = json.loads(block)
+    assert data["tools"][HOSTILE_TOOL] == 1
+    assert data["verdicts"][HOSTILE_ATTR] == 1
+    assert data["records"] == 6
+
+
+def test_script_json_escapes():
+    text = report.script_json({"a": "</script><!--\u2028\u2029\ud800&"})
+    assert text == '{"a":"\\u003c/script\\u003e\\u003c!--\\u2028\\u2029\\ud800\\u0026"}'
+    assert json.loads(text) == {"a": "</script><!--\u2028\u2029\ud800&"}
+
+
+def test_every_record_is_in_the_report(project, monkeypatch):
+    events = [tool_event(i, ("Read", "Bash", "Grep")[i % 3], tool_output="marker-output-%04d" % i,
+                         tool_input={"command": "marker-input-%04d" % i}) for i in range(1, 121)]
+    sid = record_session(project, events)
+    document = render(project, sid)
+    assert len(ROW.findall(document)) == 122  # init, 120 events, end
+    for i in range(1, 121):
+        assert "marker-output-%04d" % i in document and "marker-input-%04d" % i in document
+        assert '<span class="id">#%d</span>' % i in document
+    hooked = hook_session(project, monkeypatch)
+    document = render(project, hooked)
+    for text in ("fix the date parser", "mcp__github__create_issue", "Skill", "subagent_stop", "cat: missing.json"):
+        assert html.escape(text) in document
+
+
+def test_report_header_health_and_skipped_lines(project):
+    sid = hostile_session(project)
+    append_raw(project, sid, b"junk\n")
+    document = render(project, sid)
+    assert "<b>1</b>blocks" in document and "<b>1</b>errors" in document and "<b>1</b>unreadable lines" in document
+    assert "Skipped torn or unparsable lines: 7" in document
+    assert "<title>nova session %s</title>" % sid in document
+
+
+def test_self_contained_with_a_matching_csp(project):
+    document = render(project, hostile_session(project))
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", document)
+    assert "<link" not in document and "@import" not in document
+    script = re.findall(r"<script>(.*?)</script>", document, re.S)
+    assert len(script) == 1
+    digest = base64.b64encode(hashlib.sha256(script[0].encode("utf-8")).digest()).decode()
+    assert "default-src 'none'" in document and "script-src 'sha256-%s'" % digest in document
+
+
+def test_written_atomically_with_private_mode(project):
+    sid = record_session(project, [tool_event(1)])
+    root = reading.project_root(str(project))
+    first = report.write_report(root, sid)
+    reports = os.path.dirname(first)
+    with open(first, "rb") as handle:
+        old = handle.read()
+    os.chmod(first, 0o644)
+    second = report.write_report(root, sid)
+    assert second == first
+    assert stat.S_IMODE(os.stat(first).st_mode) == 0o600
+    assert os.listdir(reports) == [sid + ".html"]  # no temporary file left behind
+    with open(first, "rb") as handle:
+        assert handle.read() == old
+
+
+def test_failed_write_leaves_the_old_report(project, monkeypatch):
+    sid = record_session(project, [tool_event(1)])
+    root = reading.project_root(str(project))
+    path = report.write_report(root, sid)
+    with open(path, "rb") as handle:
+        old = handle.read()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        report.write_report(root, sid)
+    with open(path, "rb") as handle:
+        assert handle.read() == old
+    assert os.listdir(os.path.dirname(path)) == [sid + ".html"]
+
+
+def test_markdown_fences_cannot_be_closed_by_content(project):
+    sid = record_session(project, [tool_event(1, tool_output="```\n# injected heading\n````")])
+    session = reading.load_session(reading.project_root(str(project)), sid)
+    markdown = report.render_markdown(session)
+    assert "`````\n" in markdown  # a fence longer than any backtick run inside
+
+
+# ------------------------------------------------------------------ browser
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The chromium binary; installed from Debian's packages if missing (as root)."""
+    found = shutil.which("chromium")
+    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True, env=env, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "chromium"], check=True, capture_output=True, env=env, timeout=1200)
+        found = shutil.which("chromium")
+    assert found, "chromium is not installed: run `make browser` (apt-get install -y chromium)"
+    return found
+
+
+def dump_dom(chromium: str, path: str, tmp_path) -> str:
+    proc = subprocess.run(
+        [chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--disable-extensions",
+         "--user-data-dir=%s" % (tmp_path / "chromium-profile"), "--virtual-time-budget=5000",
+         "--dump-dom", "file://" + path],
+        capture_output=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    return proc.stdout.decode("utf-8")
+
+
+def test_report_renders_in_headless_chromium(chromium, project, monkeypatch, tmp_path):
+    sid = hook_session(project, monkeypatch)
+    hostile = hostile_session(project)
+    root = reading.project_root(str(project))
+    for session_id, records in ((sid, 11), (hostile, 6)):
+        path = report.write_report(root, session_id)
+        dom = dump_dom(chromium, path, tmp_path)
+        # The script ran to its last line: it sets this only when nothing threw.
+        assert 'data-report-state="ready"' in dom, dom[:2000]
+        assert not re.search(r'\sdata-pwned="', dom)  # no hostile handler or script ran
+        assert ("data-pwned" in dom) == (session_id == hostile)  # hostile text is shown, as text
+        assert "%d of %d records shown" % (records, records) in dom
+        # Filter options exist only once the script built them from the embedded data.
+        assert re.search(r'<option value="Bash">Bash \(\d+\)</option>', dom) or session_id == hostile
+        assert len(ROW.findall(dom)) == records
+    assert '<option value="mcp__github__create_issue">mcp__github__create_issue (1)</option>' in \
+        dump_dom(chromium, report.write_report(root, sid), tmp_path)
