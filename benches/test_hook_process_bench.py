@@ -57,6 +57,8 @@ CASES = {
     "python -c pass": ([sys.executable, "-c", "pass"], None),
     "PostToolUse hook, rust": (["-I", "-c", install.HOOK_CODE, "hook", "PostToolUse"], "rust"),
     "PostToolUse hook, python fallback": (["-I", "-c", install.HOOK_CODE, "hook", "PostToolUse"], "python"),
+    # Claude Code gives SessionEnd hooks about 1.5 s in all: this shows how little of it is used.
+    "SessionEnd hook, rust": (["-I", "-c", install.HOOK_CODE, "hook", "SessionEnd"], "rust"),
 }
 
 
@@ -68,6 +70,10 @@ def test_hook_process(measure, project, label):
         argv = [sys.executable] + argv
         env["NOVA_SESSION_BACKEND"] = backend
     data = payload(project)
+    if "SessionEnd" in argv:
+        run(argv[:-1] + ["PostToolUse"], data, env)  # the session must exist to be ended
+        data = json.dumps({"session_id": "bench-claude-session", "cwd": project, "hook_event_name": "SessionEnd",
+                           "reason": "logout"}).encode("utf-8")
     run(argv, data, env)  # warm-up: the session exists before timing
     measure.group = GROUP
     measure.extra_info["label"] = label
