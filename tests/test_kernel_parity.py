@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -257,3 +258,15 @@ def test_session_manager_method_signature_matches_spec(name, project):
 def test_public_generate_session_id_format(api, project):
     assert SESSION_ID.match(api.generate_session_id())
     assert SESSION_ID.match(api.SessionManager(project).generate_session_id())
+
+
+def test_the_stub_names_exactly_the_compiled_kernel(rust):
+    """python/nova_session/_rust.pyi declares every public name of the Rust kernel, and nothing else."""
+    import ast
+
+    stub = ast.parse(Path(nova_session.__file__).with_name("_rust.pyi").read_text("utf-8"))
+    declared = {node.name for node in stub.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    assert declared == public_names(rust)
+    writer = next(node for node in stub.body if isinstance(node, ast.ClassDef) and node.name == "Writer")
+    methods = {node.name for node in writer.body if isinstance(node, ast.FunctionDef)} - {"__init__"}
+    assert methods == {name for name in dir(rust.Writer) if not name.startswith("_")}
