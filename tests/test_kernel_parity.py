@@ -12,9 +12,9 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
