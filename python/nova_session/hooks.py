@@ -83,16 +83,74 @@ def parse_input(data: bytes) -> dict:
         raise HookError("empty stdin: expected the hook's JSON object")
     try:
         payload = sessions.kernel.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         from . import _python
 
         try:
             payload = _python.loads(data)  # accepts all json.loads accepts
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:
+            # Nesting too deep to parse is still data (SPEC section 7): what lies
+            # deeper than any record keeps becomes "<max depth>", the rest is recorded.
+            payload = _python.loads(cut_deep_nesting(data, MAX_PAYLOAD_DEPTH))
+        except ValueError as exc:
             raise HookError("stdin is not valid JSON (%s)" % exc) from None
     if type(payload) is not dict:
         raise HookError("stdin is JSON but not an object")
     return payload
+
+
+# Payload nesting kept when a payload is too deep to parse; records cut at 64 anyway.
+MAX_PAYLOAD_DEPTH = 64
+
+
+def cut_deep_nesting(data: bytes, limit: int) -> bytes:
+    """JSON text with every array or object nested deeper than limit replaced by
+    the string "<max depth>". One pass, no recursion; strings are skipped whole."""
+    out = bytearray()
+    depth = 0
+    index = 0
+    length = len(data)
+    while index < length:
+        byte = data[index]
+        if byte == 0x22:  # a string: copy it whole, escapes included
+            end = index + 1
+            while end < length and data[end] != 0x22:
+                end += 2 if data[end] == 0x5C else 1
+            out += data[index : end + 1]
+            index = end + 1
+            continue
+        if byte in b"[{":
+            depth += 1
+            if depth > limit:
+                index = _end_of_container(data, index)
+                depth -= 1
+                out += b'"<max depth>"'
+                continue
+        elif byte in b"]}":
+            depth -= 1
+        out.append(byte)
+        index += 1
+    return bytes(out)
+
+
+def _end_of_container(data: bytes, index: int) -> int:
+    """The index just after the array or object that starts at index."""
+    depth = 0
+    length = len(data)
+    while index < length:
+        byte = data[index]
+        if byte == 0x22:
+            index += 1
+            while index < length and data[index] != 0x22:
+                index += 2 if data[index] == 0x5C else 1
+        elif byte in b"[{":
+            depth += 1
+        elif byte in b"]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return length
 
 
 class Hook:
@@ -355,7 +413,7 @@ def run(event: str, data: bytes | None = None) -> int:
         handler(Hook(event, parse_input(data)))
     except HookError as exc:
         _log.warn("nova-session hook %s: %s", event, exc)
-    except Exception as exc:  # noqa: BLE001 - a hook never fails the agent
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a hook never fails the agent (a scanner may sys.exit)
         reason = "%s (%s)" % (exc.strerror, exc.filename) if isinstance(exc, OSError) and exc.strerror else exc
         _log.warn("nova-session hook %s: not recorded: %s: %s", event, type(exc).__name__, reason)
     return 0

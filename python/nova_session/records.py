@@ -81,6 +81,8 @@ def _truncate_in(container, prefix: str, limit: int, notes: list, depth: int) ->
     if depth > 64:
         return
     if type(container) is dict:
+        if any(type(key) is str and _cut(key, limit) is not None for key in container):
+            _cut_keys(container, prefix, limit, notes)
         items = [(key, value, "%s%s" % (prefix + "." if prefix else "", key)) for key, value in container.items()]
     else:
         items = [(index, value, "%s[%d]" % (prefix, index)) for index, value in enumerate(container)]
@@ -93,6 +95,19 @@ def _truncate_in(container, prefix: str, limit: int, notes: list, depth: int) ->
                 notes.append({"field": field, "original_bytes": cut[1], "kept_bytes": len(cut[0].encode("utf-8", "surrogatepass"))})
         elif kind is dict or kind is list:
             _truncate_in(value, field, limit, notes, depth + 1)
+
+
+def _cut_keys(container: dict, prefix: str, limit: int, notes: list) -> None:
+    """Cut the keys longer than limit bytes, keeping the order of the items."""
+    items = list(container.items())
+    container.clear()
+    for key, value in items:
+        cut = _cut(key, limit) if type(key) is str else None
+        if cut is not None:
+            key = cut[0]
+            notes.append({"field": "%s%s (key)" % (prefix + "." if prefix else "", key), "original_bytes": cut[1],
+                          "kept_bytes": len(key.encode("utf-8", "surrogatepass"))})
+        container[key] = value
 
 
 # --------------------------------------------------------------- tool details
@@ -145,17 +160,33 @@ def normalise_paths(paths, cwd: str) -> list:
 
 
 def split_shell(command: str) -> list:
-    """Split a shell command into ``(word, is_operator)`` pairs, honouring quotes and escapes."""
+    """Split a shell command into ``(word, is_operator)`` pairs, honouring quotes,
+    escapes and here-documents (whose bodies are text, not command words)."""
+    return [(text, kind == "op") for text, kind in _shell_tokens(command)]
+
+
+_HEREDOCS = ("<<", "<<-")
+_STRING_OPERATORS = _HEREDOCS + ("<<<",)  # the next word is a delimiter or a string, not a file
+
+
+def _shell_tokens(command: str) -> list:
+    """``(text, kind)`` with kind "op", "word" or "quoted" (a word that had quotes)."""
     tokens: list = []
     word: list = []
     quoted = False  # whether the current word had quotes (so '' is still a word)
+    heredocs: list = []  # (delimiter, strip leading tabs) whose bodies start after this line
+    expect_delimiter = None
     index = 0
     length = len(command)
 
     def flush() -> None:
-        nonlocal quoted
+        nonlocal quoted, expect_delimiter
         if word or quoted:
-            tokens.append(("".join(word), False))
+            text = "".join(word)
+            tokens.append((text, "quoted" if quoted else "word"))
+            if expect_delimiter is not None:
+                heredocs.append((text, expect_delimiter == "<<-"))
+                expect_delimiter = None
             word.clear()
         quoted = False
 
@@ -186,18 +217,29 @@ def split_shell(command: str) -> list:
             flush()
             index += 1
             continue
+        if char == "\n":
+            flush()
+            index = _skip_heredoc_bodies(command, index + 1, heredocs)
+            heredocs.clear()
+            tokens.append(("\n", "op"))
+            continue
         if char in _OPERATOR_CHARS:
             # A descriptor number right before a redirection belongs to it (2>, 1>>).
             if char in "<>" and word and "".join(word).isdigit() and not quoted:
                 word.clear()
             else:
                 flush()
-            operator = char
-            while index + len(operator) < length and operator + command[index + len(operator)] in _REDIRECTS + _SEPARATORS:
-                operator += command[index + len(operator)]
-            if operator in (">", ">>") and index + len(operator) < length and command[index + len(operator)] == "&":
-                operator += "&"  # 2>&1: a descriptor, not a file
-            tokens.append((operator, True))
+            if command.startswith("<<", index):
+                operator = "<<<" if command.startswith("<<<", index) else "<<-" if command.startswith("<<-", index) else "<<"
+                if operator in _HEREDOCS:
+                    expect_delimiter = operator
+            else:
+                operator = char
+                while index + len(operator) < length and operator + command[index + len(operator)] in _REDIRECTS + _SEPARATORS:
+                    operator += command[index + len(operator)]
+                if operator in (">", ">>") and index + len(operator) < length and command[index + len(operator)] == "&":
+                    operator += "&"  # 2>&1: a descriptor, not a file
+            tokens.append((operator, "op"))
             index += len(operator)
             continue
         word.append(char)
@@ -206,30 +248,63 @@ def split_shell(command: str) -> list:
     return tokens
 
 
+def _skip_heredoc_bodies(command: str, index: int, heredocs: list) -> int:
+    """The index after the here-document bodies that start at index (one per delimiter)."""
+    for delimiter, strip_tabs in heredocs:
+        while index < len(command):
+            end = command.find("\n", index)
+            end = len(command) if end == -1 else end
+            line = command[index:end]
+            index = end + 1
+            if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                break
+    return min(index, len(command))
+
+
 def bash_paths(command: str, cwd: str) -> list:
-    """Paths a shell command names: redirection targets, and arguments that look like paths."""
+    """Paths a shell command names: redirection targets, and arguments that look like paths.
+
+    Relative paths stay relative to cwd, except after a ``cd`` in the same
+    command, which they follow (they are then joined to the new directory).
+    A quoted word with a ``/`` counts only when it names an existing file
+    (``"s/a/b/g"`` is a sed script, not a path).
+    """
     paths: list = []
-    redirect = False
+    base = cwd
+    redirect = skip_next = change_directory = False
     command_position = True
-    for word, is_operator in split_shell(command):
-        if is_operator:
+    for word, kind in _shell_tokens(command):
+        if kind == "op":
             redirect = word in _REDIRECTS
+            skip_next = word in _STRING_OPERATORS
             command_position = word in _SEPARATORS
             continue
+        if skip_next:
+            skip_next = False
+            continue
+        path = word if base == cwd else os.path.join(base, word)
         if redirect:
             if word and not word.startswith("&"):
-                paths.append(word)
+                paths.append(path)
             redirect = False
             continue
         if command_position:
             if "=" in word.split("/", 1)[0]:
                 continue  # VAR=value before the command
             command_position = False
+            change_directory = word == "cd"
             if word.startswith(("./", "../")):
-                paths.append(word)  # a script run from the project
+                paths.append(path)  # a script run from the project
             continue
-        if _looks_like_path(word, cwd):
-            paths.append(word)
+        if change_directory:
+            base = os.path.normpath(os.path.join(base, os.path.expanduser(word)))
+            paths.append(base)  # the directory it went into was accessed too
+            change_directory = False
+            continue
+        if kind == "quoted" and "/" in word and not os.path.exists(os.path.join(base, word)):
+            continue  # "s/a/b/g" is a sed script; a quoted path counts when it is there
+        if _looks_like_path(word, base):
+            paths.append(path)
     return paths
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+from _collections_abc import Mapping
 
 from . import _log
 
@@ -61,10 +62,12 @@ def apply(event: dict) -> None:
     started = time.perf_counter()
     try:
         verdict = scanner(event)
+        if not isinstance(verdict, Mapping):
+            raise TypeError("the scanner returned %s, not a mapping" % type(verdict).__name__)
         for field in _FIELDS:
             if field in verdict:
                 event[field] = verdict[field]
-    except Exception as exc:  # noqa: BLE001 - a broken scanner must not lose the event
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken scanner must not lose the event
         _log.warn("nova_session scanner failed: %s: %s", type(exc).__name__, exc)
         event["nova_verdict"] = "scan_error"
     event["nova_scan_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
