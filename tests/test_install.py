@@ -407,3 +407,30 @@ def test_install_into_a_missing_project_is_refused(tmp_path):
     assert proc.returncode == 1
     assert b"not an existing directory" in proc.stderr
     assert not missing.exists()
+
+
+def test_backup_and_new_file_keep_the_private_mode_of_the_old_one(project):
+    path = settings_path(project)
+    write_settings(project, {"env": {"API_KEY": "secret"}})
+    os.chmod(path, 0o600)
+    old_umask = os.umask(0o022)
+    try:
+        assert cli("install", "--project", str(project)).returncode == 0
+    finally:
+        os.umask(old_umask)
+    assert stat_mode(path) == 0o600
+    assert stat_mode(Path(str(path) + ".bak")) == 0o600
+
+
+def stat_mode(path) -> int:
+    return os.stat(path).st_mode & 0o777
+
+
+def test_settings_with_a_lone_surrogate_escape_are_refused_and_left_alone(project):
+    (project / ".claude").mkdir()
+    settings_path(project).write_text('{"note": "\\ud800"}', "utf-8")
+    before = settings_path(project).read_bytes()
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 1 and b"left untouched" in proc.stderr and b"Traceback" not in proc.stderr
+    assert settings_path(project).read_bytes() == before
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]

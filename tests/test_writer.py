@@ -836,3 +836,16 @@ def test_events_held_at_a_fork_are_written_once_by_the_parent(api, project):
         map(str, [{"child": True}, {"held": "before fork"}])
     )
     assert [r["id"] for r in records] == [1, 2]
+
+
+def test_max_bytes_counts_utf8_bytes_on_both_backends(api, project):
+    """CJK text takes 3 bytes a character: the byte threshold must count bytes, not characters."""
+    sid = api.generate_session_id()
+    path = api.init_session_file(sid, project)
+    writer = api.SessionWriter(sid, project, max_events=1000, max_bytes=4096, max_delay=3600)
+    written = []
+    for _ in range(6):
+        writer.append({"text": "漢" * 500})  # ~1.5 KB each in UTF-8, 500 characters
+        written.append(len(path.read_bytes().splitlines()) - 1)
+    writer.close()
+    assert written[:3] == [0, 0, 3]  # the third event crosses 4096 bytes

@@ -527,7 +527,9 @@ class Writer:
         head, given, tail = _event_parts(record)  # encoded now: later changes to the dict do not count
         with self._lock:
             self._records.append((head, given, tail))
-            self._bytes += len(head) + len(tail) + (8 if given is None else len(given)) + 1
+            # Bytes, as the Rust kernel counts them: the parts are str until written.
+            size = len(head) + len(tail) if tail.isascii() else len(_to_bytes([head, tail]))
+            self._bytes += size + (8 if given is None else len(given)) + 1
             now = time.monotonic()
             if self._oldest is None:
                 self._oldest = now

@@ -125,19 +125,51 @@ def dump(settings: dict) -> str:
 
 
 def write(path: str, text: str) -> None:
-    """Keep the old file as .bak, then replace it atomically (through a link to the file it names)."""
+    """Keep the old file as .bak, then replace it atomically (through a link to the file it names).
+
+    The new text is encoded first (a lone surrogate from the old file is refused
+    before anything is written); the backup and the temporary file are created
+    with the old file's mode (0600 for a new one), never wider: settings can
+    hold secrets.
+    """
+    try:
+        data = text.encode("utf-8")
+    except UnicodeError:
+        raise SettingsError("the settings hold text that is not valid Unicode (a lone surrogate escape); "
+                            "the file was left untouched") from None
     path = os.path.realpath(path)
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    if os.path.exists(path):
-        with open(path, "rb") as old, open(path + ".bak", "wb") as backup:
-            backup.write(old.read())
+    try:
+        mode = os.stat(path).st_mode & 0o777
+        with open(path, "rb") as handle:
+            old = handle.read()
+    except FileNotFoundError:
+        mode, old = 0o600, None
     temp = "%s.%d.tmp" % (path, os.getpid())
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    if os.path.exists(path):
-        os.chmod(temp, os.stat(path).st_mode & 0o7777)
-    os.replace(temp, path)
+    try:
+        _write_new(temp, data, mode)
+        if old is not None:
+            _write_new(path + ".bak.tmp", old, mode)
+            os.replace(path + ".bak.tmp", path + ".bak")
+        os.replace(temp, path)
+    finally:
+        for leftover in (temp, path + ".bak.tmp"):
+            try:
+                os.unlink(leftover)
+            except FileNotFoundError:
+                pass
+
+
+def _write_new(path: str, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
+    try:
+        os.fchmod(fd, mode)  # the umask may have narrowed it; never widen beyond the old file's
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def plan(command: str, path: str):

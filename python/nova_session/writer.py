@@ -123,13 +123,14 @@ class SessionWriter:
 
     def flush(self) -> int:
         """Write every held event now, in one locked append; return how many (0 on failure, with a warning)."""
-        if self._kernel_writer is None:
+        writer = self._kernel_writer  # one read: close() may run meanwhile
+        if writer is None:
             return 0
         try:
-            return self._kernel_writer.flush()
+            return writer.flush()
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
             _log.warn("nova_session.SessionWriter.flush failed, %d events kept: %s",
-                      self._kernel_writer.pending(), sessions.describe(exc))
+                      writer.pending(), sessions.describe(exc))
             return 0
 
     def close(self) -> None:
