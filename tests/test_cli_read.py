@@ -226,3 +226,30 @@ def test_entry_point_process(recorded):
     proc = subprocess.run([sys.executable, "-m", "nova_session", "verify", "nope", "--project", str(project)],
                           capture_output=True, timeout=60)
     assert proc.returncode == 4 and b"no session 'nope'" in proc.stderr
+
+
+def test_terminal_output_never_carries_escape_sequences_from_a_session(project, capsys):
+    sid = record_session(project, [tool_event(1)], end=False)
+    hostile = {"type": "event", "id": "\u001b]0;PWNED\u0007\u001b[2J", "tool_name": "Bash", "duration_ms": 5,
+               "timestamp_end": "2026-01-01T00:00:11\u001b[2J"}
+    append_raw(project, sid, json.dumps(hostile).encode() + b"\n")
+    for command in (["show", sid], ["tail", sid], ["stats", sid]):
+        code, out, err = run(capsys, *command, "--project", str(project))
+        assert "\x1b" not in out and "\x07" not in out, command
+
+
+def test_list_survives_an_init_whose_timestamp_is_not_a_string(project, capsys):
+    sessions = project / ".nova-protector" / "sessions"
+    record_session(project, [tool_event(1)])
+    (sessions / "2026-01-01_00-00-01_aaaaaa.jsonl").write_text(
+        '{"type":"init","session_id":"2026-01-01_00-00-01_aaaaaa","timestamp":12345}\n', "utf-8")
+    (sessions / "2026-01-01_00-00-01_bbbbbb.jsonl").write_text(
+        '{"type":"init","session_id":"2026-01-01_00-00-01_bbbbbb","timestamp":"2026-01-01T00:00:01.500Z"}\n', "utf-8")
+    code, out, err = run(capsys, "list", "--project", str(project))
+    assert code == 0 and "2026-01-01_00-00-01_aaaaaa" in out and "2026-01-01_00-00-01_bbbbbb" in out
+
+
+def test_markdown_export_keeps_long_values_whole(project, capsys):
+    sid = record_session(project, [{"tool_name": "Read", "tool_output": "A" * 300000 + "TAIL"}])
+    code, out, err = run(capsys, "export", sid, "--format", "md", "--project", str(project))
+    assert code == 0 and "A" * 300000 + "TAIL" in out

@@ -385,8 +385,8 @@ def test_streaming_memory_does_not_grow_with_the_session(project):
 def test_tail_records_and_follow_a_partly_written_line(project):
     sid = record_session(project, [tool_event(i) for i in range(1, 6)], end=False)
     root = reading.project_root(str(project))
-    last, offset, bad = reading.tail_records(root, sid, 2)
-    assert [record["id"] for record in last] == [4, 5] and bad == []
+    last, offset, bad, ended = reading.tail_records(root, sid, 2)
+    assert [record["id"] for record in last] == [4, 5] and bad == [] and ended is False
     assert offset == os.path.getsize(session_file(project, sid))
     line = json.dumps({"type": "event", "id": 6, "tool_name": "Bash"}).encode() + b"\n"
     first_half = threading.Event()
@@ -407,3 +407,24 @@ def test_tail_records_and_follow_a_partly_written_line(project):
     assert first_half.is_set()
     assert [record.get("id") for record in seen] == [6, None]
     assert seen[-1]["type"] == "end"
+
+
+def test_follow_stops_at_once_on_a_session_that_already_ended(project):
+    sid = record_session(project, [tool_event(1)], end=True)
+    root = reading.project_root(str(project))
+    last, offset, bad, ended = reading.tail_records(root, sid, 0)
+    assert last == [] and ended is True
+    assert list(reading.follow(root, sid, offset, interval=0.01, timeout=30, ended=ended)) == []
+
+
+def test_a_marked_session_silent_for_hours_is_unfinished_not_active(project, monkeypatch):
+    """A crashed agent never sends SessionEnd: its mark stays, its file goes quiet."""
+    sid = nova_session.generate_session_id()
+    nova_session.init_session_file(sid, project)
+    nova_session.append_event(sid, {"tool_name": "Bash"}, project)
+    root = reading.project_root(str(project))
+    assert reading.session_state(root, sid, "event") == reading.STATE_ACTIVE
+    old = time.time() - reading.ACTIVE_WINDOW_SECONDS - 60
+    os.utime(session_file(project, sid), (old, old))
+    assert reading.session_state(root, sid, "event") == reading.STATE_UNFINISHED
+    assert reading.verify(root, sid)["ok"] is False

@@ -217,7 +217,7 @@ def _timeline_line(record: dict, start) -> str:
     ident = record.get("id")
     verdict = record.get("nova_verdict") if reading.is_tool_event(record) else ""
     return "%-6s %-11s %-26s %9s  %-10s %s" % (
-        "#%s" % ident if ident is not None else "-", offset_label(start, reading.record_time(record)),
+        _safe("#%s" % ident) if ident is not None else "-", _safe(offset_label(start, reading.record_time(record))),
         _safe(reading.record_title(record))[:26], format_ms(record.get("duration_ms")),
         _safe(verdict if isinstance(verdict, str) else ""), _safe(reading.record_summary(record)))
 
@@ -253,7 +253,7 @@ def _cmd_tail(options, root: str, sid: str) -> int:
 
     from . import reading
 
-    last, offset, bad = reading.tail_records(root, sid, options.lines)
+    last, offset, bad, ended = reading.tail_records(root, sid, options.lines)
     for number in bad:
         _error("tail", "line %d of %s is torn or unparsable; skipped" % (number, sid))
     for record in last:
@@ -261,7 +261,8 @@ def _cmd_tail(options, root: str, sid: str) -> int:
     if not options.follow:
         return EXIT_OK
     sys.stdout.flush()
-    for record, raw in reading.follow(root, sid, offset, interval=options.interval, timeout=options.timeout):
+    for record, raw in reading.follow(root, sid, offset, interval=options.interval, timeout=options.timeout,
+                                      ended=ended):
         if record is None:
             _error("tail", "skipped a torn or unparsable line (%d bytes)" % len(raw))
             continue
@@ -298,7 +299,7 @@ def _cmd_stats(options, root: str, sid: str) -> int:
     _emit("tool time: %s over %d timed calls" % (format_ms(durations["total"]) or "0 ms", durations["timed_calls"]))
     _emit("slowest:")
     for entry in stats["slowest"]:
-        _emit("  #%-5s %-24s %9s  %s" % (entry["id"], _safe(entry["tool_name"]), format_ms(entry["duration_ms"]),
+        _emit("  #%-5s %-24s %9s  %s" % (_safe(str(entry["id"])), _safe(entry["tool_name"]), format_ms(entry["duration_ms"]),
                                          _safe(entry["summary"])))
     _emit("files touched (%d):" % len(stats["files_touched"]))
     for name, count in stats["files_touched"].items():

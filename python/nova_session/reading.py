@@ -139,6 +139,12 @@ def session_path(root: str, sid: str) -> str:
     return paths.session_file(root, sid)
 
 
+# A session marked active but not written to for this long counts as unfinished:
+# its agent most likely crashed or was killed without SessionEnd (a live agent
+# writes on every prompt and tool call; a resumed session becomes active again).
+ACTIVE_WINDOW_SECONDS = 4 * 3600
+
+
 def has_active_mark(root: str, sid: str) -> bool:
     try:
         return stat.S_ISREG(os.lstat(os.path.join(paths.active_dir(root), sid)).st_mode)
@@ -146,12 +152,23 @@ def has_active_mark(root: str, sid: str) -> bool:
         return False
 
 
+def is_alive(root: str, sid: str) -> bool:
+    """Marked active, and its file written to within ACTIVE_WINDOW_SECONDS."""
+    if not has_active_mark(root, sid):
+        return False
+    try:
+        return time.time() - os.lstat(session_path(root, sid)).st_mtime < ACTIVE_WINDOW_SECONDS
+    except OSError:
+        return False
+
+
 def session_state(root: str, sid: str, last_type) -> str:
     """``ended`` when the last record is an end record, else ``active`` while the
-    session is marked active, else ``unfinished`` (the agent crashed or was killed)."""
+    session is marked active and was written to in the last ACTIVE_WINDOW_SECONDS,
+    else ``unfinished`` (the agent crashed or was killed)."""
     if last_type == "end":
         return STATE_ENDED
-    return STATE_ACTIVE if has_active_mark(root, sid) else STATE_UNFINISHED
+    return STATE_ACTIVE if is_alive(root, sid) else STATE_UNFINISHED
 
 
 # -------------------------------------------------------------- reading lines
@@ -415,13 +432,16 @@ class Summary:
 
     @property
     def start(self):
-        return self.init.get("timestamp") if self.init else None
+        """The init record's timestamp, when it is a string (a hand-edited file may hold anything)."""
+        stamp = self.init.get("timestamp") if self.init else None
+        return stamp if isinstance(stamp, str) else None
 
     @property
     def finish(self):
         """When the session ended, or the time of its last record when it has not."""
         if self.last_type == "end" and self.last_end is not None:
-            return self.last_end.get("timestamp")
+            stamp = self.last_end.get("timestamp")
+            return stamp if isinstance(stamp, str) else None
         return self.last_time
 
     def as_dict(self, state: str) -> dict:
@@ -762,12 +782,14 @@ def verify(root: str, sid: str) -> dict:
 
 
 def tail_records(root: str, sid: str, count: int):
-    """(the last count parsable records, the snapshot offset to follow from, bad line numbers)."""
+    """(the last count parsable records, the snapshot offset to follow from, bad line
+    numbers, whether the last parsable record is an end record)."""
     from collections import deque
 
     path = session_path(root, sid)
     last: deque = deque(maxlen=max(0, count))
     bad = []
+    ended = False
     fd = open_session(path)
     try:
         size = snapshot_size(fd)
@@ -783,17 +805,19 @@ def tail_records(root: str, sid: str, count: int):
                 bad.append(number)
             else:
                 last.append(record)
+                ended = record.get("type") == "end"
     finally:
         os.close(fd)
-    return list(last), end_offset, bad
+    return list(last), end_offset, bad, ended
 
 
 def follow(root: str, sid: str, offset: int, interval: float = 0.25, stop_when_ended: bool = True,
-           timeout: float | None = None):
+           timeout: float | None = None, ended: bool = False):
     """Yield ``(record or None, raw)`` for each complete line written after offset, as it
     arrives. A partly written last line waits for its newline. Holds no lock. Stops
-    after an end record when the session is no longer active (if stop_when_ended),
-    or after timeout seconds without new data."""
+    once the last record is an end record and the session is no longer active (if
+    stop_when_ended; ``ended`` says whether the record before offset is one), or
+    after timeout seconds without new data."""
     path = session_path(root, sid)
     fd = open_session(path)
     pending = b""
@@ -808,14 +832,14 @@ def follow(root: str, sid: str, offset: int, interval: float = 0.25, stop_when_e
                 idle_since = time.monotonic()
                 offset += len(data)
                 *lines, pending = (pending + data).split(b"\n")
-                ended = False
                 for raw in lines:
                     record = parse_line(raw)
-                    ended = record is not None and record.get("type") == "end"
+                    if record is not None:
+                        ended = record.get("type") == "end"
                     yield record, raw
-                if ended and stop_when_ended and not pending and not has_active_mark(root, sid):
-                    return
                 continue
+            if ended and stop_when_ended and not pending and not has_active_mark(root, sid):
+                return
             if timeout is not None and time.monotonic() - idle_since > timeout:
                 return
             time.sleep(interval)

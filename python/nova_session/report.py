@@ -20,6 +20,7 @@ import html
 import json
 import os
 import re
+import time
 
 from . import paths, reading
 
@@ -60,8 +61,10 @@ def script_json(value) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def pretty(value) -> str:
-    """A value for a ``<pre>``: a string as itself, anything else as indented JSON."""
+def pretty(value, limit: int | None = None) -> str:
+    """A value for a ``<pre>``: a string as itself, anything else as indented JSON,
+    cut at ``limit`` characters (MAX_FIELD_CHARS when not given; 0 keeps it whole)."""
+    limit = MAX_FIELD_CHARS if limit is None else limit
     if isinstance(value, str):
         text = value
     else:
@@ -69,9 +72,8 @@ def pretty(value) -> str:
             text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
         except (ValueError, TypeError, RecursionError):
             text = repr(value)
-    if len(text) > MAX_FIELD_CHARS:
-        text = text[:MAX_FIELD_CHARS] + "\n… %d more characters (nova-session export has them all)" % (
-            len(text) - MAX_FIELD_CHARS)
+    if limit and len(text) > limit:
+        text = text[:limit] + "\n… %d more characters (nova-session export has them all)" % (len(text) - limit)
     return text
 
 
@@ -99,8 +101,8 @@ def offset_label(start: float | None, moment) -> str:
     when = reading.parse_time(moment)
     if when is None:
         return ""
-    if start is None:
-        return moment[11:23]
+    if start is None:  # the clock time, rebuilt from the parsed value: never raw session text
+        return "%s.%03d" % (time.strftime("%H:%M:%S", time.gmtime(when)), int(when * 1000) % 1000)
     delta = max(0.0, when - start)
     minutes, seconds = divmod(delta, 60)
     return "+%02d:%06.3f" % (minutes, seconds)
@@ -401,7 +403,7 @@ def md_cell(value) -> str:
 
 def md_block(value) -> str:
     """A value as a fenced code block whose fence no backtick run inside can close."""
-    text = clean(pretty(value))
+    text = clean(pretty(value, limit=0))  # export keeps every character
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return "%s\n%s\n%s" % (fence, text, fence)
