@@ -46,3 +46,35 @@ def fails_open(caplog, capsys, call):
     assert len(warnings) == 1, "expected exactly one warning, got %r" % [w.getMessage() for w in warnings]
     assert warnings[0].levelno == logging.WARNING
     return result
+
+
+# The public functions of SPEC section 6.
+SPEC_FUNCTIONS = (
+    "generate_session_id",
+    "get_session_paths",
+    "init_session_file",
+    "append_event",
+    "get_active_session",
+    "finalize_session",
+    "read_session_events",
+)
+
+
+def tree(root) -> dict:
+    """A snapshot of everything under root: relative path -> (kind, mode, content or link target)."""
+    import stat
+
+    snapshot = {}
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                detail = os.readlink(path)
+            elif stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as handle:
+                    detail = handle.read()
+            else:
+                detail = None
+            snapshot[os.path.relpath(path, root)] = (stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode), detail)
+    return snapshot

@@ -25,22 +25,14 @@ from pathlib import Path
 import pytest
 
 from nova_session import sessions
-from support import fails_open, nova_warnings
+from support import SPEC_FUNCTIONS, fails_open, nova_warnings, tree
 
 SID_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z", re.ASCII)
 TIMESTAMP_RE = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z", re.ASCII)
 SID = "2026-01-10_16-30-45_a1b2c3"  # a well-formed id for sessions set up by hand
 INIT_KEYS = ["type", "session_id", "timestamp", "platform", "project_dir"]
 END_KEYS = ["type", "session_id", "timestamp", "event_count"]
-PUBLIC_FUNCTIONS = (
-    "generate_session_id",
-    "get_session_paths",
-    "init_session_file",
-    "append_event",
-    "get_active_session",
-    "finalize_session",
-    "read_session_events",
-)
+PUBLIC_FUNCTIONS = SPEC_FUNCTIONS
 
 
 # ------------------------------------------------------------------- helpers
@@ -76,22 +68,6 @@ def parsed(path: Path) -> list:
     return [json.loads(line) for line in complete_lines(path)]
 
 
-def tree(root: Path) -> dict:
-    """A snapshot of everything under root: relative path -> (kind, mode, content or link target)."""
-    snapshot = {}
-    for directory, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                detail = os.readlink(path)
-            elif stat.S_ISREG(info.st_mode):
-                with open(path, "rb") as handle:
-                    detail = handle.read()
-            else:
-                detail = None
-            snapshot[os.path.relpath(path, root)] = (stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode), detail)
-    return snapshot
 
 
 def assert_only_data_dir_grew(before: dict, after: dict) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import nova_session
+import support
 from nova_session import _python
 
 SESSION_ID = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z")
@@ -26,15 +27,7 @@ ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 # SPEC section 6, plus BACKEND (section 1)
 # and __version__.
-SPEC_FUNCTIONS = {
-    "generate_session_id",
-    "get_session_paths",
-    "init_session_file",
-    "append_event",
-    "get_active_session",
-    "finalize_session",
-    "read_session_events",
-}
+SPEC_FUNCTIONS = set(support.SPEC_FUNCTIONS)
 SPEC_PUBLIC = SPEC_FUNCTIONS | {"SessionManager", "SessionWriter", "BACKEND", "__version__"}
 
 

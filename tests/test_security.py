@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from support import fails_open as one_warning
+from support import tree
 
 VALID = "2026-01-10_16-30-45_a1b2c3"
 
@@ -46,21 +47,6 @@ def real(path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def tree(root: Path) -> dict:
-    snapshot = {}
-    for directory, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                detail = os.readlink(path)
-            elif stat.S_ISREG(info.st_mode):
-                with open(path, "rb") as handle:
-                    detail = handle.read()
-            else:
-                detail = None
-            snapshot[os.path.relpath(path, root)] = (stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode), detail)
-    return snapshot
 
 
 def digest(path: str) -> str:
