@@ -23,7 +23,6 @@ from .sessions import (
     init_session_file,
     read_session_events,
 )
-from .writer import SessionWriter
 
 __version__ = _backend.VERSION
 
@@ -42,3 +41,12 @@ __all__ = [
     "init_session_file",
     "read_session_events",
 ]
+
+
+def __getattr__(name: str):
+    # SessionWriter is imported on first use: hook processes never need it.
+    if name == "SessionWriter":
+        from .writer import SessionWriter
+
+        return SessionWriter
+    raise AttributeError("module 'nova_session' has no attribute %r" % name)
