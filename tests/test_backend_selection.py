@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import nova_session
+from support import SPEC_FUNCTIONS
 
 PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)
 MARK = "RESULT "
@@ -194,17 +195,7 @@ def test_kernels_share_names_signatures_and_docstrings(mix):
 
 def test_public_api_names():
     assert nova_session.BACKEND in ("rust", "python")
-    for name in (
-        "generate_session_id",
-        "get_session_paths",
-        "init_session_file",
-        "append_event",
-        "get_active_session",
-        "finalize_session",
-        "read_session_events",
-        "SessionManager",
-        "BACKEND",
-    ):
+    for name in SPEC_FUNCTIONS + ("SessionManager", "SessionWriter", "BACKEND"):
         assert hasattr(nova_session, name), name
     params = {
         "get_session_paths": ["project_dir"],
