@@ -59,13 +59,9 @@ def safe_name(value: str) -> str:
 
 def _read_small(path: str) -> str | None:
     try:
-        fd = paths.open_regular(path, os.O_RDONLY)
+        return paths.read_regular(path, 4096).decode("ascii", "replace")
     except FileNotFoundError:
         return None
-    try:
-        return os.read(fd, 4096).decode("ascii", "replace")
-    finally:
-        os.close(fd)
 
 
 def _publish(path: str, body: bytes) -> bool:

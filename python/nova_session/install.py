@@ -18,28 +18,22 @@ import os
 import shlex
 import sys
 
+from .hooks import EVENTS
+
 # The hook command runs this with -c rather than -m: runpy costs ~3 ms per process.
 # Even a package that cannot be imported (NOVA_SESSION_BACKEND=rust without the
 # kernel, a broken install) must fail open: one line on stderr, exit status 0.
 HOOK_CODE = (
     "import sys\n"
     "try: import nova_session.cli as c\n"
-    "except Exception as e: print('nova-session hook: cannot load nova_session:', e, file=sys.stderr); sys.exit(0)\n"
+    "except Exception as e: sys.stderr.write('nova-session hook: cannot load nova_session: %s\\n' % e); sys.exit(0)\n"
     "c.main()"
 )
 MARKER = "nova_session.cli"
-# (event, takes a tool matcher, timeout in seconds). Claude Code gives SessionEnd
-# about 1.5 s in all; the others are generous upper bounds for a ~10 ms process.
-HOOK_EVENTS = (
-    ("SessionStart", False, 10),
-    ("UserPromptSubmit", False, 10),
-    ("PreToolUse", True, 10),
-    ("PostToolUse", True, 10),
-    ("PostToolUseFailure", True, 10),
-    ("SubagentStop", False, 10),
-    ("Stop", False, 10),
-    ("SessionEnd", False, 5),
-)
+TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure")  # the events that take a tool matcher
+# (event, takes a tool matcher, timeout in seconds), one per event the hooks handle.
+# Claude Code gives SessionEnd about 1.5 s in all; 10 s is a generous bound for a ~10 ms process.
+HOOK_EVENTS = tuple((event, event in TOOL_EVENTS, 5 if event == "SessionEnd" else 10) for event in EVENTS)
 
 
 class SettingsError(Exception):

@@ -137,3 +137,12 @@ def open_regular(path: str, flags: int) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def read_regular(path: str, limit: int) -> bytes:
+    """Up to limit bytes of a small regular file (see open_regular); OSError as it raises."""
+    fd = open_regular(path, os.O_RDONLY)
+    try:
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)

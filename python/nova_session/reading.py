@@ -20,7 +20,7 @@ import os
 import stat
 import time
 
-from . import paths
+from . import _python, paths
 
 CHUNK_BYTES = 1 << 20
 LOCK_WAIT_SECONDS = 1.0
@@ -234,12 +234,9 @@ def raw_lines(fd: int, start: int = 0, end: int = -1):
 
 
 def parse_line(raw: bytes):
-    """The line as a dict, or None when it is not one complete JSON object in UTF-8."""
-    try:
-        record = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError):
-        return None
-    return record if type(record) is dict else None
+    """The line as a dict, or None when it is not one complete JSON object in UTF-8
+    (the same reading as the writers' and ``read_session_events``')."""
+    return _python.parse_record(raw)
 
 
 def read_lines(path: str):

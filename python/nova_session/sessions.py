@@ -103,13 +103,9 @@ def write_mark(root: str, session_id: str, claude_session_id) -> None:
 def _read_mark(directory: str, session_id: str):
     """(initialised ns, claude session id or None), or None for a missing or unreadable mark."""
     try:
-        fd = paths.open_regular(os.path.join(directory, session_id), os.O_RDONLY)
+        body = paths.read_regular(os.path.join(directory, session_id), 1 << 16)
     except OSError:
         return None
-    try:
-        body = os.read(fd, 1 << 16)
-    finally:
-        os.close(fd)
     stamp, _, claude = body.partition(b"\n")
     try:
         return int(stamp), (claude.decode("utf-8", "surrogatepass") if _ else None)
