@@ -54,6 +54,12 @@ def kernel(request):
     return load_kernel(request.param)
 
 
+@pytest.fixture(scope="module", params=["rust"])
+def rust(request):
+    """The Rust kernel, for tests that compare it with the Python one (id ``rust``)."""
+    return load_kernel(request.param)
+
+
 @pytest.fixture
 def api(kernel, monkeypatch):
     """The public nova_session API running on ``kernel``, with an empty registry."""

@@ -78,3 +78,51 @@ def tree(root) -> dict:
                 detail = None
             snapshot[os.path.relpath(path, root)] = (stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode), detail)
     return snapshot
+
+
+def session_path(project, sid: str) -> Path:
+    return Path(os.path.realpath(project)) / ".nova-protector" / "sessions" / (sid + ".jsonl")
+
+
+def new_session(api, project, **extra) -> tuple:
+    """A new session of ``project`` through the public API: (id, session file)."""
+    sid = api.generate_session_id()
+    path = api.init_session_file(sid, project, **extra)
+    assert path == session_path(project, sid)
+    return sid, path
+
+
+def append_raw(path, data: bytes) -> None:
+    """Bytes written to a session file by hand, as a crash or another tool would leave them."""
+    with open(path, "ab") as handle:
+        handle.write(data)
+
+
+def run_together(tmp_path, children: list, expected_count: int) -> None:
+    """Start child processes, ``(tag, backend, argv)`` each, and let them begin their
+    work at the same moment: each child's argv ends with a ready file it creates once
+    imported and a go file it waits for. Each must exit 0, print nothing on stderr and
+    print ``BACKEND COUNT`` on stdout."""
+    import subprocess
+    import sys
+    import time
+
+    go = tmp_path / "go"
+    started = []
+    for tag, backend, argv in children:
+        ready = tmp_path / ("ready-" + tag)
+        command = [sys.executable, "-c"] + list(argv) + [str(ready), str(go)]
+        process = subprocess.Popen(command, env=child_env(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        started.append((backend, ready, process))
+    deadline = time.monotonic() + 30
+    while not all(ready.exists() for _, ready, _ in started) and time.monotonic() < deadline:
+        if any(process.poll() is not None for _, _, process in started):
+            break
+        time.sleep(0.005)
+    go.touch()
+    for backend, _, process in started:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert err == ""
+        assert out.split() == [backend, str(expected_count)]

@@ -8,9 +8,6 @@ are exactly 1..N in file order, with no gap and no duplicate.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import nova_session
-from support import child_env
+from support import run_together
 
 PROCESSES = 8
 THREADS = 8
@@ -81,26 +78,10 @@ def run_processes(tmp_path: Path, backends: list) -> Path:
     sid = nova_session.generate_session_id()
     path = nova_session.init_session_file(sid, project)
     assert path is not None
-    go = tmp_path / "go"
-    children = []
-    for number, backend in enumerate(backends):
-        ready = tmp_path / ("ready-%d" % number)
-        command = [sys.executable, "-c", CHILD, str(project), sid, str(PER_WRITER), "w%d" % number, str(ready), str(go)]
-        child = subprocess.Popen(
-            command, env=child_env(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        children.append((backend, ready, child))
-    deadline = time.monotonic() + 30
-    while not all(ready.exists() for _, ready, _ in children) and time.monotonic() < deadline:
-        if any(child.poll() is not None for _, _, child in children):
-            break
-        time.sleep(0.005)
-    go.touch()
-    for backend, _, child in children:
-        out, err = child.communicate(timeout=60)
-        assert child.returncode == 0, err
-        assert err == ""
-        assert out.split() == [backend, str(PER_WRITER)]
+    run_together(tmp_path, [
+        (str(number), backend, [CHILD, str(project), sid, str(PER_WRITER), "w%d" % number])
+        for number, backend in enumerate(backends)
+    ], PER_WRITER)
     check_session(path, ["w%d" % n for n in range(len(backends))], PER_WRITER)
     return path
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from nova_session import sessions
-from support import SPEC_FUNCTIONS, fails_open, nova_warnings, tree
+from support import SPEC_FUNCTIONS, append_raw, fails_open, new_session, nova_warnings, session_path, tree
 
 SID_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z", re.ASCII)
 TIMESTAMP_RE = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z", re.ASCII)
@@ -46,8 +46,6 @@ def data_dir(project) -> Path:
     return real(project) / ".nova-protector"
 
 
-def session_path(project, sid: str) -> Path:
-    return data_dir(project) / "sessions" / (sid + ".jsonl")
 
 
 def pairs(line: bytes) -> list:
@@ -90,16 +88,8 @@ def write_init_by_hand(project, sid: str = SID) -> Path:
     return path
 
 
-def new_session(api, project, **extra) -> tuple:
-    sid = api.generate_session_id()
-    path = api.init_session_file(sid, project, **extra)
-    assert path == session_path(project, sid)
-    return sid, path
 
 
-def append_raw(path: Path, data: bytes) -> None:
-    with open(path, "ab") as handle:
-        handle.write(data)
 
 
 # ------------------------------------------------------------ session ids (§3)

@@ -390,14 +390,6 @@ def default_int_limit():
         sys.set_int_max_str_digits(saved)
 
 
-@pytest.fixture(scope="module", params=["rust"])
-def rust(request):
-    """The Rust kernel (never skipped: fails when missing; `--no-rust` deselects)."""
-    try:
-        from nova_session import _rust
-    except ImportError as exc:  # pragma: no cover - only on a broken build
-        pytest.fail("the Rust kernel nova_session._rust did not load (%s)" % exc)
-    return _rust
 
 
 # ------------------------------------------------------------------ the vectors

@@ -31,14 +31,6 @@ SPEC_FUNCTIONS = set(support.SPEC_FUNCTIONS)
 SPEC_PUBLIC = SPEC_FUNCTIONS | {"SessionManager", "SessionWriter", "BACKEND", "__version__"}
 
 
-@pytest.fixture(scope="module", params=["rust"])
-def rust(request):
-    """The Rust kernel (never skipped: fails when missing; `--no-rust` deselects)."""
-    try:
-        from nova_session import _rust
-    except ImportError as exc:  # pragma: no cover - only on a broken build
-        pytest.fail("the Rust kernel nova_session._rust did not load (%s)" % exc)
-    return _rust
 
 
 def public_names(module) -> set:

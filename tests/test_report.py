@@ -22,7 +22,7 @@ import pytest
 
 from nova_session import reading, report
 
-from test_reading import append_raw, hook_session, record_session, session_file, tool_event
+from test_reading import append_raw, hook_session, record_session, tool_event
 
 HOSTILE_TOOL = '</script><script>document.body.setAttribute("data-pwned","tool")</script>'
 HOSTILE_OUTPUT = ('<script>document.body.setAttribute("data-pwned","output")</script>'

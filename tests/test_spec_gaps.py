@@ -20,7 +20,7 @@ import pytest
 
 import nova_session
 from nova_session import _backend, _python
-from support import child_env
+from support import append_raw, child_env, new_session
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -28,20 +28,10 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # ------------------------------------------------------------------- helpers
 
 
-def session_path(project, sid: str) -> Path:
-    return Path(os.path.realpath(project)) / ".nova-protector" / "sessions" / (sid + ".jsonl")
 
 
-def new_session(api, project, **extra) -> tuple:
-    sid = api.generate_session_id()
-    path = api.init_session_file(sid, project, **extra)
-    assert path == session_path(project, sid)
-    return sid, path
 
 
-def append_raw(path: Path, data: bytes) -> None:
-    with open(path, "ab") as handle:
-        handle.write(data)
 
 
 def complete_lines(path: Path) -> list:

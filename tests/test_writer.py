@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 import nova_session
-from support import child_env, fails_open, nova_warnings
+from support import child_env, fails_open, nova_warnings, run_together
 
 LONG = 3600.0  # a max_delay that never triggers during a test
 
@@ -458,31 +458,15 @@ def test_buffered_and_plain_processes_of_both_kernels_share_one_file(tmp_path, m
     sid = nova_session.generate_session_id()
     path = nova_session.init_session_file(sid, project)
     assert path is not None
-    go = tmp_path / "go"
     plan = []  # (tag, mode, backend): 4 buffered + 4 plain, each half rust, half python
     for number in range(8):
         mode = "buffered" if number < 4 else "plain"
         backend = "rust" if number % 2 == 0 else "python"
         plan.append(("%s%d" % (mode[0], number), mode, backend))
-    children = []
-    for tag, mode, backend in plan:
-        ready = tmp_path / ("ready-" + tag)
-        command = [sys.executable, "-c", MIXED_CHILD, str(project), sid, str(per_child), tag, mode, backend,
-                   str(ready), str(go)]
-        child = subprocess.Popen(command, env=child_env(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
-        children.append((backend, ready, child))
-    deadline = time.monotonic() + 30
-    while not all(ready.exists() for _, ready, _ in children) and time.monotonic() < deadline:
-        if any(child.poll() is not None for _, _, child in children):
-            break
-        time.sleep(0.005)
-    go.touch()
-    for backend, _, child in children:
-        out, err = child.communicate(timeout=60)
-        assert child.returncode == 0, err
-        assert err == ""
-        assert out.split() == [backend, str(per_child)]
+    run_together(tmp_path, [
+        (tag, backend, [MIXED_CHILD, str(project), sid, str(per_child), tag, mode, backend])
+        for tag, mode, backend in plan
+    ], per_child)
 
     written = events(path)  # every line valid JSON, no torn tail
     total = 8 * per_child
