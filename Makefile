@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PY_SRC := python tests benches examples
 export VIRTUAL_ENV := $(abspath $(VENV))
 
 .PHONY: help venv build browser test test-rust test-py bench demo lint fmt clean
@@ -14,7 +15,8 @@ venv: $(VENV)/.ready ## create .venv with the build and test tools
 $(VENV)/.ready: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4"
+	@# mypy <2: mypy 2 no longer accepts python_version = "3.9", the floor this package supports
+	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4" "ruff>=0.6" "mypy>=1.11,<2"
 	touch $@
 
 build: venv ## build the Rust kernel into python/nova_session (release) and install the package editable
@@ -40,12 +42,18 @@ bench: build ## benchmarks with timing on
 	$(PY) -c "import nova_session, sys; sys.exit(0 if nova_session.BACKEND == 'rust' else 'Rust kernel not loaded')"
 	$(PY) -m pytest benches --benchmark-enable -q
 
-fmt: ## format the Rust code
+fmt: venv ## format the Rust and Python code (cargo fmt, ruff format, ruff check --fix)
 	cargo fmt --all
+	$(VENV)/bin/ruff format $(PY_SRC)
+	$(VENV)/bin/ruff check --fix $(PY_SRC)
 
-lint: venv ## rustfmt check and clippy
+lint: build ## rustfmt, clippy, ruff (lint and format), mypy, and stubtest against the built kernel
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	$(VENV)/bin/ruff check $(PY_SRC)
+	$(VENV)/bin/ruff format --check $(PY_SRC)
+	$(VENV)/bin/mypy python/nova_session
+	$(PY) -m mypy.stubtest nova_session._rust
 
 clean: ## remove build outputs and the venv
 	rm -rf target $(VENV) python/nova_session/*.so .pytest_cache .benchmarks

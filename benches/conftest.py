@@ -29,6 +29,7 @@ def kernels() -> dict:
 
     return {"rust": _rust, "python": _python}
 
+
 _medians: dict = {}
 _notes: dict = {}
 
@@ -56,8 +57,15 @@ def pytest_terminal_summary(terminalreporter):
     write = terminalreporter.write_line
     write("")
     write("nova_session benchmarks: medians, and ratios to each group's baseline from this same run")
-    write("machine: %s, %s, Python %s; %s" % (platform.node(), platform.machine(), platform.python_version(),
-                                              time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    write(
+        "machine: %s, %s, Python %s; %s"
+        % (
+            platform.node(),
+            platform.machine(),
+            platform.python_version(),
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        )
+    )
     for group, medians in _medians.items():
         baseline = BASELINES.get(group)
         base = medians.get(baseline)

@@ -94,8 +94,9 @@ def test_append_event(measure, tmp_path, backend):
     sid, project, _ = new_session(tmp_path, kernel)
     cycle = Cycle()
     measure.group, measure.extra_info["label"] = "append", "append_event, %s" % backend
-    measure.pedantic(lambda: nova_session.append_event(sid, cycle.next(), project), rounds=ROUNDS, iterations=1,
-                     warmup_rounds=20)
+    measure.pedantic(
+        lambda: nova_session.append_event(sid, cycle.next(), project), rounds=ROUNDS, iterations=1, warmup_rounds=20
+    )
     assert nova_session.read_session_events(sid, project)[-1]["id"] == cycle.index
 
 
@@ -126,6 +127,11 @@ def test_growth(measure, tmp_path, backend, prior):
     event = EVENTS[0]
     measure.group, measure.extra_info["label"] = "growth-%s" % backend, "append_event @ %d prior events" % prior
     note(measure.group, "file cut back before each append: the last id is read back from the file every time")
-    measure.pedantic(lambda: nova_session.append_event(sid, event, project), setup=lambda: os.truncate(path, size),
-                     rounds=300, iterations=1, warmup_rounds=5)
+    measure.pedantic(
+        lambda: nova_session.append_event(sid, event, project),
+        setup=lambda: os.truncate(path, size),
+        rounds=300,
+        iterations=1,
+        warmup_rounds=5,
+    )
     assert nova_session.read_session_events(sid, project)[-1]["id"] == prior + 1

@@ -35,21 +35,26 @@ def project(tmp_path_factory):
 
 def payload(project: str) -> bytes:
     content = "".join("line %d: def handler(event):  # ünïcode ✓\n" % i for i in range(120))
-    return json.dumps({
-        "session_id": "bench-claude-session",
-        "transcript_path": os.path.join(project, "transcript.jsonl"),
-        "cwd": project,
-        "hook_event_name": "PostToolUse",
-        "permission_mode": "default",
-        "tool_name": "Read",
-        "tool_input": {"file_path": os.path.join(project, "src", "app.py")},
-        "tool_response": {"type": "text", "file": {"filePath": os.path.join(project, "src", "app.py"), "content": content}},
-        "tool_use_id": "toolu_bench",
-    }).encode("utf-8")
+    return json.dumps(
+        {
+            "session_id": "bench-claude-session",
+            "transcript_path": os.path.join(project, "transcript.jsonl"),
+            "cwd": project,
+            "hook_event_name": "PostToolUse",
+            "permission_mode": "default",
+            "tool_name": "Read",
+            "tool_input": {"file_path": os.path.join(project, "src", "app.py")},
+            "tool_response": {
+                "type": "text",
+                "file": {"filePath": os.path.join(project, "src", "app.py"), "content": content},
+            },
+            "tool_use_id": "toolu_bench",
+        }
+    ).encode("utf-8")
 
 
 def run(argv, data: bytes, env: dict) -> None:
-    done = subprocess.run(argv, input=data, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = subprocess.run(argv, input=data, env=env, capture_output=True)
     assert done.returncode == 0 and done.stdout == b"" and done.stderr == b"", done
 
 
@@ -72,8 +77,9 @@ def test_hook_process(measure, project, label):
     data = payload(project)
     if "SessionEnd" in argv:
         run(argv[:-1] + ["PostToolUse"], data, env)  # the session must exist to be ended
-        data = json.dumps({"session_id": "bench-claude-session", "cwd": project, "hook_event_name": "SessionEnd",
-                           "reason": "logout"}).encode("utf-8")
+        data = json.dumps(
+            {"session_id": "bench-claude-session", "cwd": project, "hook_event_name": "SessionEnd", "reason": "logout"}
+        ).encode("utf-8")
     run(argv, data, env)  # warm-up: the session exists before timing
     measure.group = GROUP
     measure.extra_info["label"] = label

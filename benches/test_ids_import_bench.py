@@ -31,8 +31,13 @@ def test_generate_session_id(measure, backend):
 
 def import_microseconds(backend: str) -> int:
     env = dict(os.environ, NOVA_SESSION_BACKEND=backend)
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import nova_session"],
-                          env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import nova_session"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     line = [row for row in done.stderr.splitlines() if row.rstrip().endswith("| nova_session")][-1]
     return int(line.split("|")[1])
 
@@ -42,5 +47,8 @@ def test_import_cost(backend):
     compileall.compile_dir(os.path.dirname(nova_session.__file__), quiet=1)
     samples = [import_microseconds(backend) for _ in range(9)]
     assert all(sample > 0 for sample in samples)
-    note("session-id", "import nova_session, %s backend: %d us (median of 9 fresh processes, -X importtime,"
-         " bytecode cached)" % (backend, statistics.median(samples)))
+    note(
+        "session-id",
+        "import nova_session, %s backend: %d us (median of 9 fresh processes, -X importtime,"
+        " bytecode cached)" % (backend, statistics.median(samples)),
+    )

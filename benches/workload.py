@@ -11,8 +11,30 @@ from __future__ import annotations
 import random
 
 TOOLS = ("Read", "Bash", "Edit", "Grep", "Glob", "Write", "WebFetch", "Task", "mcp__github__search_issues")
-WORDS = ("def", "return", "self", "import", "class", "value", "résumé", "naïve", "日本語", "Ωmega", "→", "✓",
-         "if", "None", "for", "in", "error", "\t", "\x1b[31mFAIL\x1b[0m", "\r\n", "ok", "path/to/file.py")
+WORDS = (
+    "def",
+    "return",
+    "self",
+    "import",
+    "class",
+    "value",
+    "résumé",
+    "naïve",
+    "日本語",
+    "Ωmega",
+    "→",
+    "✓",
+    "if",
+    "None",
+    "for",
+    "in",
+    "error",
+    "\t",
+    "\x1b[31mFAIL\x1b[0m",
+    "\r\n",
+    "ok",
+    "path/to/file.py",
+)
 
 
 def _text(rng: random.Random, size: int) -> str:
@@ -47,8 +69,10 @@ def events(count: int = 200, seed: int = 20261124) -> list:
             output = {"filePath": path, "structuredPatch": [{"lines": body.splitlines()[:20]}]}
         elif tool in ("Grep", "Glob"):
             tool_input = {"pattern": "def \\w+\\(", "path": "/home/dev/project"}
-            output = {"filenames": ["/home/dev/project/src/module_%d.py" % i for i in range(rng.randrange(1, 60))],
-                      "content": body}
+            output = {
+                "filenames": ["/home/dev/project/src/module_%d.py" % i for i in range(rng.randrange(1, 60))],
+                "content": body,
+            }
         elif tool == "WebFetch":
             tool_input = {"url": "https://docs.example.org/page/%d" % index, "prompt": "summarise"}
         elif tool == "Task":
@@ -56,21 +80,23 @@ def events(count: int = 200, seed: int = 20261124) -> list:
         elif tool.startswith("mcp__"):
             tool_input = {"query": "is:open label:bug", "page": index}
             output = {"items": [{"title": line, "number": n} for n, line in enumerate(body.splitlines()[:30])]}
-        result.append({
-            "timestamp_start": "2026-11-24T10:00:%02d.%03dZ" % (index % 60, index % 1000),
-            "timestamp_end": "2026-11-24T10:00:%02d.%03dZ" % (index % 60, (index + 7) % 1000),
-            "duration_ms": rng.randrange(1, 5000),
-            "tool_name": tool,
-            "tool_input": tool_input,
-            "tool_output": output,
-            "working_dir": "/home/dev/project",
-            "files_accessed": [path],
-            "nova_verdict": "allowed",
-            "nova_severity": None,
-            "nova_rules_matched": [],
-            "nova_scan_time_ms": 0,
-            "tool_use_id": "toolu_%06d" % index,
-            "hook_event": "PostToolUse",
-            "is_error": False,
-        })
+        result.append(
+            {
+                "timestamp_start": "2026-11-24T10:00:%02d.%03dZ" % (index % 60, index % 1000),
+                "timestamp_end": "2026-11-24T10:00:%02d.%03dZ" % (index % 60, (index + 7) % 1000),
+                "duration_ms": rng.randrange(1, 5000),
+                "tool_name": tool,
+                "tool_input": tool_input,
+                "tool_output": output,
+                "working_dir": "/home/dev/project",
+                "files_accessed": [path],
+                "nova_verdict": "allowed",
+                "nova_severity": None,
+                "nova_rules_matched": [],
+                "nova_scan_time_ms": 0,
+                "tool_use_id": "toolu_%06d" % index,
+                "hook_event": "PostToolUse",
+                "is_error": False,
+            }
+        )
     return result

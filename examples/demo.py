@@ -46,8 +46,13 @@ class Replay:
     def start(self, event: str, **fields) -> subprocess.Popen:
         """Start one hook process, as Claude Code does (through a shell)."""
         process = subprocess.Popen(
-            self.commands[event], shell=True, env=self.env, cwd=self.project,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            self.commands[event],
+            shell=True,
+            env=self.env,
+            cwd=self.project,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         process.stdin.write(self.payload(event, **fields))
         process.stdin.close()
@@ -79,15 +84,19 @@ class Replay:
     def parallel_tools(self, calls) -> None:
         """Claude Code runs independent tool calls at once: all Pre hooks, then all Post hooks, in parallel."""
         ids = []
-        for name, tool_input, _ in calls:
+        for _call in calls:
             self.counter += 1
             ids.append("toolu_demo_%02d" % self.counter)
-        self.wait(*[self.start("PreToolUse", tool_name=n, tool_input=i, tool_use_id=u) for (n, i, _), u in zip(calls, ids)])
+        self.wait(
+            *[self.start("PreToolUse", tool_name=n, tool_input=i, tool_use_id=u) for (n, i, _), u in zip(calls, ids)]
+        )
         time.sleep(0.08)
-        self.wait(*[
-            self.start("PostToolUse", tool_name=n, tool_input=i, tool_response=r, tool_use_id=u)
-            for (n, i, r), u in zip(calls, ids)
-        ])
+        self.wait(
+            *[
+                self.start("PostToolUse", tool_name=n, tool_input=i, tool_response=r, tool_use_id=u)
+                for (n, i, r), u in zip(calls, ids)
+            ]
+        )
 
 
 def make_project() -> str:
@@ -97,7 +106,9 @@ def make_project() -> str:
     with open(os.path.join(project, "src", "dates.py"), "w", encoding="utf-8") as handle:
         handle.write("def parse(text):\n    return text.split('-')\n")
     with open(os.path.join(project, "tests", "test_dates.py"), "w", encoding="utf-8") as handle:
-        handle.write("from src.dates import parse\n\ndef test_parse():\n    assert parse('2024-02-29') == (2024, 2, 29)\n")
+        handle.write(
+            "from src.dates import parse\n\ndef test_parse():\n    assert parse('2024-02-29') == (2024, 2, 29)\n"
+        )
     return project
 
 
@@ -107,24 +118,64 @@ def replay(project: str) -> None:
     r.hook("SessionStart", source="startup", model="claude-sonnet")
     r.hook("UserPromptSubmit", prompt="The date parser test fails — fix it, and open an issue for the ISO formats ✨")
     r.tool("Glob", {"pattern": "**/*.py"}, {"filenames": [src, test], "numFiles": 2, "truncated": False})
-    r.parallel_tools([
-        ("Read", {"file_path": src}, {"type": "text", "file": {"filePath": src, "content": "def parse(text): ..."}}),
-        ("Read", {"file_path": test}, {"type": "text", "file": {"filePath": test, "content": "def test_parse(): ..."}}),
-    ])
-    r.tool("Bash", {"command": "python -m pytest -q tests/test_dates.py > pytest.log 2>&1"},
-           {"stdout": "F\n1 failed in 0.02s\n\x1b[31mAssertionError\x1b[0m", "stderr": "", "interrupted": False}, seconds=0.3)
-    r.tool("Grep", {"pattern": "def parse", "path": "src"}, {"mode": "files_with_matches", "filenames": [src], "numFiles": 1})
-    r.tool("Edit", {"file_path": src, "old_string": "return text.split('-')",
-                    "new_string": "return tuple(int(p) for p in text.split('-'))"}, {"filePath": src, "structuredPatch": []})
-    r.tool("Bash", {"command": "cat missing-fixture.json"}, error="cat: missing-fixture.json: No such file or directory")
-    r.tool("WebFetch", {"url": "https://docs.python.org/3/library/datetime.html", "prompt": "ISO 8601 parsing"},
-           {"result": "date.fromisoformat() accepts YYYY-MM-DD …", "code": 200}, seconds=0.2)
-    r.tool("mcp__github__create_issue", {"owner": "acme", "repo": "dates", "title": "Support ISO week dates"},
-           {"number": 42, "url": "https://github.com/acme/dates/issues/42"})
-    r.tool("Task", {"description": "Review the fix", "prompt": "Review src/dates.py", "subagent_type": "code-reviewer"},
-           {"content": [{"type": "text", "text": "Looks right; add a leap-day test."}]}, seconds=0.2)
+    r.parallel_tools(
+        [
+            (
+                "Read",
+                {"file_path": src},
+                {"type": "text", "file": {"filePath": src, "content": "def parse(text): ..."}},
+            ),
+            (
+                "Read",
+                {"file_path": test},
+                {"type": "text", "file": {"filePath": test, "content": "def test_parse(): ..."}},
+            ),
+        ]
+    )
+    r.tool(
+        "Bash",
+        {"command": "python -m pytest -q tests/test_dates.py > pytest.log 2>&1"},
+        {"stdout": "F\n1 failed in 0.02s\n\x1b[31mAssertionError\x1b[0m", "stderr": "", "interrupted": False},
+        seconds=0.3,
+    )
+    r.tool(
+        "Grep",
+        {"pattern": "def parse", "path": "src"},
+        {"mode": "files_with_matches", "filenames": [src], "numFiles": 1},
+    )
+    r.tool(
+        "Edit",
+        {
+            "file_path": src,
+            "old_string": "return text.split('-')",
+            "new_string": "return tuple(int(p) for p in text.split('-'))",
+        },
+        {"filePath": src, "structuredPatch": []},
+    )
+    r.tool(
+        "Bash", {"command": "cat missing-fixture.json"}, error="cat: missing-fixture.json: No such file or directory"
+    )
+    r.tool(
+        "WebFetch",
+        {"url": "https://docs.python.org/3/library/datetime.html", "prompt": "ISO 8601 parsing"},
+        {"result": "date.fromisoformat() accepts YYYY-MM-DD …", "code": 200},
+        seconds=0.2,
+    )
+    r.tool(
+        "mcp__github__create_issue",
+        {"owner": "acme", "repo": "dates", "title": "Support ISO week dates"},
+        {"number": 42, "url": "https://github.com/acme/dates/issues/42"},
+    )
+    r.tool(
+        "Task",
+        {"description": "Review the fix", "prompt": "Review src/dates.py", "subagent_type": "code-reviewer"},
+        {"content": [{"type": "text", "text": "Looks right; add a leap-day test."}]},
+        seconds=0.2,
+    )
     r.hook("SubagentStop", stop_hook_active=False, agent_id="agent-1", agent_type="code-reviewer")
-    r.tool("Bash", {"command": "python -m pytest -q"}, {"stdout": "2 passed in 0.03s", "stderr": "", "interrupted": False})
+    r.tool(
+        "Bash", {"command": "python -m pytest -q"}, {"stdout": "2 passed in 0.03s", "stderr": "", "interrupted": False}
+    )
     r.hook("Stop", stop_hook_active=False)
     r.hook("SessionEnd", reason="prompt_input_exit")
 
@@ -137,8 +188,13 @@ def summary(project: str) -> None:
         records = [json.loads(line) for line in handle]
     init, end = records[0], records[-1]
     print("\nsession file: %s" % path)
-    print("session id:   %s (Claude session %s, nova_session %s)" % (init["session_id"], init["claude_session_id"], init["nova_session_version"]))
-    print("records:      %d lines: init, %d records, end (reason %s)" % (len(records), end["event_count"], end["reason"]))
+    print(
+        "session id:   %s (Claude session %s, nova_session %s)"
+        % (init["session_id"], init["claude_session_id"], init["nova_session_version"])
+    )
+    print(
+        "records:      %d lines: init, %d records, end (reason %s)" % (len(records), end["event_count"], end["reason"])
+    )
     print()
     for record in records[1:-1]:
         kind = record["type"]

@@ -112,8 +112,9 @@ def run_together(tmp_path, children: list, expected_count: int) -> None:
     for tag, backend, argv in children:
         ready = tmp_path / ("ready-" + tag)
         command = [sys.executable, "-c"] + list(argv) + [str(ready), str(go)]
-        process = subprocess.Popen(command, env=child_env(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
+        process = subprocess.Popen(
+            command, env=child_env(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         started.append((backend, ready, process))
     deadline = time.monotonic() + 30
     while not all(ready.exists() for _, ready, _ in started) and time.monotonic() < deadline:

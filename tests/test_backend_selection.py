@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import nova_session
+
 from support import SPEC_FUNCTIONS
 
 PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)

@@ -69,8 +69,14 @@ def test_show_text_and_json(recorded, capsys):
     code, out, err = run(capsys, "show", sid, "--project", str(project))
     assert code == 0 and err == ""
     assert "session %s  (ended, reason logout)" % sid in out
-    for text in ("user_prompt", "fix the date parser", "mcp__github__create_issue", "FAILED: cat: missing.json",
-                 "subagent_stop", "reason logout"):
+    for text in (
+        "user_prompt",
+        "fix the date parser",
+        "mcp__github__create_issue",
+        "FAILED: cat: missing.json",
+        "subagent_stop",
+        "reason logout",
+    ):
         assert text in out
     code, out, _ = run(capsys, "show", sid, "--project", str(project), "--json")
     session = json.loads(out)
@@ -111,8 +117,9 @@ def test_tail_follow_an_active_session(project, capsys):
     thread.start()
     try:
         started.set()
-        code, out, err = run(capsys, "tail", "-f", sid, "--json", "--interval", "0.02", "--timeout", "20",
-                             "--project", str(project))
+        code, out, err = run(
+            capsys, "tail", "-f", sid, "--json", "--interval", "0.02", "--timeout", "20", "--project", str(project)
+        )
     finally:
         thread.join()
     assert code == 0
@@ -219,19 +226,30 @@ def test_hook_fast_path_is_unchanged():
 
 def test_entry_point_process(recorded):
     project, sid = recorded
-    proc = subprocess.run([sys.executable, "-m", "nova_session", "list", "--json", "--project", str(project)],
-                          capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nova_session", "list", "--json", "--project", str(project)],
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["sessions"][0]["session_id"] == sid
-    proc = subprocess.run([sys.executable, "-m", "nova_session", "verify", "nope", "--project", str(project)],
-                          capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nova_session", "verify", "nope", "--project", str(project)],
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 4 and b"no session 'nope'" in proc.stderr
 
 
 def test_terminal_output_never_carries_escape_sequences_from_a_session(project, capsys):
     sid = record_session(project, [tool_event(1)], end=False)
-    hostile = {"type": "event", "id": "\u001b]0;PWNED\u0007\u001b[2J", "tool_name": "Bash", "duration_ms": 5,
-               "timestamp_end": "2026-01-01T00:00:11\u001b[2J"}
+    hostile = {
+        "type": "event",
+        "id": "\u001b]0;PWNED\u0007\u001b[2J",
+        "tool_name": "Bash",
+        "duration_ms": 5,
+        "timestamp_end": "2026-01-01T00:00:11\u001b[2J",
+    }
     append_raw(project, sid, json.dumps(hostile).encode() + b"\n")
     for command in (["show", sid], ["tail", sid], ["stats", sid]):
         code, out, err = run(capsys, *command, "--project", str(project))
@@ -242,9 +260,11 @@ def test_list_survives_an_init_whose_timestamp_is_not_a_string(project, capsys):
     sessions = project / ".nova-protector" / "sessions"
     record_session(project, [tool_event(1)])
     (sessions / "2026-01-01_00-00-01_aaaaaa.jsonl").write_text(
-        '{"type":"init","session_id":"2026-01-01_00-00-01_aaaaaa","timestamp":12345}\n', "utf-8")
+        '{"type":"init","session_id":"2026-01-01_00-00-01_aaaaaa","timestamp":12345}\n', "utf-8"
+    )
     (sessions / "2026-01-01_00-00-01_bbbbbb.jsonl").write_text(
-        '{"type":"init","session_id":"2026-01-01_00-00-01_bbbbbb","timestamp":"2026-01-01T00:00:01.500Z"}\n', "utf-8")
+        '{"type":"init","session_id":"2026-01-01_00-00-01_bbbbbb","timestamp":"2026-01-01T00:00:01.500Z"}\n', "utf-8"
+    )
     code, out, err = run(capsys, "list", "--project", str(project))
     assert code == 0 and "2026-01-01_00-00-01_aaaaaa" in out and "2026-01-01_00-00-01_bbbbbb" in out
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import nova_session
+
 from support import run_together
 
 PROCESSES = 8
@@ -40,8 +41,6 @@ print(nova_session.BACKEND, ok)
 
 def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
-
-
 
 
 def check_session(path: Path, writers: list, per_writer: int) -> None:
@@ -78,10 +77,14 @@ def run_processes(tmp_path: Path, backends: list) -> Path:
     sid = nova_session.generate_session_id()
     path = nova_session.init_session_file(sid, project)
     assert path is not None
-    run_together(tmp_path, [
-        (str(number), backend, [CHILD, str(project), sid, str(PER_WRITER), "w%d" % number])
-        for number, backend in enumerate(backends)
-    ], PER_WRITER)
+    run_together(
+        tmp_path,
+        [
+            (str(number), backend, [CHILD, str(project), sid, str(PER_WRITER), "w%d" % number])
+            for number, backend in enumerate(backends)
+        ],
+        PER_WRITER,
+    )
     check_session(path, ["w%d" % n for n in range(len(backends))], PER_WRITER)
     return path
 
@@ -146,7 +149,6 @@ def test_threads_mixing_both_kernels_in_one_process(project, mix):
         thread.join(60)
     assert errors == []
     check_session(path, [tag for _, tag in kernels], PER_WRITER)
-
 
 
 def test_finalize_while_threads_append(api, project):

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from nova_session import sessions
+
 from support import SPEC_FUNCTIONS, append_raw, fails_open, new_session, nova_warnings, session_path, tree
 
 SID_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z", re.ASCII)
@@ -46,8 +47,6 @@ def data_dir(project) -> Path:
     return real(project) / ".nova-protector"
 
 
-
-
 def pairs(line: bytes) -> list:
     """The (key, value) pairs of one JSON object line, in order, duplicates kept."""
     return json.loads(line.decode("utf-8"), object_pairs_hook=list)
@@ -66,17 +65,11 @@ def parsed(path: Path) -> list:
     return [json.loads(line) for line in complete_lines(path)]
 
 
-
-
 def assert_only_data_dir_grew(before: dict, after: dict) -> None:
     """Existing entries unchanged; new ones (if any) only inside project/.nova-protector/."""
     assert {k: v for k, v in after.items() if k in before} == before
     new = [k for k in after if k not in before]
     assert all(k.startswith("project/.nova-protector/") for k in new), new
-
-
-
-
 
 
 def write_init_by_hand(project, sid: str = SID) -> Path:
@@ -86,10 +79,6 @@ def write_init_by_hand(project, sid: str = SID) -> Path:
     path = sessions_dir / (sid + ".jsonl")
     path.write_bytes(b'{"type":"init","session_id":"%s"}\n' % sid.encode())
     return path
-
-
-
-
 
 
 # ------------------------------------------------------------ session ids (§3)
@@ -138,7 +127,7 @@ def test_get_session_paths_accepts_str_and_is_idempotent(api, project):
 def test_every_directory_is_0700_and_every_file_0600(api, project):
     sid, _ = new_session(api, project, claude_session_id="claude-1")
     assert api.append_event(sid, {"tool_name": "Bash"}, project)
-    for directory, dirnames, filenames in os.walk(data_dir(project)):
+    for directory, _dirnames, filenames in os.walk(data_dir(project)):
         assert stat.S_IMODE(os.lstat(directory).st_mode) == 0o700, directory
         for name in filenames:
             path = os.path.join(directory, name)
@@ -206,7 +195,7 @@ def test_init_project_dir_is_absolute_and_resolved(api, tmp_path, project, monke
 
 @pytest.mark.parametrize(
     "name",
-    [os.fsdecode(b"proj \xc3\xa9 \xe4\xb8\xad \"q\" \\ x"), os.fsdecode(b"not-utf8-\xff\xfe")],
+    [os.fsdecode(b'proj \xc3\xa9 \xe4\xb8\xad "q" \\ x'), os.fsdecode(b"not-utf8-\xff\xfe")],
     ids=["non-ascii", "non-utf8"],
 )
 def test_project_directory_with_unusual_name(api, tmp_path, name):
@@ -432,7 +421,9 @@ NEXT_ID_CASES = [
 ]
 
 
-@pytest.mark.parametrize("tail, expected", [case[1:] for case in NEXT_ID_CASES], ids=[case[0] for case in NEXT_ID_CASES])
+@pytest.mark.parametrize(
+    "tail, expected", [case[1:] for case in NEXT_ID_CASES], ids=[case[0] for case in NEXT_ID_CASES]
+)
 def test_next_id_is_one_plus_last_complete_integer_id(api, project, tail, expected):
     sid, path = new_session(api, project)
     assert api.append_event(sid, {"n": 1}, project)
@@ -514,10 +505,13 @@ def test_end_record_exact_keys_count_and_extras(api, project):
     assert abs((stamp - before).total_seconds()) < 60
     assert record["event_count"] == 4
     assert record["reason"] == "user_exit"
-    assert last == (
-        '{"type":"end","session_id":"%s","timestamp":"%s","event_count":4,"reason":"user_exit"}'
-        % (sid, record["timestamp"])
-    ).encode()
+    assert (
+        last
+        == (
+            '{"type":"end","session_id":"%s","timestamp":"%s","event_count":4,"reason":"user_exit"}'
+            % (sid, record["timestamp"])
+        ).encode()
+    )
 
 
 def test_end_record_without_events(api, project):
@@ -586,7 +580,7 @@ def test_finalize_is_idempotent(api, project):
 def test_read_session_events_returns_records_in_order_skipping_bad_lines(api, project):
     sid, path = new_session(api, project, claude_session_id="c")
     assert api.append_event(sid, {"n": 1}, project)
-    append_raw(path, b"garbage\n[1,2]\n\"str\"\n{\"broken\":\n")
+    append_raw(path, b'garbage\n[1,2]\n"str"\n{"broken":\n')
     assert api.append_event(sid, {"type": "user_prompt", "prompt": "p"}, project)
     assert api.finalize_session(sid, project, reason="done") == path
     append_raw(path, b'{"type":"event","id":3,"n":"torn')

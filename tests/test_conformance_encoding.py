@@ -24,11 +24,11 @@ import struct
 import subprocess
 import sys
 import textwrap
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone  # noqa: F401 - NAMESPACE: the vectors' inputs
 from decimal import Decimal
 from enum import Enum, Flag, IntEnum, IntFlag
-from fractions import Fraction
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from fractions import Fraction  # noqa: F401 - NAMESPACE: the vectors' inputs use it
+from pathlib import Path, PurePosixPath, PureWindowsPath  # noqa: F401 - NAMESPACE: the vectors' inputs
 from types import MappingProxyType
 
 import pytest
@@ -388,8 +388,6 @@ def default_int_limit():
         yield
     finally:
         sys.set_int_max_str_digits(saved)
-
-
 
 
 # ------------------------------------------------------------------ the vectors
@@ -757,6 +755,8 @@ HUGE_INTS = st.one_of(
 )
 ANY_INT = st.one_of(st.integers(), st.integers(min_value=-(2**300), max_value=2**300), HUGE_INTS)
 PLAIN_INT = st.one_of(st.integers(), st.integers(min_value=-(2**300), max_value=2**300))
+
+
 class StrOnlyRaises:
     """str() raises, repr() works (hypothesis needs repr to report an example)."""
 

@@ -48,7 +48,19 @@ def test_loads_keeps_key_order_duplicates_and_types(kernel):
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"   ", b"{", b'{"a":1,}', b"[1,]", b'{"a":1} x', b"\xff", b'{"a":"\x01"}', b"{'a':1}", b"01", b"\xef\xbb\xbf{}"],
+    [
+        b"",
+        b"   ",
+        b"{",
+        b'{"a":1,}',
+        b"[1,]",
+        b'{"a":1} x',
+        b"\xff",
+        b'{"a":"\x01"}',
+        b"{'a':1}",
+        b"01",
+        b"\xef\xbb\xbf{}",
+    ],
 )
 def test_loads_refuses_invalid_json_with_valueerror(kernel, data):
     with pytest.raises(ValueError):

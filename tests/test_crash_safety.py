@@ -21,14 +21,12 @@ from pathlib import Path
 import pytest
 
 import nova_session
-from support import child_env
 
+from support import child_env
 
 
 def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
-
-
 
 
 def split_tail(data: bytes) -> tuple:

@@ -39,7 +39,10 @@ USER_SETTINGS = {
     "model": "claude-sonnet-4-5",
     "hooks": {
         "PostToolUse": [
-            {"matcher": "Write|Edit", "hooks": [{"type": "command", "command": "npx prettier --write \"$FILE\"", "timeout": 30}]}
+            {
+                "matcher": "Write|Edit",
+                "hooks": [{"type": "command", "command": 'npx prettier --write "$FILE"', "timeout": 30}],
+            }
         ],
         "Notification": [{"hooks": [{"type": "command", "command": "notify-send 'Claude'"}]}],
         "Stop": [{"hooks": [{"type": "command", "command": "echo done >> ~/claude.log"}]}],
@@ -204,7 +207,7 @@ def test_dry_run_writes_nothing(project, tmp_path):
     assert settings_path(project).read_bytes() == original
     assert sorted(p.name for p in settings_path(project).parent.iterdir()) == ["settings.json"]
     out = proc.stdout.decode("utf-8")
-    shown = json.loads(out[out.index("{"):])
+    shown = json.loads(out[out.index("{") :])
     assert shown == install.with_ours(json.loads(original))
     check_installed(shown)
     assert shown["someFutureSetting"] == USER_SETTINGS["someFutureSetting"]
@@ -215,7 +218,7 @@ def test_dry_run_writes_nothing(project, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert list(empty.iterdir()) == []
     out = proc.stdout.decode("utf-8")
-    check_installed(json.loads(out[out.index("{"):]))
+    check_installed(json.loads(out[out.index("{") :]))
 
 
 def test_user_install_uses_home(tmp_path, project):
@@ -259,8 +262,10 @@ def test_uninstall_restores_the_original(project, original):
     [
         ({"hooks": {}}, {}),
         ({"hooks": {"Stop": []}}, {}),
-        ({"model": "x", "hooks": {"Stop": [], "Notification": [{"hooks": [{"type": "command", "command": "n"}]}]}},
-         {"model": "x", "hooks": {"Notification": [{"hooks": [{"type": "command", "command": "n"}]}]}}),
+        (
+            {"model": "x", "hooks": {"Stop": [], "Notification": [{"hooks": [{"type": "command", "command": "n"}]}]}},
+            {"model": "x", "hooks": {"Notification": [{"hooks": [{"type": "command", "command": "n"}]}]}},
+        ),
     ],
     ids=["empty-hooks", "empty-event-list", "empty-list-beside-user-hooks"],
 )
@@ -353,14 +358,22 @@ def test_installed_commands_run_from_another_directory(tmp_path, project):
     calls = [
         ("SessionStart", {"source": "startup"}),
         ("PreToolUse", {"tool_name": "Read", "tool_input": {"file_path": "x.py"}, "tool_use_id": "t1"}),
-        ("PostToolUse", {"tool_name": "Read", "tool_input": {"file_path": "x.py"}, "tool_response": {}, "tool_use_id": "t1"}),
+        (
+            "PostToolUse",
+            {"tool_name": "Read", "tool_input": {"file_path": "x.py"}, "tool_response": {}, "tool_use_id": "t1"},
+        ),
         ("SessionEnd", {"reason": "other"}),
     ]
     for event, fields in calls:
         payload = dict(base, hook_event_name=event, **fields)
         proc = subprocess.run(
-            commands[event], shell=True, input=json.dumps(payload).encode(), capture_output=True,
-            env=env, cwd=str(elsewhere), timeout=TIMEOUT,
+            commands[event],
+            shell=True,
+            input=json.dumps(payload).encode(),
+            capture_output=True,
+            env=env,
+            cwd=str(elsewhere),
+            timeout=TIMEOUT,
         )
         assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b""), event
     assert not (elsewhere / "HIJACKED").exists()
@@ -378,7 +391,9 @@ def test_hook_command_fails_open_when_the_package_cannot_load(project):
     env = dict(os.environ, NOVA_SESSION_BACKEND="rust", CLAUDE_PROJECT_DIR=str(project))
     proc = subprocess.run(
         [sys.executable, "-I", "-c", code, "hook", "PostToolUse"],
-        input=b'{"session_id":"s","cwd":"%s"}' % str(project).encode(), env=env, capture_output=True,
+        input=b'{"session_id":"s","cwd":"%s"}' % str(project).encode(),
+        env=env,
+        capture_output=True,
     )
     assert proc.returncode == 0
     assert proc.stdout == b""

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 import nova_session
-import support
 from nova_session import _python
+
+import support
 
 SESSION_ID = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z")
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -31,8 +32,6 @@ SPEC_FUNCTIONS = set(support.SPEC_FUNCTIONS)
 SPEC_PUBLIC = SPEC_FUNCTIONS | {"SessionManager", "SessionWriter", "BACKEND", "__version__"}
 
 
-
-
 def public_names(module) -> set:
     return {name for name in dir(module) if not name.startswith("_")}
 
@@ -41,7 +40,15 @@ def public_names(module) -> set:
 
 
 def test_python_kernel_all_lists_the_interface():
-    assert set(_python.__all__) == {"generate_session_id", "encode", "loads", "create_file", "append_records", "finalize_file", "Writer"}
+    assert set(_python.__all__) == {
+        "generate_session_id",
+        "encode",
+        "loads",
+        "create_file",
+        "append_records",
+        "finalize_file",
+        "Writer",
+    }
     for name in _python.__all__:
         assert callable(getattr(_python, name)), name
 
@@ -168,7 +175,11 @@ def test_public_api_names_match_spec_section_6():
     for name in SPEC_FUNCTIONS | {"SessionManager", "SessionWriter"}:
         assert callable(getattr(nova_session, name)), name
     assert list(inspect.signature(nova_session.SessionWriter).parameters) == [
-        "session_id", "project_dir", "max_events", "max_bytes", "max_delay"
+        "session_id",
+        "project_dir",
+        "max_events",
+        "max_bytes",
+        "max_delay",
     ]
     defaults = [p.default for p in inspect.signature(nova_session.SessionWriter).parameters.values()]
     assert defaults[2:] == [256, 1048576, 1.0]
@@ -253,5 +264,5 @@ def test_the_stub_names_exactly_the_compiled_kernel(rust):
     declared = {node.name for node in stub.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     assert declared == public_names(rust)
     writer = next(node for node in stub.body if isinstance(node, ast.ClassDef) and node.name == "Writer")
-    methods = {node.name for node in writer.body if isinstance(node, ast.FunctionDef)} - {"__init__"}
+    methods = {node.name for node in writer.body if isinstance(node, ast.FunctionDef)} - {"__new__"}
     assert methods == {name for name in dir(rust.Writer) if not name.startswith("_")}

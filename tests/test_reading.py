@@ -122,7 +122,8 @@ def test_session_ids_newest_first_and_lookup(project):
     assert ids == sorted(sids, reverse=True)
     assert reading.find_session(root, "latest") == sids[-1]
     assert [item["session_id"] for item in reading.list_sessions(root)] == sorted(
-        sids, key=lambda sid: (sid[:19], reading.started_at(root, sid)), reverse=True)
+        sids, key=lambda sid: (sid[:19], reading.started_at(root, sid)), reverse=True
+    )
     assert reading.find_session(root, sids[1]) == sids[1]
     assert reading.find_session(root, sids[2][:20] + sids[2][20:23]) in sids
 
@@ -176,8 +177,13 @@ def test_raw_lines_across_chunk_boundaries(tmp_path, monkeypatch):
         lines = list(reading.raw_lines(fd))
     finally:
         os.close(fd)
-    assert lines == [(1, b'{"a":1}', True), (2, b"", True), (3, b'{"long":"' + b"x" * 40 + b'"}', True),
-                     (4, b"not json", True), (5, b'{"torn":', False)]
+    assert lines == [
+        (1, b'{"a":1}', True),
+        (2, b"", True),
+        (3, b'{"long":"' + b"x" * 40 + b'"}', True),
+        (4, b"not json", True),
+        (5, b'{"torn":', False),
+    ]
 
 
 def test_parse_line_accepts_only_objects():
@@ -187,8 +193,11 @@ def test_parse_line_accepts_only_objects():
 
 
 def test_summary_counts_and_skips_bad_lines(project):
-    sid = record_session(project, [tool_event(1), tool_event(2, "Bash", nova_verdict="warned"),
-                                   {"type": "user_prompt", "prompt": "hi"}], end=False)
+    sid = record_session(
+        project,
+        [tool_event(1), tool_event(2, "Bash", nova_verdict="warned"), {"type": "user_prompt", "prompt": "hi"}],
+        end=False,
+    )
     append_raw(project, sid, b"garbage line\n")
     nova_session.append_event(sid, tool_event(3, "Write", nova_verdict="blocked", is_error=True), project)
     nova_session.finalize_session(sid, project, reason="logout")
@@ -230,8 +239,9 @@ def test_stats_of_a_hook_recorded_session(project, monkeypatch):
 
 def test_stats_slowest_and_totals(project):
     durations = [5, 900, 40, 7000, 12, 300, 1]
-    sid = record_session(project, [tool_event(i, duration_ms=d) for i, d in enumerate(durations)]
-                         + [tool_event(99, duration_ms=None)])
+    sid = record_session(
+        project, [tool_event(i, duration_ms=d) for i, d in enumerate(durations)] + [tool_event(99, duration_ms=None)]
+    )
     stats = reading.session_stats(reading.project_root(str(project)), sid)
     assert [entry["duration_ms"] for entry in stats["slowest"]] == [7000, 900, 300, 40, 12]
     assert stats["slowest"][0]["id"] == 4
@@ -364,8 +374,9 @@ def test_symlinked_session_file_is_refused(project, tmp_path):
 def test_streaming_memory_does_not_grow_with_the_session(project):
     sid = record_session(project, end=False)
     path = session_file(project, sid)
-    nova_session.sessions.kernel.append_records(path, [tool_event(i, tool_output="y" * 4000) for i in range(2500)],
-                                                False)
+    nova_session.sessions.kernel.append_records(
+        path, [tool_event(i, tool_output="y" * 4000) for i in range(2500)], False
+    )
     size = os.path.getsize(path)
     root = reading.project_root(str(project))
     for function in (reading.summarize, reading.session_stats, reading.verify):

@@ -25,8 +25,10 @@ from nova_session import reading, report
 from test_reading import append_raw, hook_session, record_session, tool_event
 
 HOSTILE_TOOL = '</script><script>document.body.setAttribute("data-pwned","tool")</script>'
-HOSTILE_OUTPUT = ('<script>document.body.setAttribute("data-pwned","output")</script>'
-                  '<img src=x onerror="document.body.setAttribute(\'data-pwned\',\'img\')">')
+HOSTILE_OUTPUT = (
+    '<script>document.body.setAttribute("data-pwned","output")</script>'
+    "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
+)
 HOSTILE_ATTR = '" onmouseover="alert(1)" data-x="'
 ROW = re.compile(r'<li class="[^"]*" data-tool=')
 HOSTILE_PROMPT = "<!-- <script> \u2028 \u2029 \ud800 \x1b[31m & </title> ]]>"
@@ -40,14 +42,28 @@ def project(tmp_path):
 
 
 def hostile_session(project) -> str:
-    return record_session(project, [
-        {"type": "user_prompt", "prompt": HOSTILE_PROMPT},
-        tool_event(1, HOSTILE_TOOL, tool_output=HOSTILE_OUTPUT, nova_verdict=HOSTILE_ATTR),
-        tool_event(2, "Bash", tool_input={"command": HOSTILE_OUTPUT}, files_accessed=[HOSTILE_OUTPUT],
-                   nova_verdict="blocked", nova_rules_matched=[HOSTILE_TOOL]),
-        tool_event(3, "mcp__evil__x", tool_output={"k": HOSTILE_PROMPT, HOSTILE_TOOL: [1]}, is_error=True,
-                   error=HOSTILE_OUTPUT),
-    ])
+    return record_session(
+        project,
+        [
+            {"type": "user_prompt", "prompt": HOSTILE_PROMPT},
+            tool_event(1, HOSTILE_TOOL, tool_output=HOSTILE_OUTPUT, nova_verdict=HOSTILE_ATTR),
+            tool_event(
+                2,
+                "Bash",
+                tool_input={"command": HOSTILE_OUTPUT},
+                files_accessed=[HOSTILE_OUTPUT],
+                nova_verdict="blocked",
+                nova_rules_matched=[HOSTILE_TOOL],
+            ),
+            tool_event(
+                3,
+                "mcp__evil__x",
+                tool_output={"k": HOSTILE_PROMPT, HOSTILE_TOOL: [1]},
+                is_error=True,
+                error=HOSTILE_OUTPUT,
+            ),
+        ],
+    )
 
 
 def render(project, sid) -> str:
@@ -94,8 +110,15 @@ def test_script_json_escapes():
 
 
 def test_every_record_is_in_the_report(project, monkeypatch):
-    events = [tool_event(i, ("Read", "Bash", "Grep")[i % 3], tool_output="marker-output-%04d" % i,
-                         tool_input={"command": "marker-input-%04d" % i}) for i in range(1, 121)]
+    events = [
+        tool_event(
+            i,
+            ("Read", "Bash", "Grep")[i % 3],
+            tool_output="marker-output-%04d" % i,
+            tool_input={"command": "marker-input-%04d" % i},
+        )
+        for i in range(1, 121)
+    ]
     sid = record_session(project, events)
     document = render(project, sid)
     assert len(ROW.findall(document)) == 122  # init, 120 events, end
@@ -186,10 +209,20 @@ def chromium():
 
 def dump_dom(chromium: str, path: str, tmp_path) -> str:
     proc = subprocess.run(
-        [chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--disable-extensions",
-         "--user-data-dir=%s" % (tmp_path / "chromium-profile"), "--virtual-time-budget=5000",
-         "--dump-dom", "file://" + path],
-        capture_output=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+            "--disable-extensions",
+            "--user-data-dir=%s" % (tmp_path / "chromium-profile"),
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            "file://" + path,
+        ],
+        capture_output=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
     return proc.stdout.decode("utf-8")
@@ -210,5 +243,6 @@ def test_report_renders_in_headless_chromium(chromium, project, monkeypatch, tmp
         # Filter options exist only once the script built them from the embedded data.
         assert re.search(r'<option value="Bash">Bash \(\d+\)</option>', dom) or session_id == hostile
         assert len(ROW.findall(dom)) == records
-    assert '<option value="mcp__github__create_issue">mcp__github__create_issue (1)</option>' in \
-        dump_dom(chromium, report.write_report(root, sid), tmp_path)
+    assert '<option value="mcp__github__create_issue">mcp__github__create_issue (1)</option>' in dump_dom(
+        chromium, report.write_report(root, sid), tmp_path
+    )

@@ -47,20 +47,18 @@ def real(path) -> Path:
     return Path(os.path.realpath(path))
 
 
-
-
 def digest(path: str) -> str:
     with open(path, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()
-
-
 
 
 # ------------------------------------------------------------- bad session ids
 
 
 @pytest.mark.parametrize("bad", list(BAD_IDS.values()), ids=list(BAD_IDS))
-def test_bad_session_id_refused_everywhere_and_nothing_created(api, tmp_path, project, monkeypatch, caplog, capsys, bad):
+def test_bad_session_id_refused_everywhere_and_nothing_created(
+    api, tmp_path, project, monkeypatch, caplog, capsys, bad
+):
     # A real session next door, which a traversal id could reach.
     real_sid = api.generate_session_id()
     real_path = api.init_session_file(real_sid, project)
@@ -254,7 +252,7 @@ def test_modes_are_private_even_under_umask_zero(api, project):
         os.umask(old)
     base = real(project) / ".nova-protector"
     seen_files = 0
-    for directory, dirnames, filenames in os.walk(base):
+    for directory, _dirnames, filenames in os.walk(base):
         assert stat.S_IMODE(os.lstat(directory).st_mode) == 0o700, directory
         for name in filenames:
             path = os.path.join(directory, name)

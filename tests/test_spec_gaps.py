@@ -20,18 +20,13 @@ import pytest
 
 import nova_session
 from nova_session import _backend, _python
+
 from support import append_raw, child_env, new_session
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 # ------------------------------------------------------------------- helpers
-
-
-
-
-
-
 
 
 def complete_lines(path: Path) -> list:
@@ -44,8 +39,6 @@ def parsed(path: Path) -> list:
 
 def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
-
-
 
 
 # ------------------------------------------------------ backend selection (§1)
@@ -241,7 +234,9 @@ def test_an_unterminated_end_record_does_not_end_the_session(api, project):
     unterminated line for the last record."""
     sid, path = new_session(api, project)
     assert api.append_event(sid, {"n": 1}, project)
-    append_raw(path, b'{"type":"end","session_id":"%s","timestamp":"2026-01-10T16:30:45.123Z","event_count":1}' % sid.encode())
+    append_raw(
+        path, b'{"type":"end","session_id":"%s","timestamp":"2026-01-10T16:30:45.123Z","event_count":1}' % sid.encode()
+    )
     before = path.read_bytes()
     assert api.finalize_session(sid, project) == path
     after = path.read_bytes()

@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 import nova_session
+
 from support import child_env, fails_open, nova_warnings, run_together
 
 LONG = 3600.0  # a max_delay that never triggers during a test
@@ -47,8 +48,6 @@ LONG = 3600.0  # a max_delay that never triggers during a test
 
 def backend_name(kernel) -> str:
     return kernel.__name__.rsplit("._", 1)[1]
-
-
 
 
 def new_session(api, project) -> tuple:
@@ -81,10 +80,6 @@ def events(path: Path) -> list:
 def event_lines(path: Path) -> list:
     """The raw bytes of every line after the init line."""
     return path.read_bytes().split(b"\n")[1:-1]
-
-
-
-
 
 
 def quietly(caplog, capsys, call):
@@ -463,10 +458,14 @@ def test_buffered_and_plain_processes_of_both_kernels_share_one_file(tmp_path, m
         mode = "buffered" if number < 4 else "plain"
         backend = "rust" if number % 2 == 0 else "python"
         plan.append(("%s%d" % (mode[0], number), mode, backend))
-    run_together(tmp_path, [
-        (tag, backend, [MIXED_CHILD, str(project), sid, str(per_child), tag, mode, backend])
-        for tag, mode, backend in plan
-    ], per_child)
+    run_together(
+        tmp_path,
+        [
+            (tag, backend, [MIXED_CHILD, str(project), sid, str(per_child), tag, mode, backend])
+            for tag, mode, backend in plan
+        ],
+        per_child,
+    )
 
     written = events(path)  # every line valid JSON, no torn tail
     total = 8 * per_child
@@ -479,7 +478,7 @@ def test_buffered_and_plain_processes_of_both_kernels_share_one_file(tmp_path, m
         if mode == "buffered":
             # Each batch of 7 (and the last 2, written by close) is one locked write: consecutive ids.
             for start in range(0, per_child, 7):
-                ids = [e["id"] for e in mine[start:start + 7]]
+                ids = [e["id"] for e in mine[start : start + 7]]
                 assert ids == list(range(ids[0], ids[0] + len(ids))), (tag, start, ids)
 
 
@@ -597,7 +596,7 @@ def test_constructor_refusal_fails_open(api, project, tmp_path, caplog, capsys, 
     before = tree(tmp_path)
     writer = fails_open(caplog, capsys, lambda: api.SessionWriter(session_id, project_dir))
     for event in ({"n": 1}, {"n": 2}, {}):
-        assert fails_open(caplog, capsys, lambda: writer.append(event)) is False
+        assert fails_open(caplog, capsys, lambda: writer.append(event)) is False  # noqa: B023 - called at once
     assert writer.flush() == 0
     writer.close()
     with writer as same:  # a refused writer is still a context manager
@@ -699,7 +698,7 @@ def test_mappings_are_accepted(api, project, caplog, capsys):
     ]
     with api.SessionWriter(sid, project, max_events=100, max_delay=LONG) as writer:
         for item in inputs:
-            assert quietly(caplog, capsys, lambda: writer.append(item)) is True
+            assert quietly(caplog, capsys, lambda: writer.append(item)) is True  # noqa: B023 - called at once
     for item in inputs:
         assert api.append_event(plain_sid, item, project) is True
     assert event_lines(path) == event_lines(plain_path)
@@ -796,9 +795,7 @@ def test_kernel_writer_append_returns_count_and_rejects_non_dicts(kernel, tmp_pa
     assert writer.flush() == 0
     assert writer.append({"n": 4}) == 0
     assert writer.flush() == 1
-    assert path.read_bytes() == init + b"".join(
-        b'{"type":"event","id":%d,"n":%d}\n' % (n, n) for n in range(1, 5)
-    )
+    assert path.read_bytes() == init + b"".join(b'{"type":"event","id":%d,"n":%d}\n' % (n, n) for n in range(1, 5))
 
 
 def test_events_held_at_a_fork_are_written_once_by_the_parent(api, project):

@@ -22,9 +22,7 @@ def _load_rust():
 
     found = getattr(_rust, "__version__", None)
     if found != VERSION:
-        raise ImportError(
-            "nova_session._rust is version %r but nova_session is %r (a stale build?)" % (found, VERSION)
-        )
+        raise ImportError("nova_session._rust is version %r but nova_session is %r (a stale build?)" % (found, VERSION))
     return _rust
 
 

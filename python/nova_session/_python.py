@@ -17,18 +17,18 @@ import sys
 import time
 from _collections_abc import Mapping
 
-from ._backend import VERSION as __version__
+from ._backend import VERSION as __version__  # noqa: F401 - the kernel attribute _backend compares
 
 try:  # the C escaper and scanner behind json, without importing json (and re): milliseconds in a hook
     from _json import encode_basestring as _c_escape
     from _json import make_scanner as _c_make_scanner
 except ImportError:  # pragma: no cover - interpreters without the _json accelerator
-    _c_escape = _c_make_scanner = None
+    _c_escape = _c_make_scanner = None  # type: ignore[assignment,misc]  # checked for None before use
 
 try:
     import fcntl as _fcntl
 except ImportError:  # pragma: no cover - Windows has no flock
-    _fcntl = None
+    _fcntl = None  # type: ignore[assignment]  # checked for None before use
 
 __all__ = ["Writer", "append_records", "create_file", "encode", "finalize_file", "generate_session_id", "loads"]
 
@@ -76,7 +76,7 @@ def generate_session_id():
 
 
 def _random_suffix() -> str:
-    chars = []
+    chars: list[str] = []
     while len(chars) < 6:
         for byte in os.urandom(8):
             if byte < 252:  # 252 = 7 * 36: rejection sampling keeps the digits uniform
@@ -304,7 +304,7 @@ class _ScanContext:
         return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
 
 
-_scan_once = _c_make_scanner(_ScanContext()) if _c_make_scanner is not None else None
+_scan_once = _c_make_scanner(_ScanContext()) if _c_make_scanner is not None else None  # type: ignore[arg-type]  # duck-typed context, as in json.scanner
 _JSON_SPACE = " \t\n\r"
 
 
@@ -533,7 +533,11 @@ class Writer:
             now = time.monotonic()
             if self._oldest is None:
                 self._oldest = now
-            if len(self._records) >= self._max_events or self._bytes >= self._max_bytes or now - self._oldest >= self._max_delay:
+            if (
+                len(self._records) >= self._max_events
+                or self._bytes >= self._max_bytes
+                or now - self._oldest >= self._max_delay
+            ):
                 return self._flush()
             return 0
 

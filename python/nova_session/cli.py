@@ -44,11 +44,15 @@ def _main(args: list) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     hook = commands.add_parser("hook", help="handle one Claude Code hook call (JSON on stdin)")
     hook.add_argument("event", help="the hook event name, e.g. PostToolUse")
-    for name, text in (("install", "add nova_session's hooks to a Claude Code settings.json"),
-                       ("uninstall", "remove exactly the hooks install added")):
+    for name, text in (
+        ("install", "add nova_session's hooks to a Claude Code settings.json"),
+        ("uninstall", "remove exactly the hooks install added"),
+    ):
         command = commands.add_parser(name, help=text)
         where = command.add_mutually_exclusive_group()
-        where.add_argument("--project", metavar="DIR", nargs="?", const=".", help="DIR/.claude/settings.json (default: .)")
+        where.add_argument(
+            "--project", metavar="DIR", nargs="?", const=".", help="DIR/.claude/settings.json (default: .)"
+        )
         where.add_argument("--user", action="store_true", help="~/.claude/settings.json")
         command.add_argument("--dry-run", action="store_true", help="print the resulting settings, write nothing")
     _add_read_commands(commands)
@@ -121,19 +125,33 @@ def _add_read_commands(commands) -> None:
             command.add_argument("-f", "--follow", action="store_true", help="keep printing records as they arrive")
             command.add_argument("-n", "--lines", type=int, default=10, metavar="N", help="records to show first (10)")
             command.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)
-            command.add_argument("--timeout", type=float, default=None, metavar="S",
-                                 help="with -f: stop after S seconds without new records")
+            command.add_argument(
+                "--timeout",
+                type=float,
+                default=None,
+                metavar="S",
+                help="with -f: stop after S seconds without new records",
+            )
         if name == "export":
             command.add_argument("--format", choices=("json", "jsonl", "md"), default="json")
         if name in ("export", "report"):
-            command.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of the default")
+            command.add_argument(
+                "--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of the default"
+            )
 
 
 def _read_command(options) -> int:
     from . import reading
 
-    handlers = {"list": _cmd_list, "show": _cmd_show, "tail": _cmd_tail, "stats": _cmd_stats,
-                "verify": _cmd_verify, "export": _cmd_export, "report": _cmd_report}
+    handlers = {
+        "list": _cmd_list,
+        "show": _cmd_show,
+        "tail": _cmd_tail,
+        "stats": _cmd_stats,
+        "verify": _cmd_verify,
+        "export": _cmd_export,
+        "report": _cmd_report,
+    }
     try:
         root = reading.project_root(options.project)
         sid = reading.find_session(root, options.session) if options.command != "list" else None
@@ -182,8 +200,11 @@ def _emit_json(value) -> None:
 
 def _warn_skipped(command: str, sid: str, summary: dict) -> None:
     if summary.get("bad_lines"):
-        _error(command, "skipped %d torn or unparsable line(s) of %s; `nova-session verify %s` lists them" %
-               (summary["bad_lines"], sid, sid))
+        _error(
+            command,
+            "skipped %d torn or unparsable line(s) of %s; `nova-session verify %s` lists them"
+            % (summary["bad_lines"], sid, sid),
+        )
 
 
 def _cmd_list(options, root: str, sid) -> int:
@@ -205,8 +226,21 @@ def _cmd_list(options, root: str, sid) -> int:
             continue
         note = "%d unreadable line(s)" % item["bad_lines"] if item["bad_lines"] else ""
         start = (item["start"] or "-")[:19].replace("T", " ")
-        _emit(row % (item["session_id"], _safe(start), format_duration(item["duration_s"]), item["events"],
-                     item["tool_calls"], item["warnings"], item["blocks"], item["errors"], item["state"], note))
+        _emit(
+            row
+            % (
+                item["session_id"],
+                _safe(start),
+                format_duration(item["duration_s"]),
+                item["events"],
+                item["tool_calls"],
+                item["warnings"],
+                item["blocks"],
+                item["errors"],
+                item["state"],
+                note,
+            )
+        )
     return EXIT_OK
 
 
@@ -217,9 +251,13 @@ def _timeline_line(record: dict, start) -> str:
     ident = record.get("id")
     verdict = record.get("nova_verdict") if reading.is_tool_event(record) else ""
     return "%-6s %-11s %-26s %9s  %-10s %s" % (
-        _safe("#%s" % ident) if ident is not None else "-", _safe(offset_label(start, reading.record_time(record))),
-        _safe(reading.record_title(record))[:26], format_ms(record.get("duration_ms")),
-        _safe(verdict if isinstance(verdict, str) else ""), _safe(reading.record_summary(record)))
+        _safe("#%s" % ident) if ident is not None else "-",
+        _safe(offset_label(start, reading.record_time(record))),
+        _safe(reading.record_title(record))[:26],
+        format_ms(record.get("duration_ms")),
+        _safe(verdict if isinstance(verdict, str) else ""),
+        _safe(reading.record_summary(record)),
+    )
 
 
 def _cmd_show(options, root: str, sid: str) -> int:
@@ -231,14 +269,20 @@ def _cmd_show(options, root: str, sid: str) -> int:
     if options.json:
         _emit_json(session)
     else:
-        _emit("session %s  (%s%s)" % (sid, summary["state"],
-                                      ", reason %s" % _safe(summary["end_reason"]) if summary["end_reason"] else ""))
+        _emit(
+            "session %s  (%s%s)"
+            % (sid, summary["state"], ", reason %s" % _safe(summary["end_reason"]) if summary["end_reason"] else "")
+        )
         _emit("  project   %s" % _safe(summary["project_dir"] or "-"))
         _emit("  start     %s   duration %s" % (_safe(summary["start"] or "-"), format_duration(summary["duration_s"])))
-        _emit("  records   %s: %s; %s" % (
-            _many(summary["events"], "event"),
-            _many(summary["tool_calls"], "tool call", summary["prompts"], "prompt"),
-            _many(summary["warnings"], "warning", summary["blocks"], "block", summary["errors"], "error")))
+        _emit(
+            "  records   %s: %s; %s"
+            % (
+                _many(summary["events"], "event"),
+                _many(summary["tool_calls"], "tool call", summary["prompts"], "prompt"),
+                _many(summary["warnings"], "warning", summary["blocks"], "block", summary["errors"], "error"),
+            )
+        )
         _emit("")
         start = reading.parse_time(summary["start"])
         timeline = ([session["metadata"]] if session["metadata"] else []) + session["events"]
@@ -261,8 +305,9 @@ def _cmd_tail(options, root: str, sid: str) -> int:
     if not options.follow:
         return EXIT_OK
     sys.stdout.flush()
-    for record, raw in reading.follow(root, sid, offset, interval=options.interval, timeout=options.timeout,
-                                      ended=ended):
+    for record, raw in reading.follow(
+        root, sid, offset, interval=options.interval, timeout=options.timeout, ended=ended
+    ):
         if record is None:
             _error("tail", "skipped a torn or unparsable line (%d bytes)" % len(raw))
             continue
@@ -284,11 +329,31 @@ def _cmd_stats(options, root: str, sid: str) -> int:
         _emit_json(stats)
         _warn_skipped("stats", sid, stats)
         return EXIT_OK
-    _emit("session %s: %s, duration %s, %s (%s)" % (
-        sid, stats["state"], format_duration(stats["duration_s"]), _many(stats["events"], "event"),
-        _many(stats["tool_calls"], "tool call", stats["prompts"], "prompt")))
-    _emit("health: %s" % _many(stats["warnings"], "warning", stats["blocks"], "block", stats["errors"], "error",
-                               stats["scan_errors"], "scan error", stats["bad_lines"], "unreadable line"))
+    _emit(
+        "session %s: %s, duration %s, %s (%s)"
+        % (
+            sid,
+            stats["state"],
+            format_duration(stats["duration_s"]),
+            _many(stats["events"], "event"),
+            _many(stats["tool_calls"], "tool call", stats["prompts"], "prompt"),
+        )
+    )
+    _emit(
+        "health: %s"
+        % _many(
+            stats["warnings"],
+            "warning",
+            stats["blocks"],
+            "block",
+            stats["errors"],
+            "error",
+            stats["scan_errors"],
+            "scan error",
+            stats["bad_lines"],
+            "unreadable line",
+        )
+    )
     _emit("records by type: %s" % _counts(stats["by_type"]))
     _emit("verdicts: %s" % _counts(stats["by_verdict"]))
     _emit("tool calls by tool:")
@@ -299,8 +364,15 @@ def _cmd_stats(options, root: str, sid: str) -> int:
     _emit("tool time: %s over %d timed calls" % (format_ms(durations["total"]) or "0 ms", durations["timed_calls"]))
     _emit("slowest:")
     for entry in stats["slowest"]:
-        _emit("  #%-5s %-24s %9s  %s" % (_safe(str(entry["id"])), _safe(entry["tool_name"]), format_ms(entry["duration_ms"]),
-                                         _safe(entry["summary"])))
+        _emit(
+            "  #%-5s %-24s %9s  %s"
+            % (
+                _safe(str(entry["id"])),
+                _safe(entry["tool_name"]),
+                format_ms(entry["duration_ms"]),
+                _safe(entry["summary"]),
+            )
+        )
     _emit("files touched (%d):" % len(stats["files_touched"]))
     for name, count in stats["files_touched"].items():
         _emit("  %4d  %s" % (count, _safe(name)))
@@ -318,8 +390,10 @@ def _cmd_verify(options, root: str, sid: str) -> int:
         _emit_json(result)
     else:
         verdict = "OK" if result["ok"] else "%d problem(s)" % result["problem_count"]
-        _emit("session %s: %s (%d lines, %d records, %s)" % (sid, verdict, result["lines"], result["records"],
-                                                             result["state"]))
+        _emit(
+            "session %s: %s (%d lines, %d records, %s)"
+            % (sid, verdict, result["lines"], result["records"], result["state"])
+        )
         for problem in result["problems"]:
             where = "line %d" % problem["line"] if problem["line"] is not None else "file"
             _emit("  %s: %s: %s" % (where, problem["kind"], _safe(problem["message"])))

@@ -376,7 +376,10 @@ def on_session_end(hook: Hook) -> None:
         raise HookError("SessionEnd for a Claude session that recorded nothing; nothing to end")
     unfinished = hook.drop_pending(sid)
     reason = hook.payload.get("reason")
-    extra = {"reason": reason if isinstance(reason, str) else "other", "claude_session_id": hook.claude_session_id}
+    extra: dict = {
+        "reason": reason if isinstance(reason, str) else "other",
+        "claude_session_id": hook.claude_session_id,
+    }
     extra["unfinished_tool_calls"] = len(unfinished)
     if unfinished:
         extra["unfinished_tool_use_ids"] = unfinished

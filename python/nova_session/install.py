@@ -108,7 +108,9 @@ def load(path: str) -> dict:
     try:
         settings = json.loads(text)
     except ValueError as exc:
-        raise SettingsError("%s is not valid JSON (%s); fix it or move it away, it was left untouched" % (path, exc)) from None
+        raise SettingsError(
+            "%s is not valid JSON (%s); fix it or move it away, it was left untouched" % (path, exc)
+        ) from None
     if not isinstance(settings, dict):
         raise SettingsError("%s does not hold a JSON object; it was left untouched" % path)
     return settings
@@ -129,8 +131,9 @@ def write(path: str, text: str) -> None:
     try:
         data = text.encode("utf-8")
     except UnicodeError:
-        raise SettingsError("the settings hold text that is not valid Unicode (a lone surrogate escape); "
-                            "the file was left untouched") from None
+        raise SettingsError(
+            "the settings hold text that is not valid Unicode (a lone surrogate escape); the file was left untouched"
+        ) from None
     path = os.path.realpath(path)
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
@@ -161,7 +164,7 @@ def _write_new(path: str, data: bytes, mode: int) -> None:
         os.fchmod(fd, mode)  # the umask may have narrowed it; never widen beyond the old file's
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 

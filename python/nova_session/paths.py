@@ -50,7 +50,7 @@ def project_path(project_dir: object) -> str:
         if isinstance(project_dir, bytes) or project_dir is None:
             raise Refused("project_dir must be a str or os.PathLike, not %s" % type(project_dir).__name__)
         try:
-            project_dir = os.fspath(project_dir)  # type: ignore[arg-type]
+            project_dir = os.fspath(project_dir)  # type: ignore[call-overload]
         except TypeError:
             raise Refused("project_dir must be a str or os.PathLike, not %s" % type(project_dir).__name__) from None
         if not isinstance(project_dir, str):

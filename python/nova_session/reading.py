@@ -297,7 +297,7 @@ def parse_time(value) -> float | None:
     import calendar
 
     try:
-        seconds = calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S"))
+        seconds: float = calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
         return None
     fraction = value[19:].rstrip("Z")
@@ -327,7 +327,18 @@ def _compact(value) -> str:
         return repr(value)
 
 
-_INPUT_KEYS = ("command", "skill", "file_path", "notebook_path", "pattern", "url", "query", "description", "prompt", "path")
+_INPUT_KEYS = (
+    "command",
+    "skill",
+    "file_path",
+    "notebook_path",
+    "pattern",
+    "url",
+    "query",
+    "description",
+    "prompt",
+    "path",
+)
 
 
 def tool_subject(tool_input) -> str:
@@ -378,8 +389,8 @@ class Summary:
 
     def __init__(self, sid: str):
         self.session_id = sid
-        self.init = None
-        self.last_end = None
+        self.init: dict | None = None
+        self.last_end: dict | None = None
         self.last_type = None
         self.records = 0  # parsable records other than init and end records
         self.tool_calls = 0
@@ -520,7 +531,12 @@ class Stats(Summary):
         self.timed_calls += 1
         self.tool_ms_by_tool[tool] = self.tool_ms_by_tool.get(tool, 0) + duration
         self._seen += 1
-        entry = {"id": record.get("id"), "tool_name": tool, "duration_ms": duration, "summary": record_summary(record, 80)}
+        entry = {
+            "id": record.get("id"),
+            "tool_name": tool,
+            "duration_ms": duration,
+            "summary": record_summary(record, 80),
+        }
         item = (duration, -self._seen, entry)
         if len(self.slowest) < SLOWEST:
             heapq.heappush(self.slowest, item)
@@ -529,17 +545,22 @@ class Stats(Summary):
 
     def as_dict(self, state: str) -> dict:
         result = super().as_dict(state)
-        result.update({
-            "by_type": _sorted_counts(self.by_type),
-            "by_tool": _sorted_counts(self.by_tool),
-            "by_verdict": _sorted_counts(self.by_verdict),
-            "files_touched": _sorted_counts(self.files),
-            "tool_duration_ms": {"total": self.tool_ms, "timed_calls": self.timed_calls,
-                                 "by_tool": _sorted_counts(self.tool_ms_by_tool)},
-            "slowest": [entry for _, _, entry in sorted(self.slowest, key=lambda item: item[:2], reverse=True)],
-            "mcp_servers": _sorted_counts(self.mcp_servers),
-            "skills": _sorted_counts(self.skills),
-        })
+        result.update(
+            {
+                "by_type": _sorted_counts(self.by_type),
+                "by_tool": _sorted_counts(self.by_tool),
+                "by_verdict": _sorted_counts(self.by_verdict),
+                "files_touched": _sorted_counts(self.files),
+                "tool_duration_ms": {
+                    "total": self.tool_ms,
+                    "timed_calls": self.timed_calls,
+                    "by_tool": _sorted_counts(self.tool_ms_by_tool),
+                },
+                "slowest": [entry for _, _, entry in sorted(self.slowest, key=lambda item: item[:2], reverse=True)],
+                "mcp_servers": _sorted_counts(self.mcp_servers),
+                "skills": _sorted_counts(self.skills),
+            }
+        )
         return result
 
 
@@ -591,7 +612,8 @@ def load_session(root: str, sid: str) -> dict:
     ``summary``, and ``skipped_lines`` (line numbers of torn or unparsable lines)."""
     skipped: list = []
     summary = Stats(sid)
-    init, events = None, []
+    init = None
+    events: list = []
     for number, _, record, complete in read_lines(session_path(root, sid)):
         summary.add_line(record, complete)
         if record is None:
@@ -635,11 +657,11 @@ class Verifier:
         self.by_kind: dict = {}
         self.lines = 0
         self.records = 0
-        self.max_id = None
-        self.max_id_line = None
+        self.max_id: int | None = None
+        self.max_id_line = 0  # the line of max_id, read only once max_id is set
         self.since_init = 0  # parsable records after the init record
         self.saw_init = False
-        self.after_end = None  # line of the first record after an end record, while unexplained
+        self.after_end: int | None = None  # line of the first record after an end record, while unexplained
         self.ended = False
         self.resumes = 0
         self.last_type = None
@@ -689,8 +711,11 @@ class Verifier:
                 self.problem(number, "duplicate_id", "duplicate id %d (also on line %d)" % (value, self.max_id_line))
                 return
             if value < self.max_id:
-                self.problem(number, "id_order", "id %d after id %d (line %d): out of order or duplicate" %
-                             (value, self.max_id, self.max_id_line))
+                self.problem(
+                    number,
+                    "id_order",
+                    "id %d after id %d (line %d): out of order or duplicate" % (value, self.max_id, self.max_id_line),
+                )
                 return
         expected = 1 if self.max_id is None else self.max_id + 1
         if value > expected:
@@ -708,8 +733,11 @@ class Verifier:
         if kind == "end":
             count = record.get("event_count")
             if type(count) is int and count != self.since_init:
-                self.problem(number, "event_count", "end record says event_count %d, but %d records precede it" %
-                             (count, self.since_init))
+                self.problem(
+                    number,
+                    "event_count",
+                    "end record says event_count %d, but %d records precede it" % (count, self.since_init),
+                )
             if self.after_end is not None:
                 self.report_after_end(number - 1)
             self.ended = True
@@ -717,7 +745,7 @@ class Verifier:
             self.ended = False
 
     def report_after_end(self, last_line: int) -> None:
-        first = self.after_end
+        first: int = self.after_end  # type: ignore[assignment]  # called only while after_end is set
         where = "line %d" % first if first == last_line else "lines %d-%d" % (first, last_line)
         self.problem(first, "after_end", "records after the end record (%s) without a session_start" % where)
         self.after_end = None
@@ -808,8 +836,15 @@ def tail_records(root: str, sid: str, count: int):
     return list(last), end_offset, bad, ended
 
 
-def follow(root: str, sid: str, offset: int, interval: float = 0.25, stop_when_ended: bool = True,
-           timeout: float | None = None, ended: bool = False):
+def follow(
+    root: str,
+    sid: str,
+    offset: int,
+    interval: float = 0.25,
+    stop_when_ended: bool = True,
+    timeout: float | None = None,
+    ended: bool = False,
+):
     """Yield ``(record or None, raw)`` for each complete line written after offset, as it
     arrives. A partly written last line waits for its newline. Holds no lock. Stops
     once the last record is an end record and the session is no longer active (if

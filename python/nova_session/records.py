@@ -92,7 +92,13 @@ def _truncate_in(container, prefix: str, limit: int, notes: list, depth: int) ->
             cut = _cut(value, limit)
             if cut is not None:
                 container[key] = cut[0]
-                notes.append({"field": field, "original_bytes": cut[1], "kept_bytes": len(cut[0].encode("utf-8", "surrogatepass"))})
+                notes.append(
+                    {
+                        "field": field,
+                        "original_bytes": cut[1],
+                        "kept_bytes": len(cut[0].encode("utf-8", "surrogatepass")),
+                    }
+                )
         elif kind is dict or kind is list:
             _truncate_in(value, field, limit, notes, depth + 1)
 
@@ -105,8 +111,13 @@ def _cut_keys(container: dict, prefix: str, limit: int, notes: list) -> None:
         cut = _cut(key, limit) if type(key) is str else None
         if cut is not None:
             key = cut[0]
-            notes.append({"field": "%s%s (key)" % (prefix + "." if prefix else "", key), "original_bytes": cut[1],
-                          "kept_bytes": len(key.encode("utf-8", "surrogatepass"))})
+            notes.append(
+                {
+                    "field": "%s%s (key)" % (prefix + "." if prefix else "", key),
+                    "original_bytes": cut[1],
+                    "kept_bytes": len(key.encode("utf-8", "surrogatepass")),
+                }
+            )
         container[key] = value
 
 
@@ -143,7 +154,9 @@ def files_accessed(tool_name: str, tool_input, tool_output, cwd: str) -> list:
         if tool_name == "Bash" and isinstance(tool_input.get("command"), str):
             found.extend(bash_paths(tool_input["command"], cwd))
         if tool_name == "MultiEdit" and isinstance(tool_input.get("edits"), list):
-            found.extend(e["file_path"] for e in tool_input["edits"] if type(e) is dict and isinstance(e.get("file_path"), str))
+            found.extend(
+                e["file_path"] for e in tool_input["edits"] if type(e) is dict and isinstance(e.get("file_path"), str)
+            )
     if tool_name in _LISTING_TOOLS and type(tool_output) is dict and isinstance(tool_output.get("filenames"), list):
         found.extend(name for name in tool_output["filenames"] if isinstance(name, str))
     return normalise_paths(found, cwd)
@@ -230,12 +243,17 @@ def _shell_tokens(command: str) -> list:
             else:
                 flush()
             if command.startswith("<<", index):
-                operator = "<<<" if command.startswith("<<<", index) else "<<-" if command.startswith("<<-", index) else "<<"
+                operator = (
+                    "<<<" if command.startswith("<<<", index) else "<<-" if command.startswith("<<-", index) else "<<"
+                )
                 if operator in _HEREDOCS:
                     expect_delimiter = operator
             else:
                 operator = char
-                while index + len(operator) < length and operator + command[index + len(operator)] in _REDIRECTS + _SEPARATORS:
+                while (
+                    index + len(operator) < length
+                    and operator + command[index + len(operator)] in _REDIRECTS + _SEPARATORS
+                ):
                     operator += command[index + len(operator)]
                 if operator in (">", ">>") and index + len(operator) < length and command[index + len(operator)] == "&":
                     operator += "&"  # 2>&1: a descriptor, not a file

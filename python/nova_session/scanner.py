@@ -21,7 +21,7 @@ from _collections_abc import Mapping
 from . import _log
 
 SCANNER_VAR = "NOVA_SESSION_SCANNER"
-DEFAULTS = {"nova_verdict": "allowed", "nova_severity": None, "nova_rules_matched": [], "nova_scan_time_ms": 0}
+DEFAULTS: dict = {"nova_verdict": "allowed", "nova_severity": None, "nova_rules_matched": [], "nova_scan_time_ms": 0}
 _FIELDS = ("nova_verdict", "nova_severity", "nova_rules_matched")
 
 _scanner = None

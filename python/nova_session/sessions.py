@@ -27,7 +27,11 @@ from .paths import (
     session_file,
 )
 
-kernel = None  # set by nova_session/__init__.py to the selected kernel module
+TYPE_CHECKING = False  # typing is not imported at run time: the hook path counts milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
+kernel: Any = None  # set by nova_session/__init__.py to the selected kernel module
 
 FSYNC_VAR = "NOVA_SESSION_FSYNC"
 

@@ -19,6 +19,10 @@ import os
 
 from . import _log, paths, sessions
 
+TYPE_CHECKING = False  # weakref is imported on first use, off the hook path
+if TYPE_CHECKING:
+    import weakref
+
 DEFAULTS = {"max_events": 256, "max_bytes": 1048576, "max_delay": 1.0}
 
 
@@ -30,7 +34,7 @@ def _flush_at_exit(reference) -> None:
 
 # Live writers, so that a child process made by fork() starts with empty buffers:
 # the events held at the fork belong to the parent, which writes them.
-_live = None
+_live: weakref.WeakSet[SessionWriter] | None = None
 
 
 def _after_fork_in_child() -> None:
@@ -75,7 +79,7 @@ class SessionWriter:
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(after_in_child=_after_fork_in_child)
         _live.add(self)
-        self._exit_hook = lambda reference=weakref.ref(self): _flush_at_exit(reference)
+        self._exit_hook = lambda reference=weakref.ref(self): _flush_at_exit(reference)  # noqa: B008 - bind one weak ref now
         atexit.register(self._exit_hook)
 
     def _renew(self) -> None:
@@ -117,8 +121,10 @@ class SessionWriter:
             if self._kernel_writer is None:
                 writer.flush()  # closed while this event went in: close() drops the writer before its flush
         except Exception as exc:  # noqa: BLE001 - held, not lost: flush failures keep the batch
-            _log.warn("nova_session.SessionWriter.append: flush failed, events kept for the next flush: %s",
-                      sessions.describe(exc))
+            _log.warn(
+                "nova_session.SessionWriter.append: flush failed, events kept for the next flush: %s",
+                sessions.describe(exc),
+            )
         return True
 
     def flush(self) -> int:
@@ -129,8 +135,9 @@ class SessionWriter:
         try:
             return writer.flush()
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
-            _log.warn("nova_session.SessionWriter.flush failed, %d events kept: %s",
-                      writer.pending(), sessions.describe(exc))
+            _log.warn(
+                "nova_session.SessionWriter.flush failed, %d events kept: %s", writer.pending(), sessions.describe(exc)
+            )
             return 0
 
     def close(self) -> None:
@@ -150,8 +157,11 @@ class SessionWriter:
         try:
             writer.flush()
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
-            _log.warn("nova_session.SessionWriter.close: %d held events could not be written and are lost: %s",
-                      writer.pending(), sessions.describe(exc))
+            _log.warn(
+                "nova_session.SessionWriter.close: %d held events could not be written and are lost: %s",
+                writer.pending(),
+                sessions.describe(exc),
+            )
 
     def __enter__(self) -> SessionWriter:
         return self

@@ -248,7 +248,9 @@ pub fn finalize(path: &Path, head: &[u8], extra: &[u8], fsync: bool) -> Result<b
     if kinds.last() == Some(&Kind::End) {
         return Ok(false);
     }
-    let count = kinds.len() - usize::from(kinds.first() == Some(&Kind::Init));
+    // SPEC section 4: the records after init, earlier end records (a resumed session) excepted.
+    let ends = kinds.iter().filter(|kind| **kind == Kind::End).count();
+    let count = kinds.len() - ends - usize::from(kinds.first() == Some(&Kind::Init));
     let mut line = Vec::with_capacity(head.len() + extra.len() + 32);
     if !data.is_empty() && data.last() != Some(&b'\n') {
         line.push(b'\n');
@@ -293,11 +295,14 @@ mod tests {
         assert!(finalize(&path, b"{\"type\":\"end\"", b",\"reason\":\"r\"", false).unwrap());
         assert!(!finalize(&path, b"{\"type\":\"end\"", b"", false).unwrap());
         append_events(&path, &[event("3")], true).unwrap();
+        // A resumed session ends again; the earlier end record is not counted.
+        assert!(finalize(&path, b"{\"type\":\"end\"", b"", false).unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
             "{\"type\":\"init\"}\n{\"type\":\"event\",\"id\":1,\"x\":1}\n{\"type\":\"event\",\"id\":2,\"x\":2}\n\
-             {\"type\":\"end\",\"event_count\":2,\"reason\":\"r\"}\n{\"type\":\"event\",\"id\":3,\"x\":3}\n"
+             {\"type\":\"end\",\"event_count\":2,\"reason\":\"r\"}\n{\"type\":\"event\",\"id\":3,\"x\":3}\n\
+             {\"type\":\"end\",\"event_count\":3}\n"
         );
         assert_eq!(
             std::fs::read_dir(&dir).unwrap().count(),
