@@ -371,6 +371,28 @@ def test_append_after_end_record_is_allowed(api, project):
     assert records[-1]["id"] == 2  # 1 + the last integer id; the end record has none
 
 
+def test_end_record_after_a_resume_does_not_count_earlier_end_records(api, project):
+    """§4: each SessionEnd of a resumed session ends it again; N counts the
+    records since init that are not end records."""
+    sid, path = new_session(api, project)
+    assert api.append_event(sid, {"n": 1}, project)
+    assert api.finalize_session(sid, project, reason="first") == path
+    assert api.finalize_session(sid, project, reason="nothing new") == path  # no record since: nothing written
+    assert api.append_event(sid, {"type": "session_start", "source": "resume"}, project)
+    assert api.append_event(sid, {"n": 2}, project)
+    assert api.finalize_session(sid, project, reason="second") == path
+    records = parsed(path)
+    assert [(r["type"], r.get("event_count")) for r in records] == [
+        ("init", None),
+        ("event", None),
+        ("end", 1),
+        ("session_start", None),
+        ("event", None),
+        ("end", 3),
+    ]
+    assert [r.get("reason") for r in records if r["type"] == "end"] == ["first", "second"]
+
+
 # ------------------------------------------------------------------ ids (§4, §8)
 
 

@@ -546,7 +546,7 @@ def test_resume_continues_the_same_file(tmp_path, commands, backend):
     claude.ok("SessionEnd", reason="other")
     recs = read_records(session_files(project)[0])
     assert [r["type"] for r in recs][-1] == "end"
-    assert recs[-1]["event_count"] == len(recs) - 2
+    assert recs[-1]["event_count"] == len(recs) - 3  # init and both end records are not counted (SPEC section 4)
     assert nova_session.get_active_session(project, claude_session_id="resumable") is None
 
 

@@ -293,13 +293,19 @@ def test_verify_after_a_torn_line_was_repaired_by_the_next_append(project):
     assert reading.summarize(reading.project_root(str(project)), sid)["tool_calls"] == 2
 
 
-def test_verify_records_after_end_but_not_a_resume(project, monkeypatch):
+def test_verify_records_after_end_are_a_resume_and_need_their_own_end(project, monkeypatch):
     root = reading.project_root(str(project))
     sid = record_session(project, [tool_event(1)])
     nova_session.append_event(sid, tool_event(2), project)
     result = reading.verify(root, sid)
     kinds = [problem["kind"] for problem in result["problems"]]
-    assert "after_end" in kinds and "missing_end" in kinds
+    assert kinds == ["missing_end"]
+    assert "continued after an end record 1 time (resumed)" in result["notes"]
+    # SPEC section 4: the second end record counts both events, not the first end record.
+    nova_session.finalize_session(sid, project)
+    records = nova_session.read_session_events(sid, project)
+    assert [r["type"] for r in records][-1] == "end" and records[-1]["event_count"] == 2
+    assert reading.verify(root, sid)["ok"]
     resumed = hook_session(project, monkeypatch, claude="claude-resume")
     monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(project))
     payload = {"session_id": "claude-resume", "cwd": str(project), "source": "resume"}
@@ -308,7 +314,7 @@ def test_verify_records_after_end_but_not_a_resume(project, monkeypatch):
     hooks.run("SessionEnd", json.dumps(dict(payload, reason="logout")).encode())
     result = reading.verify(root, resumed)
     assert result["ok"], result["problems"]
-    assert "resumed 1 time" in result["notes"]
+    assert "continued after an end record 1 time (resumed)" in result["notes"]
 
 
 def test_verify_first_line_not_init_and_event_count_mismatch(project):

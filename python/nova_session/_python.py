@@ -492,7 +492,9 @@ def finalize_file(path, head, extra, fsync):
         records = [r for r in map(parse_record, data.split(b"\n")[:-1]) if r is not None]
         if records and records[-1].get("type") == "end":
             return False
-        count = len(records) - (1 if records and records[0].get("type") == "init" else 0)
+        # SPEC section 4: the records after init, earlier end records (a resumed session) excepted.
+        ends = sum(1 for record in records if record.get("type") == "end")
+        count = len(records) - ends - (1 if records and records[0].get("type") == "init" else 0)
         out = ["\n"] if data and not data.endswith(b"\n") else []
         _encode(dict(head), 1, out)
         out[-1] = ',"event_count":%d' % count

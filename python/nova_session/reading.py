@@ -659,9 +659,8 @@ class Verifier:
         self.records = 0
         self.max_id: int | None = None
         self.max_id_line = 0  # the line of max_id, read only once max_id is set
-        self.since_init = 0  # parsable records after the init record
+        self.since_init = 0  # parsable records after the init record, end records excepted (SPEC section 4)
         self.saw_init = False
-        self.after_end: int | None = None  # line of the first record after an end record, while unexplained
         self.ended = False
         self.resumes = 0
         self.last_type = None
@@ -688,8 +687,7 @@ class Verifier:
         elif record.get("type") == "init":
             self.problem(number, "init", "a second init record")
         self.check_id(number, record)
-        self.check_end_order(number, record)
-        self.since_init += 1
+        self.check_end(number, record)
         self.last_type = record.get("type")
 
     def check_init(self, number: int, record: dict) -> None:
@@ -723,36 +721,27 @@ class Verifier:
             self.problem(number, "id_gap", "id gap: id %s missing before id %d" % (missing, value))
         self.max_id, self.max_id_line = value, number
 
-    def check_end_order(self, number: int, record: dict) -> None:
-        kind = record.get("type")
-        if self.ended and self.after_end is None:
-            if kind == "session_start":
-                self.resumes += 1  # a resumed session continues after its end record
-            else:
-                self.after_end = number
-        if kind == "end":
-            count = record.get("event_count")
-            if type(count) is int and count != self.since_init:
-                self.problem(
-                    number,
-                    "event_count",
-                    "end record says event_count %d, but %d records precede it" % (count, self.since_init),
-                )
-            if self.after_end is not None:
-                self.report_after_end(number - 1)
-            self.ended = True
-        elif self.ended and kind == "session_start":
-            self.ended = False
+    def check_end(self, number: int, record: dict) -> None:
+        """End records: each counts the records before it, earlier end records excepted.
 
-    def report_after_end(self, last_line: int) -> None:
-        first: int = self.after_end  # type: ignore[assignment]  # called only while after_end is set
-        where = "line %d" % first if first == last_line else "lines %d-%d" % (first, last_line)
-        self.problem(first, "after_end", "records after the end record (%s) without a session_start" % where)
-        self.after_end = None
+        Records after an end record are a resumed session (Claude Code ends every
+        process with SessionEnd; ``--resume`` and ``claude -p`` continue the file)."""
+        if record.get("type") != "end":
+            if self.ended:
+                self.resumes += 1
+                self.ended = False
+            self.since_init += 1
+            return
+        count = record.get("event_count")
+        if type(count) is int and count != self.since_init:
+            self.problem(
+                number,
+                "event_count",
+                "end record says event_count %d, but %d records precede it" % (count, self.since_init),
+            )
+        self.ended = True
 
     def finish(self, state: str) -> dict:
-        if self.after_end is not None:
-            self.report_after_end(self.lines)
         if self.lines == 0:
             self.problem(None, "empty", "the session file is empty")
         elif not self.saw_init:
@@ -764,7 +753,8 @@ class Verifier:
             else:
                 self.problem(None, "missing_end", "no end record after the last record (the session did not finish)")
         if self.resumes:
-            notes.append("resumed %d time%s" % (self.resumes, "" if self.resumes == 1 else "s"))
+            times = "%d time%s" % (self.resumes, "" if self.resumes == 1 else "s")
+            notes.append("continued after an end record %s (resumed)" % times)
         return {
             "session_id": self.session_id,
             "ok": self.problem_count == 0,
