@@ -26,7 +26,9 @@ def main(argv=None) -> int:
     if args[:1] == ["hook"]:
         from .hooks import run
 
-        return run(args[1] if len(args) > 1 else "")
+        plugin = args[1:2] == ["--plugin"]  # the Claude Code plugin's hooks (see hooks.run)
+        rest = args[2:] if plugin else args[1:]
+        return run(rest[0] if rest else "", plugin=plugin)
     return _main(args)
 
 
@@ -43,6 +45,7 @@ def _main(args: list) -> int:
     parser = argparse.ArgumentParser(prog="nova-session", description="Record AI coding agent sessions.")
     commands = parser.add_subparsers(dest="command", required=True)
     hook = commands.add_parser("hook", help="handle one Claude Code hook call (JSON on stdin)")
+    hook.add_argument("--plugin", action="store_true", help="called by the Claude Code plugin's hooks")
     hook.add_argument("event", help="the hook event name, e.g. PostToolUse")
     for name, text in (
         ("install", "add nova_session's hooks to a Claude Code settings.json"),
@@ -54,25 +57,39 @@ def _main(args: list) -> int:
             "--project", metavar="DIR", nargs="?", const=".", help="DIR/.claude/settings.json (default: .)"
         )
         where.add_argument("--user", action="store_true", help="~/.claude/settings.json")
+        command.add_argument(
+            "--local",
+            action="store_true",
+            help="the project's .claude/settings.local.json (personal, not committed) instead of settings.json",
+        )
         command.add_argument("--dry-run", action="store_true", help="print the resulting settings, write nothing")
+        if name == "install":
+            command.add_argument(
+                "--message-display",
+                action="store_true",
+                help="also record MessageDisplay (every streamed display delta: dozens of records per turn)",
+            )
     _add_read_commands(commands)
     options = parser.parse_args(args)
     if options.command in READ_COMMANDS:
         return _read_command(options)
+    if options.user and options.local:
+        parser.error("--local names a project's settings.local.json; it cannot be used with --user")
+    name = "settings.local.json" if options.local else "settings.json"
     if options.user:
-        path = os.path.join(os.path.expanduser("~"), ".claude", "settings.json")
+        path = os.path.join(os.path.expanduser("~"), ".claude", name)
     else:
-        path = os.path.join(os.path.abspath(options.project or "."), ".claude", "settings.json")
-    return _settings(options.command, path, options.dry_run)
+        path = os.path.join(os.path.abspath(options.project or "."), ".claude", name)
+    return _settings(options.command, path, options.dry_run, getattr(options, "message_display", False))
 
 
-def _settings(command: str, path: str, dry_run: bool) -> int:
+def _settings(command: str, path: str, dry_run: bool, message_display: bool = False) -> int:
     import os
 
     from . import install
 
     try:
-        before, after = install.plan(command, path)
+        before, after = install.plan(command, path, message_display)
         if dry_run:
             print("# nova-session %s --dry-run: %s would hold" % (command, path))
             print(install.dump(after), end="")
@@ -89,10 +106,11 @@ def _settings(command: str, path: str, dry_run: bool) -> int:
         print("nova-session %s: cannot write %s: %s" % (command, path, exc), file=sys.stderr)
         return 1
     if command == "install":
-        done = "%d hooks installed in %s" % (len(install.HOOK_EVENTS), path)
+        done = "%d hooks installed in %s" % (len(install.hook_events(message_display)), path)
     else:
         done = "nova_session hooks removed from %s" % path
-    print("nova-session %s: %s%s" % (command, done, " (previous file kept as settings.json.bak)" if existed else ""))
+    kept = " (previous file kept as %s.bak)" % os.path.basename(path) if existed else ""
+    print("nova-session %s: %s%s" % (command, done, kept))
     return 0
 
 

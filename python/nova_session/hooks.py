@@ -6,13 +6,19 @@ records what happened. Fail-open always: whatever goes wrong, the process
 exits 0 with at most one line on stderr and nothing on stdout, so Claude
 Code is never blocked.
 
-State kept under ``{project}/.nova-protector/`` besides the session files:
+A tool call is written twice: its intent before it runs (``tool_start``,
+from PreToolUse) and exactly one closing tool ``event`` (from PostToolUse,
+PostToolUseFailure, PermissionDenied or, for calls no per-tool hook saw,
+PostToolBatch). State kept under ``{project}/.nova-protector/`` besides the
+session files:
 
 - ``claude/{claude session id}``: the nova session id of a Claude session,
   kept after the session ends so that ``resume`` continues the same file;
-- ``pending/{session id}/{tool_use_id}``: when a tool call started (written
-  by PreToolUse, consumed by PostToolUse/PostToolUseFailure), so that
-  ``duration_ms`` is the tool's own duration.
+- ``pending/{session id}/{tool_use_id}``: a started call (when, where, what),
+  removed when it closes; what is left at SessionEnd never finished;
+- ``closed/{session id}/{tool_use_id}``: the claim of the one process that
+  writes a call's closing record;
+- ``agents/{session id}/{agent_id}``: subagents seen starting.
 """
 
 from __future__ import annotations
@@ -21,20 +27,57 @@ import os
 import sys
 import time
 
-from . import _log, paths, records, scanner, sessions
+from . import _log, agents, paths, records, scanner, sessions
 
+# The events install registers, in Claude Code's order of a session.
 EVENTS = (
     "SessionStart",
+    "Setup",
+    "InstructionsLoaded",
     "UserPromptSubmit",
+    "UserPromptExpansion",
     "PreToolUse",
+    "PermissionRequest",
+    "PermissionDenied",
     "PostToolUse",
     "PostToolUseFailure",
+    "PostToolBatch",
+    "Notification",
+    "SubagentStart",
     "SubagentStop",
+    "TaskCreated",
+    "TaskCompleted",
     "Stop",
+    "StopFailure",
+    "TeammateIdle",
+    "ConfigChange",
+    "CwdChanged",
+    "DirectoryAdded",
+    "FileChanged",
+    "WorktreeRemove",
+    "PreCompact",
+    "PostCompact",
+    "PreModelSwitch",
+    "PostModelSwitch",
+    "PreSkillShellCommand",
+    "Elicitation",
+    "ElicitationResult",
     "SessionEnd",
 )
+# Registered only when asked for: streamed display deltas, dozens per turn.
+OPT_IN_EVENTS = ("MessageDisplay",)
+# Never recorded: its hook replaces git's worktree creation and must print a path.
+NEVER = ("WorktreeCreate",)
+# Events whose record type is not simply their name in snake_case.
+RECORD_TYPES = {"UserPromptSubmit": "user_prompt"}
 CLAUDE_DIR = "claude"
 PENDING_DIR = "pending"
+CLOSED_DIR = "closed"
+AGENTS_DIR = "agents"
+# A pending start holds one truncated tool input; anything larger is not ours.
+MAX_PENDING_BYTES = 1 << 20
+# A start time further from now than this is not believed (a hand-edited pending file).
+_MAX_AGE_MS = 7 * 24 * 3600 * 1000
 # Hook input fields every event carries; records keep the rest.
 _COMMON = ("session_id", "transcript_path", "cwd", "hook_event_name", "permission_mode")
 _SAFE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -149,12 +192,32 @@ def _end_of_container(data: bytes, index: int) -> int:
     return length
 
 
+def _is_id(value) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _start_ms(start, now_ms: int):
+    """The start time of a pending call in ms, when it is a plausible one."""
+    value = start.get("timestamp_start") if start is not None else None
+    if type(value) is not int or not now_ms - _MAX_AGE_MS <= value <= now_ms:
+        return None
+    return value
+
+
+def _duration(value):
+    """Claude Code's own duration_ms, when the payload has a usable one; else None."""
+    if type(value) in (int, float) and value >= 0 and value == value and value != float("inf"):
+        return value
+    return None
+
+
 class Hook:
     """One hook call: its payload, project and the nova session it records into."""
 
-    def __init__(self, event: str, payload: dict):
+    def __init__(self, event: str, payload: dict, agent: str = agents.CLAUDE_CODE):
         self.event = event
         self.payload = payload
+        self.agent = agent
         self.now_ms = _now_ms()
         claude = payload.get("session_id")
         if not isinstance(claude, str) or not claude:
@@ -211,6 +274,7 @@ class Hook:
             "cwd": self.cwd,
             "transcript_path": self.payload.get("transcript_path"),
             "nova_session_version": _backend.VERSION,
+            "agent": self.agent,
         }
         for key in ("permission_mode", "model"):
             if key in self.payload:
@@ -220,66 +284,130 @@ class Hook:
         except FileExistsError:
             pass
 
-    def append(self, sid: str, record: dict) -> None:
+    def append(self, sid: str, *new: dict) -> None:
+        """Append records to the session in one locked write."""
         try:
-            sessions.append_records(sid, self.root, [record])
+            sessions.append_records(sid, self.root, list(new))
         except FileNotFoundError:
             # The map was published by a parallel hook whose init is not written
             # yet (or the file was removed): write the init ourselves, once, then retry.
             self.start_session(sid, "unknown")
-            sessions.append_records(sid, self.root, [record])
+            sessions.append_records(sid, self.root, list(new))
 
-    # --------------------------------------------------------------- pending
+    # ---------------------------------------------------- per-session state
 
-    def _pending_path(self, sid: str, tool_use_id: str) -> str:
-        return os.path.join(self.base, PENDING_DIR, sid, safe_name(tool_use_id))
+    def _state_path(self, kind: str, sid: str, name: str) -> str:
+        return os.path.join(self.base, kind, sid, safe_name(name))
 
-    def mark_started(self, sid: str, tool_use_id: str) -> None:
-        directory = os.path.dirname(self._pending_path(sid, tool_use_id))
-        paths.make_dir(os.path.join(self.base, PENDING_DIR))
+    def _state_dir(self, kind: str, sid: str) -> str:
+        paths.make_dir(os.path.join(self.base, kind))
+        directory = os.path.join(self.base, kind, sid)
         paths.make_dir(directory)
-        _publish(self._pending_path(sid, tool_use_id), b"%d" % self.now_ms)
+        return directory
 
-    def take_started(self, sid: str, tool_use_id) -> int | None:
-        """When the tool call started (ms), from its PreToolUse; None when unknown."""
-        if not isinstance(tool_use_id, str) or not tool_use_id:
-            return None
-        path = self._pending_path(sid, tool_use_id)
-        text = _read_small(path)
-        if text is None:
+    def mark(self, kind: str, sid: str, name: str, body: bytes = b"") -> bool:
+        """Create the state file kind/sid/name once; False when it already existed."""
+        self._state_dir(kind, sid)
+        return _publish(self._state_path(kind, sid, name), body)
+
+    def has_mark(self, kind: str, sid: str, name: str) -> bool:
+        return os.path.lexists(self._state_path(kind, sid, name))
+
+    def note_started(self, sid: str, start: dict) -> None:
+        """Keep what closing the call needs: when and where it started, what it was."""
+        body = sessions.kernel.encode(start)
+        self.mark(PENDING_DIR, sid, start["tool_use_id"], body)
+
+    def started(self, sid: str, tool_use_id) -> dict | None:
+        """The pending start of a tool call (from its PreToolUse), or None when unknown."""
+        if not _is_id(tool_use_id):
             return None
         try:
-            os.unlink(path)
-        except OSError:
-            pass
-        try:
-            return int(text)
-        except ValueError:
+            data = paths.read_regular(self._state_path(PENDING_DIR, sid, tool_use_id), MAX_PENDING_BYTES)
+            start = sessions.kernel.loads(data)
+        except (OSError, ValueError, RecursionError):
             return None
+        if type(start) is not dict or start.get("tool_use_id") != tool_use_id:
+            return None
+        return start
 
-    def drop_pending(self, sid: str) -> list:
-        """Remove what is left of this session's pending starts; return their tool_use_ids."""
+    def forget_started(self, sid: str, tool_use_ids) -> None:
+        for tool_use_id in tool_use_ids:
+            if _is_id(tool_use_id):
+                try:
+                    os.unlink(self._state_path(PENDING_DIR, sid, tool_use_id))
+                except OSError:
+                    pass
+
+    def claim_close(self, sid: str, tool_use_id) -> bool:
+        """True for the one hook process that writes this call's closing record.
+
+        PostToolUse, PostToolUseFailure, PermissionDenied and PostToolBatch can
+        all report one call, in parallel processes: the first to create
+        ``closed/{session}/{tool_use_id}`` writes it. A call without a usable id
+        cannot be matched, so it is always written."""
+        if not _is_id(tool_use_id):
+            return True
+        return self.mark(CLOSED_DIR, sid, tool_use_id)
+
+    def unfinished(self, sid: str) -> list:
+        """The calls that started and never closed, oldest first."""
         directory = os.path.join(self.base, PENDING_DIR, sid)
         try:
             names = os.listdir(directory)
         except OSError:
             return []
+        calls = []
         for name in names:
             try:
-                os.unlink(os.path.join(directory, name))
+                start = sessions.kernel.loads(paths.read_regular(os.path.join(directory, name), MAX_PENDING_BYTES))
+            except (OSError, ValueError, RecursionError):
+                start = None
+            if type(start) is not dict:
+                calls.append({"tool_use_id": name, "tool_name": None, "tool_input": None, "timestamp_start": None})
+                continue
+            call = {key: start.get(key) for key in ("tool_use_id", "tool_name", "tool_input", "timestamp_start")}
+            for key in ("agent_id", "agent_type", "prompt_id"):
+                if key in start:
+                    call[key] = start[key]
+            calls.append(call)
+        calls.sort(key=lambda call: (str(call["timestamp_start"]), str(call["tool_use_id"])))
+        return calls
+
+    def drop_state(self, sid: str) -> None:
+        """Remove this session's pending starts and closing claims (at SessionEnd)."""
+        for kind in (PENDING_DIR, CLOSED_DIR):
+            directory = os.path.join(self.base, kind, sid)
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            for name in names:
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except OSError:
+                    pass
+            try:
+                os.rmdir(directory)
             except OSError:
                 pass
-        try:
-            os.rmdir(directory)
-        except OSError:
-            pass
-        return sorted(names)
 
     # ---------------------------------------------------------------- records
 
-    def extra_fields(self) -> dict:
-        """The payload without the fields every event carries."""
-        return {k: v for k, v in self.payload.items() if k not in _COMMON}
+    def extra_fields(self, *used: str) -> dict:
+        """The payload without the fields every event carries and those a record already used."""
+        return {k: v for k, v in self.payload.items() if k not in _COMMON and k not in used}
+
+    def record(self, kind: str, *used: str) -> dict:
+        """A record of this hook call: type, timestamp, hook_event, agent, then the payload's own fields."""
+        record = {
+            "type": kind,
+            "timestamp": sessions.timestamp(self.now_ms),
+            "hook_event": self.event,
+            "agent": self.agent,
+        }
+        record.update(self.extra_fields(*used))
+        return record
 
     def truncated(self, record: dict) -> dict:
         notes = records.truncate_strings(record, records.max_field_bytes())
@@ -287,45 +415,60 @@ class Hook:
             record["truncated_fields"] = notes
         return record
 
-    def tool_event(self, sid: str) -> dict:
-        failed = self.event == "PostToolUseFailure"
-        payload = self.payload
-        tool_name = payload.get("tool_name")
+    def tool_event(self, sid: str, call: dict, output, failed, extra: dict) -> dict:
+        """The closing record of one tool call (the seed's tool event)."""
+        tool_name = call.get("tool_name")
         tool_name = tool_name if isinstance(tool_name, str) else None
-        tool_input = payload.get("tool_input")
-        tool_output = None if failed else payload.get("tool_response")
-        started = self.take_started(sid, payload.get("tool_use_id"))
+        tool_input = call.get("tool_input")
+        start = self.started(sid, call.get("tool_use_id"))
+        started_ms = _start_ms(start, self.now_ms)
+        start_cwd = start.get("cwd") if start is not None else None
+        cwd = start_cwd if isinstance(start_cwd, str) else self.cwd
         event = {
-            "timestamp_start": sessions.timestamp(started) if started is not None else None,
+            "timestamp_start": sessions.timestamp(started_ms) if started_ms is not None else None,
             "timestamp_end": sessions.timestamp(self.now_ms),
-            "duration_ms": max(0, self.now_ms - started) if started is not None else None,
+            "duration_ms": _duration(call.get("duration_ms")),
             "tool_name": tool_name,
             "tool_input": tool_input,
-            "tool_output": tool_output,
-            "working_dir": self.cwd,
-            "files_accessed": records.files_accessed(tool_name or "", tool_input, tool_output, self.cwd),
+            "tool_output": output,
+            "working_dir": cwd,
+            "files_accessed": records.files_accessed(tool_name or "", tool_input, output, cwd),
             "nova_verdict": "allowed",
             "nova_severity": None,
             "nova_rules_matched": [],
             "nova_scan_time_ms": 0,
-            "tool_use_id": payload.get("tool_use_id"),
+            "tool_use_id": call.get("tool_use_id"),
             "hook_event": self.event,
             "is_error": failed,
+            "agent": self.agent,
         }
-        if failed:
-            event["error"] = payload.get("error")
-            if "is_interrupt" in payload:
-                event["is_interrupt"] = payload["is_interrupt"]
         mcp = records.mcp_fields(tool_name or "")
         if mcp is not None:
             event["mcp_server"], event["mcp_function"] = mcp
         if tool_name == "Skill":
             event["skill_name"] = records.skill_name(tool_input)
+        for key, value in extra.items():
+            event.setdefault(key, value)
         scanner.apply(event)
         return self.truncated(event)
 
 
 # ------------------------------------------------------------------- handlers
+
+# Fields of a tool payload that the tool event keeps under its own names.
+_TOOL_FIELDS = ("tool_name", "tool_input", "tool_response", "tool_use_id", "duration_ms", "mcp_server")
+
+
+def _tool_extra(fields: dict) -> dict:
+    """A tool payload's other fields, with the MCP server Claude Code names (``{"name", "source"}``)."""
+    extra = {k: v for k, v in fields.items() if k not in _TOOL_FIELDS}
+    server = fields.get("mcp_server")
+    if type(server) is dict:
+        if isinstance(server.get("name"), str):
+            extra["mcp_server"] = server["name"]
+        if "source" in server:
+            extra["mcp_server_source"] = server["source"]
+    return extra
 
 
 def on_session_start(hook: Hook) -> None:
@@ -335,81 +478,174 @@ def on_session_start(hook: Hook) -> None:
     if sid is None:
         hook.session(source)
         return
-    # resume and compact continue the same file; the record marks where.
-    record = {"type": "session_start", "timestamp": sessions.timestamp(hook.now_ms)}
-    record.update(hook.extra_fields())
+    # resume, compact and a second `claude -p` continue the same file; the record marks where.
+    record = hook.record("session_start", "source")
     record["source"] = source
     hook.append(sid, hook.truncated(record))
     sessions.write_mark(hook.root, sid, hook.claude_session_id)
 
 
-def on_user_prompt(hook: Hook) -> None:
-    sid = hook.session()
-    record = {"type": "user_prompt", "timestamp": sessions.timestamp(hook.now_ms), "hook_event": hook.event}
-    record.update(hook.extra_fields())
-    hook.append(sid, hook.truncated(record))
-
-
 def on_pre_tool_use(hook: Hook) -> None:
+    """The intent, in the trail before the tool runs: a ``tool_start`` record."""
     sid = hook.session()
-    tool_use_id = hook.payload.get("tool_use_id")
-    if isinstance(tool_use_id, str) and tool_use_id:
-        hook.mark_started(sid, tool_use_id)
-
-
-def on_post_tool_use(hook: Hook) -> None:
-    sid = hook.session()
-    hook.append(sid, hook.tool_event(sid))
-
-
-def on_stop(hook: Hook) -> None:
-    sid = hook.session()
-    kind = "subagent_stop" if hook.event == "SubagentStop" else "stop"
-    record = {"type": kind, "timestamp": sessions.timestamp(hook.now_ms), "hook_event": hook.event}
-    record.update(hook.extra_fields())
+    payload = hook.payload
+    record = hook.record("tool_start", *_TOOL_FIELDS)
+    record.update(
+        tool_use_id=payload.get("tool_use_id"),
+        tool_name=payload.get("tool_name"),
+        tool_input=payload.get("tool_input"),
+        working_dir=hook.cwd,
+    )
+    record.update(_tool_extra(hook.extra_fields()))
     hook.append(sid, hook.truncated(record))
+    if _is_id(record["tool_use_id"]):
+        start = {key: record[key] for key in ("tool_use_id", "tool_name", "tool_input")}
+        start.update(timestamp_start=hook.now_ms, cwd=hook.cwd)
+        for key in ("agent_id", "agent_type", "prompt_id"):
+            if key in record:
+                start[key] = record[key]
+        hook.note_started(sid, start)
+
+
+def on_tool_closed(hook: Hook) -> None:
+    """PostToolUse, PostToolUseFailure, PermissionDenied: the call's closing tool event."""
+    sid = hook.session()
+    payload = hook.payload
+    tool_use_id = payload.get("tool_use_id")
+    if not hook.claim_close(sid, tool_use_id):
+        return  # PostToolBatch (or a second registration) already closed it
+    extra = _tool_extra(hook.extra_fields())
+    if hook.event == "PostToolUse":
+        output, failed = payload.get("tool_response"), False
+    else:
+        output, failed = None, True
+        if hook.event == "PermissionDenied":
+            extra["denied"] = True
+            extra.setdefault("error", payload.get("reason"))
+    hook.append(sid, hook.tool_event(sid, payload, output, failed, extra))
+    hook.forget_started(sid, [tool_use_id])
+
+
+def on_tool_batch(hook: Hook) -> None:
+    """PostToolBatch: close every call of the batch that no per-tool hook closed
+    (an Edit whose text is absent, an unknown tool, a denied call), then a
+    ``tool_batch`` record naming the batch's calls."""
+    sid = hook.session()
+    calls = hook.payload.get("tool_calls")
+    calls = [call for call in calls if type(call) is dict] if type(calls) is list else []
+    shared = _tool_extra(hook.extra_fields("tool_calls"))
+    closing = []
+    for call in calls:
+        if not hook.claim_close(sid, call.get("tool_use_id")):
+            continue
+        output = call.get("tool_response")
+        failed = True if isinstance(output, str) and output.startswith("<tool_use_error>") else None
+        extra = dict(shared)
+        extra.update(_tool_extra(call))
+        closing.append(hook.tool_event(sid, call, output, failed, extra))
+    batch = hook.record("tool_batch", "tool_calls")
+    batch["tool_use_ids"] = [call.get("tool_use_id") for call in calls]
+    hook.append(sid, *closing, hook.truncated(batch))
+    hook.forget_started(sid, [event["tool_use_id"] for event in closing])
+
+
+def on_subagent_start(hook: Hook) -> None:
+    sid = hook.session()
+    agent_id = hook.payload.get("agent_id")
+    hook.append(sid, hook.truncated(hook.record("subagent_start")))
+    if isinstance(agent_id, str) and agent_id:
+        hook.mark(AGENTS_DIR, sid, agent_id)
+
+
+def on_subagent_stop(hook: Hook) -> None:
+    """A subagent's stop; one whose start was never seen is one of Claude Code's
+    own helper agents (the summariser ``/compact`` runs), recorded as ``helper_agent_stop``."""
+    sid = hook.session()
+    agent_id = hook.payload.get("agent_id")
+    known = isinstance(agent_id, str) and bool(agent_id) and hook.has_mark(AGENTS_DIR, sid, agent_id)
+    hook.append(sid, hook.truncated(hook.record("subagent_stop" if known else "helper_agent_stop")))
+
+
+def on_record(hook: Hook) -> None:
+    """Every other event: one record of the event's own fields."""
+    sid = hook.session()
+    hook.append(sid, hook.truncated(hook.record(record_type(hook.event))))
 
 
 def on_session_end(hook: Hook) -> None:
     sid = hook.known_session()
     if sid is None:
         raise HookError("SessionEnd for a Claude session that recorded nothing; nothing to end")
-    unfinished = hook.drop_pending(sid)
+    unfinished = hook.unfinished(sid)
     reason = hook.payload.get("reason")
-    extra: dict = {
+    extra = {
         "reason": reason if isinstance(reason, str) else "other",
         "claude_session_id": hook.claude_session_id,
+        "agent": hook.agent,
+        "unfinished_tool_calls": len(unfinished),
     }
-    extra["unfinished_tool_calls"] = len(unfinished)
     if unfinished:
-        extra["unfinished_tool_use_ids"] = unfinished
+        extra["unfinished"] = unfinished
+    if isinstance(hook.payload.get("prompt_id"), str):
+        extra["prompt_id"] = hook.payload["prompt_id"]
+    hook.truncated(extra)
     path = paths.existing_session_file(hook.root, sid)
     head = {"type": "end", "session_id": sid, "timestamp": sessions.timestamp(hook.now_ms)}
     sessions.kernel.finalize_file(path, head, extra, sessions.fsync_requested())
+    hook.drop_state(sid)
     sessions.clear_mark(hook.root, sid)
 
 
 HANDLERS = {
     "SessionStart": on_session_start,
-    "UserPromptSubmit": on_user_prompt,
     "PreToolUse": on_pre_tool_use,
-    "PostToolUse": on_post_tool_use,
-    "PostToolUseFailure": on_post_tool_use,
-    "SubagentStop": on_stop,
-    "Stop": on_stop,
+    "PostToolUse": on_tool_closed,
+    "PostToolUseFailure": on_tool_closed,
+    "PermissionDenied": on_tool_closed,
+    "PostToolBatch": on_tool_batch,
+    "SubagentStart": on_subagent_start,
+    "SubagentStop": on_subagent_stop,
     "SessionEnd": on_session_end,
 }
 
 
-def run(event: str, data: bytes | None = None) -> int:
-    """Handle one hook call; always returns 0 (fail-open), logging at most one line."""
+def record_type(event: str) -> str:
+    """The record type of an event without a handler of its own: its name in snake_case."""
+    if event in RECORD_TYPES:
+        return RECORD_TYPES[event]
+    out = []
+    for index, char in enumerate(event):
+        if char.isupper() and index and not event[index - 1].isupper():
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def _valid_event(event: str) -> bool:
+    return 0 < len(event) <= 64 and event.isascii() and event.isidentifier()
+
+
+def run(event: str, data: bytes | None = None, plugin: bool = False) -> int:
+    """Handle one hook call; always returns 0 (fail-open), logging at most one line.
+
+    ``plugin``: the call comes from the Claude Code plugin; it records nothing
+    when ``settings.json`` hooks of ours already handle this event (each event
+    is recorded once)."""
     try:
-        handler = HANDLERS.get(event)
-        if handler is None:
-            raise HookError("unknown hook event %r (known: %s); nothing recorded" % (event, ", ".join(EVENTS)))
+        if not _valid_event(event):
+            raise HookError("%r is not a hook event name; nothing recorded" % event)
+        if event in NEVER:
+            raise HookError("%s is never recorded (its hook must answer for Claude Code); nothing recorded" % event)
         if data is None:
             data = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
-        handler(Hook(event, parse_input(data)))
+        payload = parse_input(data)
+        event, payload, agent = agents.normalise(event, payload)
+        if plugin:
+            from . import install
+
+            if install.settings_handle(event, payload.get("cwd")):
+                return 0
+        HANDLERS.get(event, on_record)(Hook(event, payload, agent))
     except HookError as exc:
         _log.warn("nova-session hook %s: %s", event, exc)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a hook never fails the agent (a scanner may sys.exit)

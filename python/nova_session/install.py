@@ -1,39 +1,50 @@
-"""Adding nova_session's hooks to a Claude Code ``settings.json``, and removing them.
+"""Adding nova_session's hooks to a Claude Code settings file, and removing them.
 
-``install`` merges one hook per event, keeping every other setting and hook;
-running it twice changes nothing. The previous file is kept as
-``settings.json.bak``. ``uninstall`` removes exactly the entries ``install``
-adds: hook commands that call ``nova_session.cli``, and the matcher groups,
-event lists and ``hooks`` object that removing them leaves empty (an empty
-one the user had before install goes too; to Claude Code it meant nothing). Commands use the
-absolute path of the interpreter running this, with ``-I`` (isolated mode:
-the project directory, where the hook runs, is not put on ``sys.path``, so
-no file in it can stand in for a module).
+``install`` merges one hook per event into ``.claude/settings.json`` (or
+``settings.local.json`` with ``--local``, or ``~/.claude/settings.json``),
+keeping every other setting and hook; running it twice changes nothing. The
+previous file is kept as ``settings.json.bak``. ``uninstall`` removes exactly
+the entries ``install`` adds: hook commands that run nova_session (this
+version's and earlier ones'), and the matcher groups, event lists and
+``hooks`` object that removing them leaves empty (an empty one the user had
+before install goes too; to Claude Code it meant nothing).
+
+Each command is ``'/abs/python' -I '/abs/…/nova_session/run_hook.py' EVENT``:
+the interpreter that ran ``install``, so it works outside the venv, and
+``-I`` (isolated mode: the project directory, where the hook runs, is not on
+``sys.path``, so no file in it can stand in for a module).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import sys
 
-from .hooks import EVENTS
+from .hooks import EVENTS, OPT_IN_EVENTS
 
-# The hook command runs this with -c rather than -m: runpy costs ~3 ms per process.
-# Even a package that cannot be imported (NOVA_SESSION_BACKEND=rust without the
-# kernel, a broken install) must fail open: one line on stderr, exit status 0.
-HOOK_CODE = (
-    "import sys\n"
-    "try: import nova_session.cli as c\n"
-    "except Exception as e: sys.stderr.write('nova-session hook: cannot load nova_session: %s\\n' % e); sys.exit(0)\n"
-    "c.main()"
-)
-MARKER = "nova_session.cli"
-TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure")  # the events that take a tool matcher
-# (event, takes a tool matcher, timeout in seconds), one per event the hooks handle.
+# What marks a hook command as ours: this version's, and the -c form of earlier ones.
+MARKERS = ("/nova_session/run_hook.py", "nova_session.cli")
+# The events that take a tool-name matcher.
+TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied")
 # Claude Code gives SessionEnd about 1.5 s in all; 10 s is a generous bound for a ~10 ms process.
-HOOK_EVENTS = tuple((event, event in TOOL_EVENTS, 5 if event == "SessionEnd" else 10) for event in EVENTS)
+_SESSION_END_TIMEOUT = 5
+_TIMEOUT = 10
+
+
+def hook_events(message_display: bool = False) -> tuple:
+    """(event, takes a tool matcher, timeout in seconds), one per event install registers."""
+    events = EVENTS + (OPT_IN_EVENTS if message_display else ())
+    return tuple(
+        (event, event in TOOL_EVENTS, _SESSION_END_TIMEOUT if event == "SessionEnd" else _TIMEOUT) for event in events
+    )
+
+
+HOOK_EVENTS = hook_events()
+
+
+def hook_script() -> str:
+    """The absolute path of run_hook.py, the program every hook command runs."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "run_hook.py")
 
 
 class SettingsError(Exception):
@@ -41,12 +52,15 @@ class SettingsError(Exception):
 
 
 def hook_command(event: str, interpreter: str | None = None) -> str:
+    import shlex
+
     python = os.path.abspath(interpreter or sys.executable)
-    return "%s -I -c %s hook %s" % (shlex.quote(python), shlex.quote(HOOK_CODE), event)
+    return "%s -I %s %s" % (shlex.quote(python), shlex.quote(hook_script()), event)
 
 
 def is_ours(hook) -> bool:
-    return isinstance(hook, dict) and isinstance(hook.get("command"), str) and MARKER in hook["command"]
+    command = hook.get("command") if isinstance(hook, dict) else None
+    return isinstance(command, str) and any(marker in command for marker in MARKERS)
 
 
 def without_ours(settings: dict) -> dict:
@@ -80,11 +94,11 @@ def without_ours(settings: dict) -> dict:
     return result
 
 
-def with_ours(settings: dict, interpreter: str | None = None) -> dict:
+def with_ours(settings: dict, interpreter: str | None = None, message_display: bool = False) -> dict:
     """A copy of settings with exactly one group of ours per event, after the user's."""
     result = without_ours(settings)
     hooks = dict(result.get("hooks", {}))
-    for event, takes_matcher, timeout in HOOK_EVENTS:
+    for event, takes_matcher, timeout in hook_events(message_display):
         group: dict = {"matcher": "*"} if takes_matcher else {}
         group["hooks"] = [{"type": "command", "command": hook_command(event, interpreter), "timeout": timeout}]
         groups = hooks.get(event, [])
@@ -96,6 +110,8 @@ def with_ours(settings: dict, interpreter: str | None = None) -> dict:
 
 
 def load(path: str) -> dict:
+    import json
+
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -117,6 +133,8 @@ def load(path: str) -> dict:
 
 
 def dump(settings: dict) -> str:
+    import json
+
     return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -169,10 +187,56 @@ def _write_new(path: str, data: bytes, mode: int) -> None:
         os.close(fd)
 
 
-def plan(command: str, path: str):
+def plan(command: str, path: str, message_display: bool = False):
     """(current settings, settings after ``install`` or ``uninstall``); SettingsError if unusable."""
     home = os.path.dirname(os.path.dirname(path))  # the project (or home) directory holding .claude/
     if not os.path.isdir(home):
         raise SettingsError("%s is not an existing directory" % home)
     settings = load(path)
-    return settings, (with_ours(settings) if command == "install" else without_ours(settings))
+    if command == "install":
+        return settings, with_ours(settings, message_display=message_display)
+    return settings, without_ours(settings)
+
+
+# ------------------------------------------------- plugin and settings together
+
+# Managed settings, where an organisation may have installed our hooks.
+_MANAGED_SETTINGS = (
+    "/etc/claude-code/managed-settings.json",
+    "/Library/Application Support/ClaudeCode/managed-settings.json",
+)
+
+
+def settings_files(project: str) -> list:
+    """The settings files Claude Code reads hooks from for a project."""
+    user = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
+    return [
+        os.path.join(project, ".claude", "settings.json"),
+        os.path.join(project, ".claude", "settings.local.json"),
+        os.path.join(user, "settings.json"),
+        *_MANAGED_SETTINGS,
+    ]
+
+
+def settings_handle(event: str, cwd) -> bool:
+    """Whether a settings file already runs our hook for this event.
+
+    The plugin's hooks ask this first and record nothing when it is so: with
+    both installed, Claude Code runs both commands, and each event must be
+    recorded once. Reads a few small files with the kernel's JSON parser
+    (this runs in hook processes); an unreadable file counts as not ours."""
+    from . import paths, sessions
+
+    project = os.environ.get("CLAUDE_PROJECT_DIR") or (cwd if isinstance(cwd, str) and cwd else os.getcwd())
+    for path in settings_files(project):
+        try:
+            settings = sessions.kernel.loads(paths.read_regular(path, 1 << 22))
+        except (OSError, ValueError, RecursionError):
+            continue
+        hooks = settings.get("hooks") if type(settings) is dict else None
+        groups = hooks.get(event) if type(hooks) is dict else None
+        for group in groups if type(groups) is list else ():
+            entries = group.get("hooks") if type(group) is dict else None
+            if type(entries) is list and any(is_ours(entry) for entry in entries):
+                return True
+    return False
