@@ -55,7 +55,7 @@ def test_list_text_and_json(recorded, capsys):
     data = json.loads(out)
     assert [item["session_id"] for item in data["sessions"]] == [crashed, sid]
     hooked = data["sessions"][1]
-    assert (hooked["events"], hooked["tool_calls"], hooked["errors"], hooked["state"]) == (9, 6, 1, "ended")
+    assert (hooked["events"], hooked["tool_calls"], hooked["errors"], hooked["state"]) == (18, 7, 1, "ended")
 
 
 def test_list_of_a_project_without_sessions(project, capsys):
@@ -81,8 +81,8 @@ def test_show_text_and_json(recorded, capsys):
     code, out, _ = run(capsys, "show", sid, "--project", str(project), "--json")
     session = json.loads(out)
     assert session["metadata"]["session_id"] == sid
-    assert [event["id"] for event in session["events"]] == list(range(1, 10))
-    assert session["end"]["reason"] == "logout" and session["summary"]["tool_calls"] == 6
+    assert [event["id"] for event in session["events"]] == list(range(1, 19))
+    assert session["end"]["reason"] == "logout" and session["summary"]["tool_calls"] == 7
 
 
 def test_id_prefix_and_latest(recorded, capsys):
@@ -136,7 +136,7 @@ def test_stats_text_and_json(recorded, capsys):
     assert "MCP servers: github 1" in out and "skills: pdf 1" in out and "slowest:" in out
     assert "files touched (" in out and "dates.py" in out
     stats = json.loads(run(capsys, "stats", sid, "--json", "--project", str(project))[1])
-    assert stats["by_tool"]["Bash"] == 2 and stats["by_verdict"] == {"allowed": 6}
+    assert stats["by_tool"]["Bash"] == 2 and stats["by_verdict"] == {"allowed": 7}
 
 
 def test_verify_exit_status(recorded, capsys):
@@ -163,7 +163,7 @@ def test_export_formats(recorded, capsys, tmp_path):
         valid = [line for line in handle.read().decode().splitlines() if line != "junk"]
     assert out.splitlines() == valid
     session = json.loads(run(capsys, "export", sid, "--format", "json", "--project", str(project))[1])
-    assert len(session["events"]) == 9
+    assert len(session["events"]) == 18
     assert json.loads(run(capsys, "export", sid, "--json", "--project", str(project))[1]) == session
     markdown = run(capsys, "export", sid, "--format", "md", "--project", str(project))[1]
     assert markdown.startswith("# nova session") and "## Timeline" in markdown and "fix the date parser" in markdown

@@ -70,10 +70,26 @@ def hook_session(project, monkeypatch, claude: str = "claude-hooks", end: bool =
 
     def tool(use_id, name, tool_input, response=None, error=None):
         hook("PreToolUse", tool_name=name, tool_input=tool_input, tool_use_id=use_id)
+        # Claude Code's own duration_ms (since 2.1.119): what the records keep
+        took = 10 * int(use_id[1:])
         if error is None:
-            hook("PostToolUse", tool_name=name, tool_input=tool_input, tool_response=response, tool_use_id=use_id)
+            hook(
+                "PostToolUse",
+                tool_name=name,
+                tool_input=tool_input,
+                tool_response=response,
+                tool_use_id=use_id,
+                duration_ms=took,
+            )
         else:
-            hook("PostToolUseFailure", tool_name=name, tool_input=tool_input, tool_use_id=use_id, error=error)
+            hook(
+                "PostToolUseFailure",
+                tool_name=name,
+                tool_input=tool_input,
+                tool_use_id=use_id,
+                error=error,
+                duration_ms=took,
+            )
 
     hook("SessionStart", source="startup", model="claude-test")
     hook("UserPromptSubmit", prompt="fix the date parser")
@@ -83,7 +99,26 @@ def hook_session(project, monkeypatch, claude: str = "claude-hooks", end: bool =
     tool("t4", "mcp__github__create_issue", {"title": "ISO dates"}, {"number": 42})
     tool("t5", "Skill", {"skill": "pdf"}, {"result": "done"})
     tool("t6", "Bash", {"command": "cat missing.json"}, error="cat: missing.json: No such file or directory")
-    hook("SubagentStop", agent_type="reviewer", stop_hook_active=False)
+    hook("SubagentStart", agent_id="a1", agent_type="reviewer")
+    hook(
+        "PreToolUse",
+        tool_name="Grep",
+        tool_input={"pattern": "TODO"},
+        tool_use_id="t7",
+        agent_id="a1",
+        agent_type="reviewer",
+    )
+    hook(
+        "PostToolUse",
+        tool_name="Grep",
+        tool_input={"pattern": "TODO"},
+        tool_response={"filenames": []},
+        tool_use_id="t7",
+        agent_id="a1",
+        agent_type="reviewer",
+        duration_ms=12,
+    )
+    hook("SubagentStop", agent_id="a1", agent_type="reviewer", stop_hook_active=False)
     hook("Stop", stop_hook_active=False)
     if end:
         hook("SessionEnd", reason="logout")
@@ -225,16 +260,18 @@ def test_load_session_object(project):
 def test_stats_of_a_hook_recorded_session(project, monkeypatch):
     sid = hook_session(project, monkeypatch)
     stats = reading.session_stats(reading.project_root(str(project)), sid)
-    assert stats["by_tool"] == {"Bash": 2, "Edit": 1, "Read": 1, "Skill": 1, "mcp__github__create_issue": 1}
-    assert stats["by_verdict"] == {"allowed": 6}
+    assert stats["by_tool"] == {"Bash": 2, "Edit": 1, "Grep": 1, "Read": 1, "Skill": 1, "mcp__github__create_issue": 1}
+    assert stats["by_verdict"] == {"allowed": 7}
     assert stats["errors"] == 1 and stats["prompts"] == 1
     assert stats["mcp_servers"] == {"github": 1}
     assert stats["skills"] == {"pdf": 1}
     root = os.path.realpath(str(project))
     assert stats["files_touched"][os.path.join(root, "src", "dates.py")] == 2
     assert os.path.join(root, "pytest.log") in stats["files_touched"]
-    assert stats["tool_duration_ms"]["timed_calls"] == 6
+    assert stats["tool_duration_ms"]["timed_calls"] == 7  # Claude's own figure on each
+    assert stats["tool_duration_ms"]["total"] == 10 + 20 + 30 + 40 + 50 + 60 + 12
     assert stats["by_type"]["subagent_stop"] == 1 and stats["by_type"]["stop"] == 1
+    assert stats["by_type"]["tool_start"] == 7 and stats["unfinished_count"] == 0
 
 
 def test_stats_slowest_and_totals(project):

@@ -262,18 +262,20 @@ def _cmd_list(options, root: str, sid) -> int:
     return EXIT_OK
 
 
-def _timeline_line(record: dict, start) -> str:
+def _timeline_line(record: dict, start, turn=None) -> str:
     from . import reading
     from .report import format_ms, offset_label
 
     ident = record.get("id")
     verdict = record.get("nova_verdict") if reading.is_tool_event(record) else ""
-    return "%-6s %-11s %-26s %9s  %-10s %s" % (
+    return "%-6s %-4s %-11s %-26s %9s  %-10s %s%s" % (
         _safe("#%s" % ident) if ident is not None else "-",
+        "T%d" % turn if turn is not None else "",
         _safe(offset_label(start, reading.record_time(record))),
         _safe(reading.record_title(record))[:26],
         format_ms(record.get("duration_ms")),
         _safe(verdict if isinstance(verdict, str) else ""),
+        _safe(reading.agent_label(record)),
         _safe(reading.record_summary(record)),
     )
 
@@ -301,11 +303,31 @@ def _cmd_show(options, root: str, sid: str) -> int:
                 _many(summary["warnings"], "warning", summary["blocks"], "block", summary["errors"], "error"),
             )
         )
+        if summary["unfinished_count"]:
+            _emit(
+                "  unfinished %s started and never finished (denied, killed or blocked%s):"
+                % (
+                    _many(summary["unfinished_count"], "tool call"),
+                    ", or still running" if summary["state"] == reading.STATE_ACTIVE else "",
+                )
+            )
+            for call in summary["unfinished_tool_calls"]:
+                _emit(
+                    "    #%s %s %s%s"
+                    % (
+                        _safe(call["id"]),
+                        _safe(call["tool_name"]),
+                        _safe(reading.agent_label(call)),
+                        _safe(call["summary"]),
+                    )
+                )
         _emit("")
         start = reading.parse_time(summary["start"])
         timeline = ([session["metadata"]] if session["metadata"] else []) + session["events"]
+        turns = reading.Turns()
+        # Tn: the turn (the user prompt) that caused the record; "T" column empty outside any turn.
         for record in timeline + ([session["end"]] if session["end"] else []):
-            _emit(_timeline_line(record, start))
+            _emit(_timeline_line(record, start, turns.of(record)))
     _warn_skipped("show", sid, summary)
     return EXIT_OK
 
@@ -372,6 +394,10 @@ def _cmd_stats(options, root: str, sid: str) -> int:
             "unreadable line",
         )
     )
+    if stats["unfinished_count"]:
+        _emit("unfinished: %s started and never finished" % _many(stats["unfinished_count"], "tool call"))
+        for call in stats["unfinished_tool_calls"]:
+            _emit("  #%-5s %-24s %s" % (_safe(call["id"]), _safe(call["tool_name"]), _safe(call["summary"])))
     _emit("records by type: %s" % _counts(stats["by_type"]))
     _emit("verdicts: %s" % _counts(stats["by_verdict"]))
     _emit("tool calls by tool:")
@@ -419,6 +445,8 @@ def _cmd_verify(options, root: str, sid: str) -> int:
             _emit("  … and %d more" % (result["problem_count"] - result["problems_shown"]))
         for note in result["notes"]:
             _emit("  note: %s" % note)
+        for call in result["unfinished_tool_calls"]:
+            _emit("  unfinished: #%s %s %s" % (_safe(call["id"]), _safe(call["tool_name"]), _safe(call["summary"])))
     return EXIT_OK if result["ok"] else EXIT_PROBLEMS
 
 

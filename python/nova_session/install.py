@@ -200,6 +200,23 @@ def plan(command: str, path: str, message_display: bool = False):
 
 # ------------------------------------------------- plugin and settings together
 
+PLUGIN_COMMAND = "nova-session"  # the console script, found on PATH by Claude Code (exec form: no shell)
+
+
+def plugin_hooks() -> dict:
+    """The plugin's ``hooks/hooks.json``: every event, exec form, marked ``--plugin``."""
+    hooks: dict = {}
+    for event, takes_matcher, timeout in HOOK_EVENTS:
+        group: dict = {"matcher": "*"} if takes_matcher else {}
+        args = ["hook", "--plugin", event]
+        group["hooks"] = [{"type": "command", "command": PLUGIN_COMMAND, "args": args, "timeout": timeout}]
+        hooks[event] = [group]
+    return {
+        "description": "nova_session: record every tool call and session event into .nova-protector/",
+        "hooks": hooks,
+    }
+
+
 # Managed settings, where an organisation may have installed our hooks.
 _MANAGED_SETTINGS = (
     "/etc/claude-code/managed-settings.json",

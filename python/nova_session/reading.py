@@ -26,6 +26,7 @@ CHUNK_BYTES = 1 << 20
 LOCK_WAIT_SECONDS = 1.0
 SUMMARY_CHARS = 120
 MAX_PROBLEMS = 200  # problems kept in a verify report; the rest are only counted
+MAX_LISTED = 1000  # unfinished calls and turns listed in a summary
 SLOWEST = 5
 
 STATE_ACTIVE = "active"
@@ -352,12 +353,51 @@ def tool_subject(tool_input) -> str:
 
 
 def record_title(record: dict) -> str:
-    """What a record is: the tool's name for a tool event, else the record type."""
-    if is_tool_event(record):
-        name = record.get("tool_name")
-        return name if isinstance(name, str) and name else "(unknown tool)"
+    """What a record is: the tool's name for a tool event (and its start), else the record type."""
     kind = record.get("type")
+    if kind in ("event", "tool_start"):
+        name = record.get("tool_name")
+        name = name if isinstance(name, str) and name else "(unknown tool)"
+        return name if kind == "event" else "%s (start)" % name
     return kind if isinstance(kind, str) else "(untyped)"
+
+
+def agent_label(record: dict) -> str:
+    """``agent TYPE ID`` for a record made inside a subagent, else ""."""
+    agent_id = record.get("agent_id")
+    if not isinstance(agent_id, str) or not agent_id or record.get("type") in ("subagent_start", "subagent_stop"):
+        return ""
+    agent_type = record.get("agent_type")
+    return "[agent %s%s] " % (
+        _one_line(agent_type, 40) + " " if isinstance(agent_type, str) and agent_type else "",
+        _one_line(agent_id, 24),
+    )
+
+
+class Turns:
+    """Which prompt caused which records: turn 1, 2, … in the order the prompts
+    appear, found through the ``prompt_id`` Claude Code puts on every record of a turn."""
+
+    def __init__(self) -> None:
+        self.numbers: dict = {}
+        self.turns: list = []
+
+    def of(self, record: dict):
+        """The turn number of a record (None without a known prompt_id), noting new prompts."""
+        prompt_id = record.get("prompt_id")
+        if not isinstance(prompt_id, str):
+            return None
+        number = self.numbers.get(prompt_id)
+        if number is None and record.get("type") == "user_prompt":
+            number = self.numbers[prompt_id] = len(self.numbers) + 1
+            if len(self.turns) < MAX_LISTED:
+                prompt = _one_line(_compact(record.get("prompt", "")), SUMMARY_CHARS)
+                self.turns.append(
+                    {"turn": number, "prompt_id": prompt_id, "id": record.get("id"), "prompt": prompt, "tool_calls": 0}
+                )
+        if number is not None and record.get("type") == "event" and number <= len(self.turns):
+            self.turns[number - 1]["tool_calls"] += 1
+        return number
 
 
 def record_summary(record: dict, limit: int = SUMMARY_CHARS) -> str:
@@ -365,8 +405,11 @@ def record_summary(record: dict, limit: int = SUMMARY_CHARS) -> str:
     kind = record.get("type")
     if kind == "event":
         text = tool_subject(record.get("tool_input"))
-        if record.get("is_error"):
-            text = "FAILED: %s%s" % (_compact(record.get("error")), " (%s)" % text if text else "")
+        if record.get("denied"):
+            text = "DENIED: %s%s" % (_compact(record.get("error")), " (%s)" % text if text else "")
+        elif record.get("is_error"):
+            error = record.get("error", record.get("tool_output"))
+            text = "FAILED: %s%s" % (_compact(error), " (%s)" % text if text else "")
     elif kind == "user_prompt":
         text = _compact(record.get("prompt", ""))
     elif kind == "init":
@@ -375,6 +418,17 @@ def record_summary(record: dict, limit: int = SUMMARY_CHARS) -> str:
         text = "reason %s, %s records" % (_compact(record.get("reason", "-")), _compact(record.get("event_count")))
     elif kind == "session_start":
         text = "source %s" % _compact(record.get("source"))
+    elif kind == "tool_start":
+        text = tool_subject(record.get("tool_input"))
+    elif kind == "tool_batch":
+        ids = record.get("tool_use_ids")
+        text = "%s call(s) resolved: %s" % (len(ids), ", ".join(map(_compact, ids))) if isinstance(ids, list) else ""
+    elif kind in ("subagent_start", "subagent_stop", "helper_agent_stop"):
+        text = "%s %s" % (_compact(record.get("agent_type") or "-"), _compact(record.get("agent_id")))
+        if kind == "helper_agent_stop":
+            text += " (Claude Code's own helper agent, e.g. the /compact summariser; no start was recorded)"
+    elif kind == "user_prompt_expansion":
+        text = "/%s %s" % (_compact(record.get("command_name")), _compact(record.get("command_args", "")))
     else:
         fields = {k: v for k, v in record.items() if k not in ("type", "id", "timestamp", "hook_event")}
         text = _compact(fields) if fields else ""
@@ -401,6 +455,9 @@ class Summary:
         self.scan_errors = 0
         self.bad_lines = 0
         self.last_time = None
+        # tool_use_id -> the tool_start of a call not closed (yet): memory grows only
+        # with the calls open at once, not with the session.
+        self.open_calls: dict = {}
 
     def add_line(self, record, complete: bool) -> None:
         if record is None:
@@ -425,6 +482,17 @@ class Summary:
             self.prompts += 1
         if kind == "event":
             self.add_tool_event(record)
+            self.open_calls.pop(record.get("tool_use_id"), None)
+        elif kind == "tool_start":
+            tool_use_id = record.get("tool_use_id")
+            if isinstance(tool_use_id, str):
+                self.open_calls[tool_use_id] = {
+                    "id": record.get("id"),
+                    "tool_use_id": tool_use_id,
+                    "tool_name": record.get("tool_name"),
+                    "summary": record_summary(record),
+                    "agent_id": record.get("agent_id"),
+                }
 
     def add_tool_event(self, record: dict) -> None:
         self.tool_calls += 1
@@ -469,6 +537,9 @@ class Summary:
             "scan_errors": self.scan_errors,
             "bad_lines": self.bad_lines,
             "end_reason": (self.last_end or {}).get("reason") if state == STATE_ENDED else None,
+            # Started (tool_start) and never closed: denied, killed, blocked, or still running.
+            "unfinished_tool_calls": list(self.open_calls.values())[:MAX_LISTED],
+            "unfinished_count": len(self.open_calls),
             "claude_session_id": init.get("claude_session_id"),
             "project_dir": init.get("project_dir"),
             "platform": init.get("platform"),
@@ -612,6 +683,7 @@ def load_session(root: str, sid: str) -> dict:
     ``summary``, and ``skipped_lines`` (line numbers of torn or unparsable lines)."""
     skipped: list = []
     summary = Stats(sid)
+    turns = Turns()
     init = None
     events: list = []
     for number, _, record, complete in read_lines(session_path(root, sid)):
@@ -621,6 +693,7 @@ def load_session(root: str, sid: str) -> dict:
         elif init is None and not events and record.get("type") == "init":
             init = record
         else:
+            turns.of(record)
             events.append(record)
     end = events.pop() if events and events[-1].get("type") == "end" else None
     return {
@@ -630,6 +703,7 @@ def load_session(root: str, sid: str) -> dict:
         "events": events,
         "end": end,
         "summary": summary.as_dict(session_state(root, sid, summary.last_type)),
+        "turns": turns.turns,
         "skipped_lines": skipped,
     }
 
@@ -786,11 +860,23 @@ def _why_unparsable(raw: bytes) -> str:
 
 
 def verify(root: str, sid: str) -> dict:
-    """The integrity report of a session; ``ok`` is False when anything is wrong."""
+    """The integrity report of a session; ``ok`` is False when anything is wrong.
+
+    Tool calls that started and never closed are listed (``unfinished``) but
+    are not integrity problems: a denied or killed call is what happened."""
     verifier = Verifier(sid)
+    calls = Summary(sid)
     for number, raw, record, complete in read_lines(session_path(root, sid)):
         verifier.add_line(number, raw, record, complete)
-    return verifier.finish(session_state(root, sid, verifier.last_type))
+        if complete and record is not None:
+            calls.add(record)
+    result = verifier.finish(session_state(root, sid, verifier.last_type))
+    result["unfinished_tool_calls"] = list(calls.open_calls.values())[:MAX_LISTED]
+    result["unfinished_count"] = len(calls.open_calls)
+    if calls.open_calls:
+        running = " (or still running: the session is active)" if result["state"] == STATE_ACTIVE else ""
+        result["notes"].append("%d tool call(s) started and never finished%s" % (len(calls.open_calls), running))
+    return result
 
 
 # -------------------------------------------------------------------- follow
