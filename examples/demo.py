@@ -31,6 +31,8 @@ class Replay:
         self.commands = {event: groups[-1]["hooks"][0]["command"] for event, groups in settings["hooks"].items()}
         self.env = dict(os.environ, CLAUDE_PROJECT_DIR=project)
         self.counter = 0
+        self.turn = 0
+        self.common: dict = {}  # fields on every payload from now on (prompt_id)
 
     def payload(self, event: str, **fields) -> bytes:
         base = {
@@ -40,6 +42,7 @@ class Replay:
             "hook_event_name": event,
             "permission_mode": "default",
         }
+        base.update(self.common)
         base.update(fields)
         return json.dumps(base).encode("utf-8")
 
@@ -70,32 +73,62 @@ class Replay:
     def hook(self, event: str, **fields) -> None:
         self.wait(self.start(event, **fields))
 
-    def tool(self, name: str, tool_input: dict, response=None, error: str | None = None, seconds: float = 0.05):
-        """PreToolUse, the tool runs, then PostToolUse (or PostToolUseFailure)."""
+    def prompt(self, text: str) -> None:
+        """UserPromptSubmit: a new turn; every later event of the turn carries its prompt_id."""
+        self.turn += 1
+        self.common["prompt_id"] = "prompt-%d-5b1e" % self.turn
+        self.hook("UserPromptSubmit", prompt=text)
+
+    def next_id(self) -> str:
         self.counter += 1
-        use_id = "toolu_demo_%02d" % self.counter
-        self.hook("PreToolUse", tool_name=name, tool_input=tool_input, tool_use_id=use_id)
+        return "toolu_demo_%02d" % self.counter
+
+    def tool(self, name, tool_input, response=None, error=None, seconds=0.05, **agent):
+        """PreToolUse, the tool runs, PostToolUse (or PostToolUseFailure), then PostToolBatch."""
+        use_id = self.next_id()
+        self.hook("PreToolUse", tool_name=name, tool_input=tool_input, tool_use_id=use_id, **agent)
+        started = time.monotonic()
         time.sleep(seconds)
+        took = int((time.monotonic() - started) * 1000)  # Claude Code reports the tool's own duration_ms
+        call = {"tool_name": name, "tool_input": tool_input, "tool_use_id": use_id, **agent}
         if error is None:
-            self.hook("PostToolUse", tool_name=name, tool_input=tool_input, tool_response=response, tool_use_id=use_id)
+            self.hook("PostToolUse", tool_response=response, duration_ms=took, **call)
         else:
-            self.hook("PostToolUseFailure", tool_name=name, tool_input=tool_input, tool_use_id=use_id, error=error)
+            self.hook("PostToolUseFailure", error=error, is_interrupt=False, duration_ms=took, **call)
+        text = error if error is not None else json.dumps(response)
+        self.hook("PostToolBatch", tool_calls=[dict(call, tool_response=text)], **agent)
 
     def parallel_tools(self, calls) -> None:
         """Claude Code runs independent tool calls at once: all Pre hooks, then all Post hooks, in parallel."""
-        ids = []
-        for _call in calls:
-            self.counter += 1
-            ids.append("toolu_demo_%02d" % self.counter)
+        ids = [self.next_id() for _ in calls]
         self.wait(
             *[self.start("PreToolUse", tool_name=n, tool_input=i, tool_use_id=u) for (n, i, _), u in zip(calls, ids)]
         )
         time.sleep(0.08)
         self.wait(
             *[
-                self.start("PostToolUse", tool_name=n, tool_input=i, tool_response=r, tool_use_id=u)
+                self.start("PostToolUse", tool_name=n, tool_input=i, tool_response=r, tool_use_id=u, duration_ms=80)
                 for (n, i, r), u in zip(calls, ids)
             ]
+        )
+        batch = [
+            {"tool_name": n, "tool_input": i, "tool_use_id": u, "tool_response": "…"}
+            for (n, i, _), u in zip(calls, ids)
+        ]
+        self.hook("PostToolBatch", tool_calls=batch)
+
+    def unhooked_call(self, name, tool_input, error_text) -> None:
+        """A call no per-tool hook sees (an Edit whose old text is absent): only PostToolBatch reports it."""
+        self.hook(
+            "PostToolBatch",
+            tool_calls=[
+                {
+                    "tool_name": name,
+                    "tool_input": tool_input,
+                    "tool_use_id": self.next_id(),
+                    "tool_response": "<tool_use_error>%s</tool_use_error>" % error_text,
+                }
+            ],
         )
 
 
@@ -116,7 +149,13 @@ def replay(project: str) -> None:
     r = Replay(project)
     src, test = os.path.join(project, "src", "dates.py"), os.path.join(project, "tests", "test_dates.py")
     r.hook("SessionStart", source="startup", model="claude-sonnet")
-    r.hook("UserPromptSubmit", prompt="The date parser test fails — fix it, and open an issue for the ISO formats ✨")
+    r.hook(
+        "InstructionsLoaded",
+        file_path=os.path.join(project, "CLAUDE.md"),
+        memory_type="Project",
+        load_reason="session_start",
+    )
+    r.prompt("The date parser test fails — fix it, and open an issue for the ISO formats ✨")
     r.tool("Glob", {"pattern": "**/*.py"}, {"filenames": [src, test], "numFiles": 2, "truncated": False})
     r.parallel_tools(
         [
@@ -134,14 +173,15 @@ def replay(project: str) -> None:
     )
     r.tool(
         "Bash",
-        {"command": "python -m pytest -q tests/test_dates.py > pytest.log 2>&1"},
+        {"command": "cd tests && python -m pytest -q test_dates.py > pytest.log 2>&1"},
         {"stdout": "F\n1 failed in 0.02s\n\x1b[31mAssertionError\x1b[0m", "stderr": "", "interrupted": False},
         seconds=0.3,
     )
-    r.tool(
-        "Grep",
-        {"pattern": "def parse", "path": "src"},
-        {"mode": "files_with_matches", "filenames": [src], "numFiles": 1},
+    r.hook("CwdChanged", old_cwd=project, new_cwd=os.path.join(project, "tests"))
+    r.unhooked_call(
+        "Edit",
+        {"file_path": src, "old_string": "return text.split('/')", "new_string": "x"},
+        "String to replace not found in file.",
     )
     r.tool(
         "Edit",
@@ -153,64 +193,51 @@ def replay(project: str) -> None:
         {"filePath": src, "structuredPatch": []},
     )
     r.tool(
-        "Bash", {"command": "cat missing-fixture.json"}, error="cat: missing-fixture.json: No such file or directory"
-    )
-    r.tool(
-        "WebFetch",
-        {"url": "https://docs.python.org/3/library/datetime.html", "prompt": "ISO 8601 parsing"},
-        {"result": "date.fromisoformat() accepts YYYY-MM-DD …", "code": 200},
-        seconds=0.2,
+        "Bash", {"command": "cat missing-fixture.json"}, error="Exit code 1\ncat: missing-fixture.json: No such file"
     )
     r.tool(
         "mcp__github__create_issue",
         {"owner": "acme", "repo": "dates", "title": "Support ISO week dates"},
         {"number": 42, "url": "https://github.com/acme/dates/issues/42"},
     )
-    r.tool(
-        "Task",
-        {"description": "Review the fix", "prompt": "Review src/dates.py", "subagent_type": "code-reviewer"},
-        {"content": [{"type": "text", "text": "Looks right; add a leap-day test."}]},
-        seconds=0.2,
+    # A subagent: its own tool calls carry agent_id and agent_type.
+    task = {"description": "Review the fix", "prompt": "Review src/dates.py", "subagent_type": "code-reviewer"}
+    task_id = r.next_id()
+    r.hook("PreToolUse", tool_name="Agent", tool_input=task, tool_use_id=task_id)
+    r.hook("SubagentStart", agent_id="a5e1c0de", agent_type="code-reviewer")
+    agent = {"agent_id": "a5e1c0de", "agent_type": "code-reviewer"}
+    r.tool("Read", {"file_path": src}, {"type": "text", "file": {"filePath": src, "content": "..."}}, **agent)
+    r.tool("Grep", {"pattern": "def parse", "path": "src"}, {"filenames": [src], "numFiles": 1}, **agent)
+    r.hook("SubagentStop", stop_hook_active=False, last_assistant_message="Looks right; add a leap-day test.", **agent)
+    r.hook(
+        "PostToolUse",
+        tool_name="Agent",
+        tool_input=task,
+        tool_use_id=task_id,
+        duration_ms=640,
+        tool_response={"content": [{"type": "text", "text": "Looks right; add a leap-day test."}]},
     )
-    r.hook("SubagentStop", stop_hook_active=False, agent_id="agent-1", agent_type="code-reviewer")
-    r.tool(
-        "Bash", {"command": "python -m pytest -q"}, {"stdout": "2 passed in 0.03s", "stderr": "", "interrupted": False}
-    )
-    r.hook("Stop", stop_hook_active=False)
+    r.hook("Stop", stop_hook_active=False, last_assistant_message="Fixed; issue #42 opened.")
+    # The user declines a write outside the project: PreToolUse, PermissionRequest, then nothing.
+    r.prompt("Also drop a note in /etc/motd")
+    note = {"file_path": "/etc/motd", "content": "dates fixed"}
+    r.hook("PreToolUse", tool_name="Write", tool_input=note, tool_use_id=r.next_id())
+    r.hook("PermissionRequest", tool_name="Write", tool_input=note, permission_suggestions=[])
     r.hook("SessionEnd", reason="prompt_input_exit")
 
 
 def summary(project: str) -> None:
     sessions_dir = os.path.join(project, ".nova-protector", "sessions")
     (name,) = os.listdir(sessions_dir)
-    path = os.path.join(sessions_dir, name)
-    with open(path, encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle]
-    init, end = records[0], records[-1]
-    print("\nsession file: %s" % path)
-    print(
-        "session id:   %s (Claude session %s, nova_session %s)"
-        % (init["session_id"], init["claude_session_id"], init["nova_session_version"])
-    )
-    print(
-        "records:      %d lines: init, %d records, end (reason %s)" % (len(records), end["event_count"], end["reason"])
-    )
-    print()
-    for record in records[1:-1]:
-        kind = record["type"]
-        if kind == "event":
-            duration = "%5s ms" % record["duration_ms"] if record["duration_ms"] is not None else "     ? "
-            files = ", ".join(os.path.relpath(f, project) for f in record["files_accessed"])
-            status = "FAILED" if record["is_error"] else record["nova_verdict"]
-            extra = "  [mcp %s.%s]" % (record["mcp_server"], record["mcp_function"]) if "mcp_server" in record else ""
-            extra += "  (%s)" % record["error"] if record["is_error"] else ""
-            print("  #%-3d %-26s %s  %-8s %s%s" % (record["id"], record["tool_name"], duration, status, files, extra))
-        elif kind == "user_prompt":
-            print("  #%-3d prompt: %s" % (record["id"], record["prompt"]))
-        else:
-            print("  #%-3d %s" % (record["id"], kind))
-    ids = [r["id"] for r in records if "id" in r]
-    print("\nids 1..%d without gaps: %s" % (len(ids), ids == list(range(1, len(ids) + 1))))
+    sid = name[: -len(".jsonl")]
+    print("\nsession file: %s\n" % os.path.join(sessions_dir, name))
+    # What a reviewer runs: the timeline (Tn = the prompt that caused it, [agent …] = made in a
+    # subagent), then the integrity check, which lists the call that never finished.
+    for command in ("show", "verify"):
+        print("$ nova-session %s %s --project %s" % (command, sid, project))
+        subprocess.run([sys.executable, "-m", "nova_session", command, sid, "--project", project], check=False)
+        print()
+    print("Look further: nova-session stats|report %s --project %s" % (sid, project))
 
 
 def main() -> None:

@@ -400,6 +400,10 @@ class Turns:
         return number
 
 
+# Fields a generic record's one-line summary leaves out: shown elsewhere or on every record.
+_SUMMARY_SKIPPED = ("type", "id", "timestamp", "hook_event", "agent", "prompt_id", "agent_id", "agent_type", "effort")
+
+
 def record_summary(record: dict, limit: int = SUMMARY_CHARS) -> str:
     """One line saying what a record holds (not escaped: callers escape for their medium)."""
     kind = record.get("type")
@@ -430,7 +434,7 @@ def record_summary(record: dict, limit: int = SUMMARY_CHARS) -> str:
     elif kind == "user_prompt_expansion":
         text = "/%s %s" % (_compact(record.get("command_name")), _compact(record.get("command_args", "")))
     else:
-        fields = {k: v for k, v in record.items() if k not in ("type", "id", "timestamp", "hook_event")}
+        fields = {k: v for k, v in record.items() if k not in _SUMMARY_SKIPPED}
         text = _compact(fields) if fields else ""
     return _one_line(text, limit)
 
