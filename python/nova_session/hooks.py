@@ -366,7 +366,9 @@ class Hook:
             if type(start) is not dict:
                 calls.append({"tool_use_id": name, "tool_name": None, "tool_input": None, "timestamp_start": None})
                 continue
-            call = {key: start.get(key) for key in ("tool_use_id", "tool_name", "tool_input", "timestamp_start")}
+            call = {key: start.get(key) for key in ("tool_use_id", "tool_name", "tool_input")}
+            started_ms = _start_ms(start, self.now_ms)
+            call["timestamp_start"] = sessions.timestamp(started_ms) if started_ms is not None else None
             for key in ("agent_id", "agent_type", "prompt_id"):
                 if key in start:
                     call[key] = start[key]
@@ -444,7 +446,7 @@ class Hook:
         }
         mcp = records.mcp_fields(tool_name or "")
         if mcp is not None:
-            event["mcp_server"], event["mcp_function"] = mcp
+            event["mcp_server"], event["mcp_function"] = extra.get("mcp_server", mcp[0]), mcp[1]
         if tool_name == "Skill":
             event["skill_name"] = records.skill_name(tool_input)
         for key, value in extra.items():
