@@ -274,6 +274,7 @@ class Hook:
             "cwd": self.cwd,
             "transcript_path": self.payload.get("transcript_path"),
             "nova_session_version": _backend.VERSION,
+            "nova_session_backend": sessions.kernel.__name__.rpartition("._")[2],  # "rust" or "python"
             "agent": self.agent,
         }
         for key in ("permission_mode", "model"):

@@ -218,6 +218,7 @@ class Scenario:
         self.claude_session_id = None
         self.slow_started = False
         self.verify: subprocess.CompletedProcess | None = None
+        self.backend = "rust"  # the kernel the hook processes use
 
     # -- the session file
 
@@ -440,6 +441,7 @@ def play(scenario: Scenario, claude: str, mcp_config: Path, stand_in: StandIn) -
         run.dump_dir.mkdir()
         arguments = cli_arguments(claude, prompt, mcp_config, scenario.claude_session_id)
         env = cli_environment(scenario.root, stand_in, run.dump_dir)
+        env["NOVA_SESSION_BACKEND"] = scenario.backend  # the hooks inherit Claude Code's environment
         if name == KILLED_RUN:
             run_cli_and_interrupt(scenario, run, arguments, env)
             continue
@@ -464,10 +466,12 @@ def save_logs(scenario: Scenario, stand_in: StandIn) -> None:
     (scenario.root / "runs.json").write_text(json.dumps(runs, indent=1))
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> Scenario:
+@pytest.fixture(scope="module", params=["rust", "python"])
+def scenario(request, tmp_path_factory) -> Scenario:
+    """The whole scenario, once per kernel the hook processes use (NOVA_SESSION_BACKEND)."""
     claude = claude_binary()
-    scenario = Scenario(tmp_path_factory.mktemp("realclient"))
+    scenario = Scenario(tmp_path_factory.mktemp("realclient-%s" % request.param))
+    scenario.backend = request.param
     mcp_config = make_project(scenario)
     with StandIn(scripts(scenario.project)) as stand_in:
         scenario.stand_in = stand_in
@@ -557,6 +561,7 @@ def test_one_session_file_starting_with_init(scenario):
     assert init["type"] == "init"
     assert init["claude_session_id"] == scenario.claude_session_id
     assert init["agent"] == "claude-code"
+    assert init["nova_session_backend"] == scenario.backend
     assert scenario.dumps("SessionStart")[0]["source"] == "startup"
     # InstructionsLoaded and SessionStart fire at the same moment, in parallel processes:
     # whichever hook comes first starts the file. When it is not SessionStart, the init says
