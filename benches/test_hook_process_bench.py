@@ -1,8 +1,10 @@
 """Whole hook processes: PostToolUse as Claude Code runs it, against a bare
 ``python -c pass`` of the same interpreter in the same run.
 
-The hook command is the one ``nova-session install`` writes (``python -I -c
-...``); its input is a realistic PostToolUse payload (a Read of a ~5 KB file).
+The hook command is the one ``nova-session install`` writes (``python -I
+…/nova_session/run_hook.py EVENT``); its input is a realistic payload (a Read
+of a ~5 KB file), with a new tool_use_id each round: a call is closed once,
+so a repeated id would time a hook that writes nothing.
 Bytecode caching is on for both sides: the standard library ships .pyc files,
 and this module compiles nova_session's own with compileall first (the machine
 sets PYTHONDONTWRITEBYTECODE=1, which stops Python writing them, not reading
@@ -33,14 +35,17 @@ def project(tmp_path_factory):
     return str(tmp_path_factory.mktemp("hook-bench"))
 
 
-def payload(project: str) -> bytes:
+_calls = iter(range(1, 1 << 30))
+
+
+def payload(project: str, event: str = "PostToolUse") -> bytes:
     content = "".join("line %d: def handler(event):  # ünïcode ✓\n" % i for i in range(120))
     return json.dumps(
         {
             "session_id": "bench-claude-session",
             "transcript_path": os.path.join(project, "transcript.jsonl"),
             "cwd": project,
-            "hook_event_name": "PostToolUse",
+            "hook_event_name": event,
             "permission_mode": "default",
             "tool_name": "Read",
             "tool_input": {"file_path": os.path.join(project, "src", "app.py")},
@@ -48,7 +53,8 @@ def payload(project: str) -> bytes:
                 "type": "text",
                 "file": {"filePath": os.path.join(project, "src", "app.py"), "content": content},
             },
-            "tool_use_id": "toolu_bench",
+            "tool_use_id": "toolu_bench_%d" % next(_calls),
+            "duration_ms": 3,
         }
     ).encode("utf-8")
 
@@ -58,12 +64,14 @@ def run(argv, data: bytes, env: dict) -> None:
     assert done.returncode == 0 and done.stdout == b"" and done.stderr == b"", done
 
 
+HOOK = ["-I", install.hook_script()]
 CASES = {
     "python -c pass": ([sys.executable, "-c", "pass"], None),
-    "PostToolUse hook, rust": (["-I", "-c", install.HOOK_CODE, "hook", "PostToolUse"], "rust"),
-    "PostToolUse hook, python fallback": (["-I", "-c", install.HOOK_CODE, "hook", "PostToolUse"], "python"),
+    "PreToolUse hook, rust": (HOOK + ["PreToolUse"], "rust"),
+    "PostToolUse hook, rust": (HOOK + ["PostToolUse"], "rust"),
+    "PostToolUse hook, python fallback": (HOOK + ["PostToolUse"], "python"),
     # Claude Code gives SessionEnd hooks about 1.5 s in all: this shows how little of it is used.
-    "SessionEnd hook, rust": (["-I", "-c", install.HOOK_CODE, "hook", "SessionEnd"], "rust"),
+    "SessionEnd hook, rust": (HOOK + ["SessionEnd"], "rust"),
 }
 
 
@@ -74,14 +82,25 @@ def test_hook_process(measure, project, label):
     if backend is not None:
         argv = [sys.executable] + argv
         env["NOVA_SESSION_BACKEND"] = backend
-    data = payload(project)
-    if "SessionEnd" in argv:
-        run(argv[:-1] + ["PostToolUse"], data, env)  # the session must exist to be ended
-        data = json.dumps(
-            {"session_id": "bench-claude-session", "cwd": project, "hook_event_name": "SessionEnd", "reason": "logout"}
-        ).encode("utf-8")
-    run(argv, data, env)  # warm-up: the session exists before timing
+    event = argv[-1]
+    if event == "SessionEnd":
+        run(argv[:-1] + ["PostToolUse"], payload(project), env)  # the session must exist to be ended
+        end = {
+            "session_id": "bench-claude-session",
+            "cwd": project,
+            "hook_event_name": "SessionEnd",
+            "reason": "logout",
+        }
+
+        def round_input():
+            return (argv, json.dumps(end).encode("utf-8"), env), {}
+    else:
+
+        def round_input():
+            return (argv, payload(project, event if event.endswith("ToolUse") else "PostToolUse"), env), {}
+
+    run(*round_input()[0])  # warm-up: the session exists before timing
     measure.group = GROUP
     measure.extra_info["label"] = label
     note(GROUP, "whole processes of %s; bytecode cache on (stdlib .pyc shipped, package precompiled)" % sys.executable)
-    measure.pedantic(run, args=(argv, data, env), rounds=60, iterations=1, warmup_rounds=3)
+    measure.pedantic(run, setup=round_input, rounds=60, warmup_rounds=3)
