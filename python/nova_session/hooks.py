@@ -76,6 +76,8 @@ CLOSED_DIR = "closed"
 AGENTS_DIR = "agents"
 # A pending start holds one truncated tool input; anything larger is not ours.
 MAX_PENDING_BYTES = 1 << 20
+# How long a closing hook waits for the holder of a call's claim to write its record.
+CLAIM_WAIT_SECONDS = 2.0
 # A start time further from now than this is not believed (a hand-edited pending file).
 _MAX_AGE_MS = 7 * 24 * 3600 * 1000
 # Hook input fields every event carries; records keep the rest.
@@ -231,6 +233,7 @@ class Hook:
         except paths.Refused as exc:
             raise HookError(str(exc)) from None
         self.base = paths.data_dir(self.root)
+        self.claim_conflict = False  # a closing record written over a claim nobody honoured
 
     # --------------------------------------------------------------- sessions
 
@@ -349,7 +352,23 @@ class Hook:
         cannot be matched, so it is always written."""
         if not _is_id(tool_use_id):
             return True
-        return self.mark(CLOSED_DIR, sid, tool_use_id)
+        if self.mark(CLOSED_DIR, sid, tool_use_id):
+            return True
+        # Claimed already. Its writer removes the pending start once the record is
+        # written; while the start is still there the claim may be a crashed hook's,
+        # or a command's that created the claim itself to keep its call out of the
+        # trail. Wait for the writer a little, then write the record anyway, marked.
+        pending = self._state_path(PENDING_DIR, sid, tool_use_id)
+        deadline = time.monotonic() + CLAIM_WAIT_SECONDS
+        while os.path.lexists(pending):
+            if time.monotonic() >= deadline:
+                _log.warn(
+                    "nova-session hook %s: %s was claimed but never recorded; recording it", self.event, tool_use_id
+                )
+                self.claim_conflict = True
+                return True
+            time.sleep(0.01)
+        return False
 
     def unfinished(self, sid: str) -> list:
         """The calls that started and never closed, oldest first."""
@@ -452,6 +471,9 @@ class Hook:
             event["skill_name"] = records.skill_name(tool_input)
         for key, value in extra.items():
             event.setdefault(key, value)
+        if self.claim_conflict:
+            event["claim_conflict"] = True
+            self.claim_conflict = False
         scanner.apply(event)
         return self.truncated(event)
 
