@@ -1,7 +1,8 @@
 """The Claude Code integration, end to end: hook commands run as Claude Code runs them.
 
 ``nova-session install --project`` writes ``.claude/settings.json``; the tests
-read the ``command`` strings from it and run them through the shell, one
+read the ``command`` strings from it (``'python' -I '.../run_hook.py' EVENT``)
+and run them through the shell, one
 process per hook call, with the hook's JSON on stdin and ``CLAUDE_PROJECT_DIR``
 set, on each backend (``NOVA_SESSION_BACKEND`` in the child's environment).
 In-process tests cover the pieces (records.*, the scanner seam) directly.
@@ -43,8 +44,9 @@ SEED_KEYS = [
     "nova_rules_matched",
     "nova_scan_time_ms",
 ]
-TOOL_KEYS = ["type"] + SEED_KEYS + ["tool_use_id", "hook_event", "is_error"]
+TOOL_KEYS = ["type"] + SEED_KEYS + ["tool_use_id", "hook_event", "is_error", "agent"]
 INIT_KEYS = ["type", "session_id", "timestamp", "platform", "project_dir"]
+START_KEYS = ["type", "id", "timestamp", "hook_event", "agent"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -196,8 +198,12 @@ class Claude:
         assert_quiet(proc)
         return proc
 
-    def tool(self, name: str, tool_input, tool_response, tool_use_id: str, failed=False, **extra):
-        self.ok("PreToolUse", tool_name=name, tool_input=tool_input, tool_use_id=tool_use_id)
+    def tool(self, name: str, tool_input, tool_response, tool_use_id: str, failed=False, duration_ms=None, **extra):
+        """PreToolUse then the closing hook; extra goes to both (prompt_id, agent_id, ...)."""
+        common = {k: v for k, v in extra.items() if k in ("prompt_id", "agent_id", "agent_type")}
+        self.ok("PreToolUse", tool_name=name, tool_input=tool_input, tool_use_id=tool_use_id, **common)
+        if duration_ms is not None:
+            extra["duration_ms"] = duration_ms
         if failed:
             self.ok("PostToolUseFailure", tool_name=name, tool_input=tool_input, tool_use_id=tool_use_id, **extra)
         else:
@@ -276,16 +282,16 @@ def test_full_session(tmp_path, backend):
     assert nova_session.get_active_session(project, claude_session_id=claude.session_id) == sid
     assert nova_session.get_active_session(project) == sid
 
-    claude.ok("UserPromptSubmit", prompt="Fix the failing test in src/app.py")
+    claude.ok("UserPromptSubmit", prompt="Fix the failing test in src/app.py", prompt_id="prompt-1")
     read_input = {"file_path": app}
     read_response = {"type": "text", "file": {"filePath": app, "content": "def f():\n    return 1\n", "numLines": 2}}
-    claude.tool("Read", read_input, read_response, "toolu_01")
+    claude.tool("Read", read_input, read_response, "toolu_01", duration_ms=3, prompt_id="prompt-1")
     edit_input = {"file_path": app, "old_string": "return 1", "new_string": "return 2", "replace_all": False}
     edit_response = {"filePath": app, "oldString": "return 1", "newString": "return 2", "structuredPatch": []}
-    claude.tool("Edit", edit_input, edit_response, "toolu_02")
+    claude.tool("Edit", edit_input, edit_response, "toolu_02", duration_ms=5)
     bash_input = {"command": "python -m pytest tests/test_app.py > out.log 2>&1", "description": "Run the tests"}
     bash_response = {"stdout": "", "stderr": "", "interrupted": False, "isImage": False}
-    claude.tool("Bash", bash_input, bash_response, "toolu_03")
+    claude.tool("Bash", bash_input, bash_response, "toolu_03", duration_ms=313)
     fail_input = {"command": "cat missing.txt"}
     claude.tool(
         "Bash",
@@ -298,9 +304,10 @@ def test_full_session(tmp_path, backend):
     )
     mcp_input = {"owner": "acme", "repo": "demo", "title": "Flaky test"}
     mcp_response = [{"type": "text", "text": "created issue #42"}]
-    claude.tool("mcp__github__create_issue", mcp_input, mcp_response, "toolu_05")
-    claude.tool("mcp__plugin_x_y__lookup", {"q": "a"}, {"ok": True}, "toolu_06")
-    claude.tool("Skill", {"skill": "pdf"}, {"success": True}, "toolu_07")
+    claude.tool("mcp__github__create_issue", mcp_input, mcp_response, "toolu_05", duration_ms=812)
+    claude.tool("mcp__plugin_x_y__lookup", {"q": "a"}, {"ok": True}, "toolu_06", duration_ms=2)
+    claude.tool("Skill", {"skill": "pdf"}, {"success": True}, "toolu_07", duration_ms=1)
+    # A SubagentStop whose SubagentStart was never seen: one of Claude Code's own helper agents.
     claude.ok("SubagentStop", stop_hook_active=False, agent_id="agent-1", agent_transcript_path="/tmp/agent-1.jsonl")
     claude.ok("Stop", stop_hook_active=False)
     claude.ok("PreToolUse", tool_name="Bash", tool_input={"command": "sleep 100"}, tool_use_id="toolu_08")
@@ -309,8 +316,11 @@ def test_full_session(tmp_path, backend):
     sid2, recs = only_session(project)
     assert sid2 == sid
     types = [r["type"] for r in recs]
-    assert types == ["init", "user_prompt"] + ["event"] * 7 + ["subagent_stop", "stop", "end"]
+    assert types == (
+        ["init", "user_prompt"] + ["tool_start", "event"] * 7 + ["helper_agent_stop", "stop", "tool_start", "end"]
+    )
     check_ids(recs)
+    assert all(r["agent"] == "claude-code" for r in recs)
 
     init = recs[0]
     assert list(init)[:5] == INIT_KEYS
@@ -322,18 +332,32 @@ def test_full_session(tmp_path, backend):
     assert init["cwd"] == str(project)
     assert init["transcript_path"] == claude.transcript
     assert init["nova_session_version"] == nova_session.__version__
+    assert init["model"] == "claude-sonnet-4-5"
 
     prompt = recs[1]
-    assert list(prompt)[:2] == ["type", "id"]
+    assert list(prompt) == START_KEYS + ["prompt", "prompt_id"]
     assert prompt["prompt"] == "Fix the failing test in src/app.py"
+    assert prompt["prompt_id"] == "prompt-1"
     assert "session_id" not in prompt and "transcript_path" not in prompt
 
+    starts = [r for r in recs if r["type"] == "tool_start"]
     events = tool_events(recs)
+    assert [s["tool_use_id"] for s in starts] == ["toolu_%02d" % i for i in range(1, 9)]
+    for start, event in zip(starts, events):
+        assert start["tool_use_id"] == event["tool_use_id"]
+        assert (start["tool_name"], start["tool_input"]) == (event["tool_name"], event["tool_input"])
+        assert start["working_dir"] == str(project)
+        assert start["hook_event"] == "PreToolUse"
+        # The closing event starts when the tool_start was written.
+        assert event["timestamp_start"] == start["timestamp"]
+        assert ms(event["timestamp_start"]) <= ms(event["timestamp_end"])
+    assert list(starts[0]) == START_KEYS + ["prompt_id", "tool_use_id", "tool_name", "tool_input", "working_dir"]
+    assert list(starts[1]) == START_KEYS + ["tool_use_id", "tool_name", "tool_input", "working_dir"]
+
     read, edit, bash, failure, mcp, plugin, skill = events
+    # duration_ms is Claude Code's own figure, copied; without one it is null, never computed.
+    assert [e["duration_ms"] for e in events] == [3, 5, 313, None, 812, 2, 1]
     for event in events:
-        assert event["timestamp_start"] is not None
-        assert isinstance(event["duration_ms"], int) and event["duration_ms"] >= 0
-        assert ms(event["timestamp_end"]) - ms(event["timestamp_start"]) == event["duration_ms"]
         assert event["working_dir"] == str(project)
         assert event["nova_verdict"] == "allowed"
         assert event["nova_severity"] is None
@@ -341,7 +365,8 @@ def test_full_session(tmp_path, backend):
         assert event["nova_scan_time_ms"] == 0
         assert "truncated_fields" not in event
 
-    assert list(read) == TOOL_KEYS
+    assert list(read) == TOOL_KEYS + ["prompt_id"]
+    assert read["prompt_id"] == "prompt-1"
     assert (read["tool_name"], read["tool_input"], read["tool_output"]) == ("Read", read_input, read_response)
     assert (read["tool_use_id"], read["hook_event"], read["is_error"]) == ("toolu_01", "PostToolUse", False)
     assert read["files_accessed"] == [app]
@@ -367,24 +392,41 @@ def test_full_session(tmp_path, backend):
     assert list(skill) == TOOL_KEYS + ["skill_name"]
     assert skill["skill_name"] == "pdf"
 
-    subagent, stop = recs[-3], recs[-2]
-    assert subagent["hook_event"] == "SubagentStop" and subagent["agent_id"] == "agent-1"
+    helper, stop = recs[-4], recs[-3]
+    assert list(helper) == START_KEYS + ["stop_hook_active", "agent_id", "agent_transcript_path"]
+    assert helper["hook_event"] == "SubagentStop" and helper["agent_id"] == "agent-1"
+    assert list(stop) == START_KEYS + ["stop_hook_active"]
     assert stop["hook_event"] == "Stop" and stop["stop_hook_active"] is False
 
     end = recs[-1]
-    assert list(end)[:4] == ["type", "session_id", "timestamp", "event_count"]
+    assert list(end) == [
+        "type",
+        "session_id",
+        "timestamp",
+        "event_count",
+        "reason",
+        "claude_session_id",
+        "agent",
+        "unfinished_tool_calls",
+        "unfinished",
+    ]
     assert end["session_id"] == sid
     assert end["event_count"] == len(recs) - 2
     assert end["reason"] == "prompt_input_exit"
     assert end["claude_session_id"] == claude.session_id
     assert end["unfinished_tool_calls"] == 1
-    assert end["unfinished_tool_use_ids"] == ["toolu_08"]
+    (unfinished,) = end["unfinished"]
+    assert list(unfinished) == ["tool_use_id", "tool_name", "tool_input", "timestamp_start"]
+    assert unfinished["tool_use_id"] == "toolu_08"
+    assert (unfinished["tool_name"], unfinished["tool_input"]) == ("Bash", {"command": "sleep 100"})
+    assert unfinished["timestamp_start"] == recs[-2]["timestamp"]  # when its tool_start was written
     assert ms(end["timestamp"]) >= ms(events[-1]["timestamp_end"])
 
-    # The active mark is cleared; no pending start is left behind.
+    # The active mark is cleared; the session's pending starts and closing claims are gone.
     assert nova_session.get_active_session(project, claude_session_id=claude.session_id) is None
     assert nova_session.get_active_session(project) is None
     assert not (data_dir(project) / "pending" / sid).exists()
+    assert not (data_dir(project) / "closed" / sid).exists()
 
     # A second SessionEnd changes nothing.
     claude.ok("SessionEnd", reason="other")
@@ -538,9 +580,10 @@ def test_resume_continues_the_same_file(tmp_path, commands, backend):
     claude.tool("Read", {"file_path": "b.txt"}, {}, "toolu_r1")
     sid2, recs = only_session(project)
     assert sid2 == sid
-    assert [r["type"] for r in recs] == ["init", "user_prompt", "end", "session_start", "event"]
-    assert recs[3]["source"] == "resume"
-    assert recs[3]["id"] == 2 and recs[4]["id"] == 3
+    assert [r["type"] for r in recs] == ["init", "user_prompt", "end", "session_start", "tool_start", "event"]
+    assert list(recs[3]) == START_KEYS + ["source"]
+    assert (recs[3]["source"], recs[3]["hook_event"], recs[3]["agent"]) == ("resume", "SessionStart", "claude-code")
+    assert [r["id"] for r in recs[3:]] == [2, 3, 4]
     check_ids(recs)
 
     claude.ok("SessionEnd", reason="other")
@@ -593,7 +636,9 @@ def test_clear_starts_a_new_file(tmp_path, commands, backend):
 # -------------------------------------------------------------------- timing
 
 
-def test_duration_is_the_tools_real_duration(tmp_path, commands, backend):
+def test_duration_is_claude_codes_own_and_the_start_is_the_pre_tool_use_time(tmp_path, commands, backend):
+    """timestamp_start / timestamp_end are the hooks' times; duration_ms is the payload's
+    own figure, never their difference (hook processes start late and in any order)."""
     project = tmp_path / "project"
     project.mkdir()
     claude = Claude(commands, project, backend, "timing")
@@ -603,15 +648,21 @@ def test_duration_is_the_tools_real_duration(tmp_path, commands, backend):
     claude.ok("PreToolUse", tool_name="Read", tool_input={"file_path": "a.txt"}, tool_use_id="fast")
     claude.ok("PostToolUse", tool_name="Read", tool_input={"file_path": "a.txt"}, tool_response={}, tool_use_id="fast")
     claude.ok(
-        "PostToolUse", tool_name="Bash", tool_input={"command": "sleep 0.2"}, tool_response={}, tool_use_id="slow"
+        "PostToolUse",
+        tool_name="Bash",
+        tool_input={"command": "sleep 0.2"},
+        tool_response={},
+        tool_use_id="slow",
+        duration_ms=187,
     )
     _, recs = only_session(project)
+    slow_start, fast_start = [r for r in recs if r["type"] == "tool_start"]
     fast, slow = tool_events(recs)
     assert (fast["tool_use_id"], slow["tool_use_id"]) == ("fast", "slow")
-    assert 200 <= slow["duration_ms"] <= 5000
-    assert slow["duration_ms"] > fast["duration_ms"] + 200 - 1
-    for event in (fast, slow):
-        assert ms(event["timestamp_end"]) - ms(event["timestamp_start"]) == event["duration_ms"]
+    assert (fast["timestamp_start"], slow["timestamp_start"]) == (fast_start["timestamp"], slow_start["timestamp"])
+    assert ms(slow["timestamp_end"]) - ms(slow["timestamp_start"]) >= 200
+    assert slow["duration_ms"] == 187  # the payload's, although the hooks were >= 200 ms apart
+    assert fast["duration_ms"] is None  # no duration_ms in the payload: null, not a guess
     assert (
         ms(slow["timestamp_start"])
         < ms(fast["timestamp_start"])
@@ -727,7 +778,11 @@ def test_truncation_keeps_characters_whole(tmp_path, commands, backend):
     claude.ok("UserPromptSubmit", prompt=long_prompt)
 
     _, recs = only_session(project)
-    event, prompt = recs[1], recs[2]
+    assert [r["type"] for r in recs] == ["init", "tool_start", "event", "user_prompt"]
+    start, event, prompt = recs[1], recs[2], recs[3]
+    # The tool_start is cut the same way.
+    assert start["tool_input"]["content"] == event["tool_input"]["content"]
+    assert start["truncated_fields"] == [n for n in event["truncated_fields"] if n["field"].startswith("tool_input")]
     originals = {
         "tool_input.content": euro,
         "tool_output.content": emoji,
@@ -760,7 +815,7 @@ def test_truncation_keeps_characters_whole(tmp_path, commands, backend):
     assert event["tool_output"]["structuredPatch"] == [] and event["tool_output"]["type"] == "create"
     assert list(event)[: len(TOOL_KEYS)] == TOOL_KEYS
     assert event["files_accessed"] == [str(project / "big.txt")]
-    assert event["duration_ms"] is not None
+    assert event["timestamp_start"] == start["timestamp"]
 
     assert prompt["type"] == "user_prompt"
     assert prompt["truncated_fields"] == [{"field": "prompt", "original_bytes": 600, "kept_bytes": 150}]
@@ -785,10 +840,11 @@ def test_hostile_ids_stay_inside_the_data_dir(tmp_path, commands, backend, claud
     assert created and all(path == inside or path.startswith(inside + os.sep) for path in created), created
     _, recs = only_session(project)
     assert recs[0]["claude_session_id"] == claude_id
-    assert [r["type"] for r in recs] == ["init", "event", "event", "end"]
+    assert [r["type"] for r in recs] == ["init", "tool_start", "event", "tool_start", "event", "end"]
     assert [e["tool_use_id"] for e in tool_events(recs)] == ["../../" + claude_id[:50], "a/b"]
-    assert all(e["duration_ms"] is not None for e in tool_events(recs))
-    assert recs[-1]["unfinished_tool_calls"] == 0
+    # Each call found its own pending start, whatever its id.
+    assert [e["timestamp_start"] for e in tool_events(recs)] == [recs[1]["timestamp"], recs[3]["timestamp"]]
+    assert recs[-1]["unfinished_tool_calls"] == 0 and "unfinished" not in recs[-1]
 
 
 def test_backends_write_the_same_records(tmp_path, commands):
@@ -834,8 +890,25 @@ FAIL_OPEN_INPUTS = {
     "deeply-nested": (b"[" * 100000, "PostToolUse"),
     "missing-session-id": (b'{"cwd": "/tmp", "hook_event_name": "PostToolUse", "tool_name": "Read"}', "PostToolUse"),
     "session-id-not-a-string": (b'{"session_id": 42, "tool_name": "Read"}', "PostToolUse"),
-    "unknown-event": (b'{"session_id": "x", "hook_event_name": "Notification"}', "Notification"),
+    # Never recorded: its hook replaces git's worktree creation, and nothing it does may get in the way.
+    "worktree-create": (b'{"session_id": "x", "hook_event_name": "WorktreeCreate", "name": "f"}', "WorktreeCreate"),
+    # Not event names at all.
+    "event-with-a-dash": (b'{"session_id": "x"}', "Post-Tool"),
+    "event-with-a-space": (b'{"session_id": "x"}', "Post Tool"),
+    "event-starting-with-a-digit": (b'{"session_id": "x"}', "1Event"),
+    "event-with-a-path": (b'{"session_id": "x"}', "../Stop"),
+    "event-not-ascii": (b'{"session_id": "x"}', "\u00c9v\u00e9nement"),
+    "event-too-long": (b'{"session_id": "x"}', "E" * 65),
 }
+
+
+def command_for(commands: dict, event: str) -> str:
+    """The installed command with another event name as its last argument."""
+    import shlex
+
+    stop = commands["Stop"]
+    assert stop.endswith(" Stop")
+    return stop[: -len("Stop")] + shlex.quote(event)
 
 
 @pytest.mark.parametrize("case", sorted(FAIL_OPEN_INPUTS))
@@ -844,9 +917,22 @@ def test_fail_open_bad_input(tmp_path, commands, backend, case):
     project.mkdir()
     data, event = FAIL_OPEN_INPUTS[case]
     claude = Claude(commands, project, backend, "x")
-    command = commands.get(event) or commands["Stop"].replace("hook Stop", "hook " + event)
-    assert_fail_open(claude.call(event, raw=data, command=command))
+    line = assert_fail_open(claude.call(event, raw=data, command=commands.get(event) or command_for(commands, event)))
+    if event not in commands:  # refused by name, before stdin is read
+        assert event not in hooks.EVENTS + hooks.OPT_IN_EVENTS
+        assert "nothing recorded" in line, line
     assert list(project.iterdir()) == []
+
+
+def test_longest_event_name_is_still_recorded(tmp_path, commands, backend):
+    """64 characters is the limit (65 is refused above)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    event = "E" * 64
+    claude = Claude(commands, project, backend, "long-name")
+    assert_quiet(claude.call(event, command=command_for(commands, event)))
+    _, recs = only_session(project)
+    assert [(r["type"], r.get("hook_event")) for r in recs] == [("init", None), ("e" * 64, event)]
 
 
 def test_fail_open_no_event_argument(tmp_path, commands):
@@ -854,7 +940,7 @@ def test_fail_open_no_event_argument(tmp_path, commands):
     project.mkdir()
     claude = Claude(commands, project, "rust", "x")
     command = commands["Stop"][: -len(" Stop")]
-    assert command.endswith(" hook")
+    assert command.strip("'").endswith("/nova_session/run_hook.py")
     assert_fail_open(claude.call("Stop", command=command))
     assert list(project.iterdir()) == []
 

@@ -17,20 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from nova_session import install
+from nova_session import hooks, install, sessions
 
 TIMEOUT = 60
-EVENTS = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "SubagentStop",
-    "Stop",
-    "SessionEnd",
-)
-TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure")
+# What install registers: every event of hooks.EVENTS (MessageDisplay only when asked for).
+EVENTS = hooks.EVENTS
+TOOL_EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied")
+# The hook command of nova_session releases before run_hook.py (an upgrade must replace them).
+OLD_COMMAND = "/opt/old-venv/bin/python -I -c 'import nova_session.cli as c; c.main()' hook %s"
+OLD_EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure", "SubagentStop")
 
 USER_SETTINGS = {
     "$schema": "https://json.schemastore.org/claude-code-settings.json",
@@ -90,10 +85,10 @@ def our_groups(settings: dict, event: str) -> list:
     return [g for g in settings["hooks"].get(event, []) if any(ours(h) for h in g.get("hooks", []))]
 
 
-def check_installed(settings: dict) -> dict:
+def check_installed(settings: dict, events=EVENTS) -> dict:
     """Exactly one group of ours per event, well formed; returns {event: command}."""
     commands = {}
-    for event in EVENTS:
+    for event in events:
         groups = our_groups(settings, event)
         assert len(groups) == 1, (event, settings["hooks"].get(event))
         (group,) = groups
@@ -104,11 +99,14 @@ def check_installed(settings: dict) -> dict:
         assert len(group["hooks"]) == 1
         (hook,) = group["hooks"]
         assert hook["type"] == "command"
-        assert isinstance(hook["timeout"], int) and not isinstance(hook["timeout"], bool) and 0 < hook["timeout"] <= 60
+        assert type(hook["timeout"]) is int and hook["timeout"] == (5 if event == "SessionEnd" else 10)
+        assert list(hook) == ["type", "command", "timeout"]
         argv = shlex.split(hook["command"])
-        assert argv[-2:] == ["hook", event]
+        assert argv == [os.path.abspath(sys.executable), "-I", install.hook_script(), event]
         commands[event] = hook["command"]
-    assert set(settings["hooks"]) >= set(EVENTS)
+    assert set(settings["hooks"]) >= set(events)
+    mine = {event for event, groups in settings["hooks"].items() if any(ours(h) for g in groups for h in g["hooks"])}
+    assert mine == set(events)  # nothing of ours for any other event (MessageDisplay, WorktreeCreate)
     return commands
 
 
@@ -149,15 +147,15 @@ def test_install_keeps_other_settings_and_hooks(project):
             assert settings[key] == value, key
     check_installed(settings)
     hooks = settings["hooks"]
-    assert hooks["Notification"] == USER_SETTINGS["hooks"]["Notification"]
     # The user's groups come first and are untouched; ours is added once after them.
-    assert hooks["PostToolUse"][0] == USER_SETTINGS["hooks"]["PostToolUse"][0]
-    assert len(hooks["PostToolUse"]) == 2
-    assert hooks["Stop"][0] == USER_SETTINGS["hooks"]["Stop"][0]
-    assert len(hooks["Stop"]) == 2
+    for event, groups in USER_SETTINGS["hooks"].items():
+        assert hooks[event][:-1] == groups, event
+        assert our_groups(settings, event) == [hooks[event][-1]]
     for event in EVENTS:
         if event not in USER_SETTINGS["hooks"]:
             assert len(hooks[event]) == 1
+    # The user's events keep their place; ours follow, in hooks.EVENTS order.
+    assert list(hooks) == list(USER_SETTINGS["hooks"]) + [e for e in EVENTS if e not in USER_SETTINGS["hooks"]]
     assert Path(str(settings_path(project)) + ".bak").read_bytes() == original
 
 
@@ -335,12 +333,25 @@ def test_invalid_json_message_names_the_file(project):
 def test_commands_use_the_absolute_interpreter_in_isolated_mode(project):
     assert cli("install", "--project", str(project)).returncode == 0
     commands = check_installed(json.loads(settings_path(project).read_text("utf-8")))
+    script = str(Path(install.__file__).resolve().parent / "run_hook.py")
+    assert install.hook_script() == script and os.path.isfile(script)
     for event, command in commands.items():
         argv = shlex.split(command)
         assert os.path.isabs(argv[0])
-        assert argv[0] == os.path.abspath(sys.executable)
-        assert "-I" in argv[1 : argv.index("hook")]
+        assert argv == [os.path.abspath(sys.executable), "-I", script, event]
+        assert command == "%s -I %s %s" % (shlex.quote(argv[0]), shlex.quote(script), event)
         assert command == install.hook_command(event)
+
+
+def test_hook_command_quotes_paths_with_spaces(tmp_path):
+    """An interpreter under a directory with a space is one shell word (shlex-quoted)."""
+    python = "/opt/my venv/bin/python3"
+    command = install.hook_command("PostToolUse", interpreter=python)
+    assert command.startswith("'/opt/my venv/bin/python3' -I ")
+    assert shlex.split(command) == [python, "-I", install.hook_script(), "PostToolUse"]
+    # A relative interpreter path is made absolute.
+    relative = install.hook_command("Stop", interpreter="bin/python")
+    assert shlex.split(relative)[0] == os.path.abspath("bin/python")
 
 
 def test_installed_commands_run_from_another_directory(tmp_path, project):
@@ -380,26 +391,49 @@ def test_installed_commands_run_from_another_directory(tmp_path, project):
     assert not (elsewhere / ".nova-protector").exists()
     (session,) = (project / ".nova-protector" / "sessions").glob("*.jsonl")
     recs = [json.loads(line) for line in session.read_text("utf-8").splitlines()]
-    assert [r["type"] for r in recs] == ["init", "event", "end"]
-    assert recs[1]["files_accessed"] == [str(project / "x.py")]
-    assert recs[1]["duration_ms"] is not None
+    assert [r["type"] for r in recs] == ["init", "tool_start", "event", "end"]
+    assert recs[2]["files_accessed"] == [str(project / "x.py")]
+    assert recs[2]["timestamp_start"] == recs[1]["timestamp"]
 
 
 def test_hook_command_fails_open_when_the_package_cannot_load(project):
-    """NOVA_SESSION_BACKEND=rust without the kernel: the hook still exits 0, one line on stderr."""
-    code = "import sys; sys.modules['nova_session._rust'] = None\n" + install.HOOK_CODE
-    env = dict(os.environ, NOVA_SESSION_BACKEND="rust", CLAUDE_PROJECT_DIR=str(project))
+    """NOVA_SESSION_BACKEND=rust without the kernel: the installed command still exits 0,
+    with one line on stderr naming the way out, and nothing on stdout."""
+    assert cli("install", "--project", str(project)).returncode == 0
+    command = json.loads(settings_path(project).read_text("utf-8"))["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
+    python, flag, script, event = shlex.split(command)
+    assert (flag, event) == ("-I", "PostToolUse")
+    # The installed program, run as the installed command runs it, with the kernel made unloadable.
+    code = (
+        "import sys, runpy; sys.modules['nova_session._rust'] = None; sys.argv = [sys.argv[1], sys.argv[2]]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    env = dict(env_for(), NOVA_SESSION_BACKEND="rust", CLAUDE_PROJECT_DIR=str(project))
+    payload = {"session_id": "s", "cwd": str(project), "tool_name": "Read", "tool_input": {}, "tool_use_id": "t"}
     proc = subprocess.run(
-        [sys.executable, "-I", "-c", code, "hook", "PostToolUse"],
-        input=b'{"session_id":"s","cwd":"%s"}' % str(project).encode(),
+        [python, flag, "-c", code, script, event],
+        input=json.dumps(payload).encode(),
         env=env,
         capture_output=True,
+        timeout=TIMEOUT,
     )
-    assert proc.returncode == 0
+    assert proc.returncode == 0, proc.stderr
     assert proc.stdout == b""
     lines = proc.stderr.decode().splitlines()
-    assert len(lines) == 1 and "cannot load nova_session" in lines[0] and "NOVA_SESSION_BACKEND=python" in lines[0]
+    assert len(lines) == 1, lines
+    assert "cannot load nova_session" in lines[0] and "NOVA_SESSION_BACKEND=python" in lines[0]
     assert not (project / ".nova-protector").exists()
+
+    # The same command on the default backend records (the child above failed for the reason given).
+    proc = subprocess.run(
+        [python, flag, "-c", code.replace("sys.modules['nova_session._rust'] = None; ", ""), script, event],
+        input=json.dumps(payload).encode(),
+        env=dict(env, NOVA_SESSION_BACKEND="auto"),
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
+    assert len(list((project / ".nova-protector" / "sessions").glob("*.jsonl"))) == 1
 
 
 def test_install_writes_through_a_symlinked_settings_file(project, tmp_path):
@@ -449,3 +483,235 @@ def test_settings_with_a_lone_surrogate_escape_are_refused_and_left_alone(projec
     assert proc.returncode == 1 and b"left untouched" in proc.stderr and b"Traceback" not in proc.stderr
     assert settings_path(project).read_bytes() == before
     assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
+
+
+# ------------------------------------------------ events, --local, upgrades
+
+
+def test_install_registers_every_event_with_its_matcher_and_timeout(project):
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
+    assert "%d hooks installed" % len(hooks.EVENTS) in proc.stdout.decode()
+    assert len(hooks.EVENTS) == 32 and len(set(hooks.EVENTS)) == 32
+    settings = json.loads(settings_path(project).read_text("utf-8"))
+    check_installed(settings)
+    matchers = {event: groups[0].get("matcher") for event, groups in settings["hooks"].items()}
+    assert {event for event, matcher in matchers.items() if matcher is not None} == set(TOOL_EVENTS)
+    assert {matchers[event] for event in TOOL_EVENTS} == {"*"}
+    timeouts = {event: groups[0]["hooks"][0]["timeout"] for event, groups in settings["hooks"].items()}
+    assert timeouts.pop("SessionEnd") == 5
+    assert set(timeouts.values()) == {10}
+    assert "MessageDisplay" not in settings["hooks"]
+    assert "WorktreeCreate" not in settings["hooks"]
+
+
+def test_message_display_is_opt_in(project):
+    proc = cli("install", "--project", str(project), "--message-display")
+    assert proc.returncode == 0, proc.stderr
+    assert "%d hooks installed" % (len(hooks.EVENTS) + 1) in proc.stdout.decode()
+    settings = json.loads(settings_path(project).read_text("utf-8"))
+    check_installed(settings, EVENTS + ("MessageDisplay",))
+    (group,) = settings["hooks"]["MessageDisplay"]
+    assert "matcher" not in group and group["hooks"][0]["timeout"] == 10
+    assert list(settings["hooks"])[-1] == "MessageDisplay"
+    assert "WorktreeCreate" not in settings["hooks"]  # never, even when asked for more
+
+    # Installing again without the flag takes MessageDisplay out; uninstall removes everything.
+    assert cli("install", "--project", str(project)).returncode == 0
+    settings = json.loads(settings_path(project).read_text("utf-8"))
+    check_installed(settings)
+    assert "MessageDisplay" not in settings["hooks"]
+    assert cli("install", "--project", str(project), "--message-display").returncode == 0
+    assert cli("uninstall", "--project", str(project)).returncode == 0
+    assert json.loads(settings_path(project).read_text("utf-8")) == {}
+
+
+def test_local_install_writes_settings_local_json(project):
+    shared = write_settings(project, USER_SETTINGS)
+    local = project / ".claude" / "settings.local.json"
+    proc = cli("install", "--project", str(project), "--local")
+    assert proc.returncode == 0, proc.stderr
+    assert str(local) in proc.stdout.decode()
+    check_installed(json.loads(local.read_text("utf-8")))
+    assert list(json.loads(local.read_text("utf-8"))) == ["hooks"]
+    assert settings_path(project).read_bytes() == shared  # the shared file is not touched
+
+    # A plain uninstall leaves the local file alone; uninstall --local empties it.
+    proc = cli("uninstall", "--project", str(project))
+    assert proc.returncode == 0 and "unchanged" in proc.stdout.decode()
+    check_installed(json.loads(local.read_text("utf-8")))
+    proc = cli("uninstall", "--project", str(project), "--local")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(local.read_text("utf-8")) == {}
+    assert settings_path(project).read_bytes() == shared
+
+
+def test_local_install_keeps_the_local_files_own_settings(project):
+    local = project / ".claude" / "settings.local.json"
+    local.parent.mkdir()
+    original = {"permissions": {"allow": ["Bash(make:*)"]}, "hooks": USER_SETTINGS["hooks"]}
+    local.write_text(json.dumps(original), "utf-8")
+    assert cli("install", "--project", str(project), "--local").returncode == 0
+    installed = json.loads(local.read_text("utf-8"))
+    check_installed(installed)
+    assert installed["permissions"] == original["permissions"]
+    assert cli("uninstall", "--project", str(project), "--local").returncode == 0
+    assert json.loads(local.read_text("utf-8")) == original
+    assert not settings_path(project).exists()
+
+
+def test_local_and_user_together_are_a_usage_error(tmp_path, project):
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = cli("install", "--user", "--local", home=home, cwd=project)
+    assert proc.returncode == 2
+    assert b"--local" in proc.stderr
+    assert list(home.iterdir()) == [] and list(project.iterdir()) == []
+
+
+def test_markers_recognise_this_and_the_older_commands():
+    assert install.is_ours({"type": "command", "command": install.hook_command("Stop")})
+    assert install.is_ours({"type": "command", "command": OLD_COMMAND % "Stop"})
+    assert install.is_ours({"command": "'/x y/python' -I '/site-packages/nova_session/run_hook.py' Stop"})
+    for foreign in ({"command": "echo nova"}, {"command": "run_hook.py Stop"}, {"command": 7}, "nova_session.cli", {}):
+        assert not install.is_ours(foreign), foreign
+
+
+def test_upgrade_replaces_the_older_commands(project):
+    """Settings written by an earlier release (``-c 'import nova_session.cli ...'``): install
+    replaces those entries with this version's, uninstall removes both kinds."""
+    old = json.loads(json.dumps(USER_SETTINGS))
+    for event in OLD_EVENTS:
+        group = {"matcher": "*"} if event in TOOL_EVENTS else {}
+        group["hooks"] = [{"type": "command", "command": OLD_COMMAND % event, "timeout": 10}]
+        old["hooks"].setdefault(event, []).append(group)
+    # An old entry sharing a group with a hook of the user's: the user's stays.
+    old["hooks"]["Stop"][0]["hooks"].append({"type": "command", "command": OLD_COMMAND % "Stop"})
+    write_settings(project, old)
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
+    text = settings_path(project).read_text("utf-8")
+    assert "nova_session.cli" not in text and "/opt/old-venv" not in text
+    settings = json.loads(text)
+    check_installed(settings)
+    for event, groups in USER_SETTINGS["hooks"].items():
+        assert settings["hooks"][event][:-1] == groups
+
+    # Uninstalling the old settings directly removes the old entries too.
+    write_settings(project, old)
+    assert cli("uninstall", "--project", str(project)).returncode == 0
+    assert json.loads(settings_path(project).read_text("utf-8")) == USER_SETTINGS
+
+
+# ------------------------------------------------- the plugin defers to settings
+
+
+def plugin_payload(project: Path, event: str) -> dict:
+    payload = {"session_id": "plugin-1", "transcript_path": "/tmp/t.jsonl", "cwd": str(project)}
+    payload["hook_event_name"] = event
+    if event == "PostToolUse":
+        payload.update(tool_name="Read", tool_input={"file_path": "a.txt"}, tool_response={}, tool_use_id="t1")
+    return payload
+
+
+def run_cli_hook(monkeypatch, argv: list, payload: dict) -> int:
+    """cli.main(argv) in this process with payload on stdin, as Claude Code runs the plugin's hook."""
+    import io
+
+    from nova_session import cli as cli_module
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(payload).encode())))
+    return cli_module.main(argv)
+
+
+@pytest.fixture
+def plugin_env(api, project, tmp_path, monkeypatch, capsys):
+    """HOME and CLAUDE_CONFIG_DIR in temporary directories, the project as CLAUDE_PROJECT_DIR."""
+    home = tmp_path / "home"
+    config = tmp_path / "config"
+    home.mkdir()
+    config.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(project))
+    monkeypatch.setattr(sessions, "_registry", {})
+    yield {"home": home, "config": config, "project": project}
+    assert capsys.readouterr().out == ""  # a hook never prints on stdout
+
+
+def only_postToolUse_of_ours() -> dict:
+    group = {"matcher": "*", "hooks": [{"type": "command", "command": install.hook_command("PostToolUse")}]}
+    return {"hooks": {"PostToolUse": [group]}}
+
+
+def recorded_types(project: Path) -> list:
+    files = list((project / ".nova-protector" / "sessions").glob("*.jsonl")) if (project / ".nova-protector").exists() else []
+    assert len(files) <= 1
+    return [json.loads(line)["type"] for line in files[0].read_text("utf-8").splitlines()] if files else []
+
+
+@pytest.mark.parametrize("where", ["project", "project-local", "config-dir", "home"])
+def test_plugin_records_nothing_for_an_event_the_settings_hooks_record(plugin_env, monkeypatch, where):
+    project = plugin_env["project"]
+    paths = {
+        "project": project / ".claude" / "settings.json",
+        "project-local": project / ".claude" / "settings.local.json",
+        "config-dir": plugin_env["config"] / "settings.json",
+        "home": plugin_env["home"] / ".claude" / "settings.json",
+    }
+    if where == "home":
+        monkeypatch.delenv("CLAUDE_CONFIG_DIR")
+    paths[where].parent.mkdir(parents=True, exist_ok=True)
+    paths[where].write_text(json.dumps(only_postToolUse_of_ours()), "utf-8")
+    assert install.settings_handle("PostToolUse", str(project)) is True
+    assert install.settings_handle("Stop", str(project)) is False
+
+    # The settings hook handles PostToolUse: the plugin's call records nothing at all.
+    assert run_cli_hook(monkeypatch, ["hook", "--plugin", "PostToolUse"], plugin_payload(project, "PostToolUse")) == 0
+    assert not (project / ".nova-protector").exists()
+    # No settings hook for Stop: the plugin records it.
+    assert run_cli_hook(monkeypatch, ["hook", "--plugin", "Stop"], plugin_payload(project, "Stop")) == 0
+    assert recorded_types(project) == ["init", "stop"]
+    # The settings hook's own call (no --plugin) records PostToolUse.
+    assert run_cli_hook(monkeypatch, ["hook", "PostToolUse"], plugin_payload(project, "PostToolUse")) == 0
+    assert recorded_types(project) == ["init", "stop", "event"]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        None,
+        {"hooks": {"PostToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "echo mine"}]}]}},
+        {"hooks": {"Stop": only_postToolUse_of_ours()["hooks"]["PostToolUse"]}},
+        b"{not json",
+    ],
+    ids=["no-settings", "someone-elses-hook", "ours-for-another-event", "invalid-json"],
+)
+def test_plugin_records_when_no_settings_hook_of_ours_handles_the_event(plugin_env, monkeypatch, settings):
+    project = plugin_env["project"]
+    if settings is not None:
+        path = project / ".claude" / "settings.json"
+        path.parent.mkdir()
+        path.write_bytes(settings if isinstance(settings, bytes) else json.dumps(settings).encode())
+    assert run_cli_hook(monkeypatch, ["hook", "--plugin", "PostToolUse"], plugin_payload(project, "PostToolUse")) == 0
+    assert recorded_types(project) == ["init", "event"]
+
+
+def test_plugin_reads_user_settings_from_the_config_dir_when_set(plugin_env, monkeypatch):
+    """With CLAUDE_CONFIG_DIR set, Claude Code does not read ~/.claude/settings.json: neither does the guard."""
+    project = plugin_env["project"]
+    home_settings = plugin_env["home"] / ".claude" / "settings.json"
+    home_settings.parent.mkdir()
+    home_settings.write_text(json.dumps(only_postToolUse_of_ours()), "utf-8")
+    assert run_cli_hook(monkeypatch, ["hook", "--plugin", "PostToolUse"], plugin_payload(project, "PostToolUse")) == 0
+    assert recorded_types(project) == ["init", "event"]
+
+
+def test_plugin_guard_uses_the_payload_cwd_without_claude_project_dir(plugin_env, monkeypatch):
+    project = plugin_env["project"]
+    monkeypatch.delenv("CLAUDE_PROJECT_DIR")
+    write_settings(project, install.with_ours({}))
+    assert run_cli_hook(monkeypatch, ["hook", "--plugin", "Stop"], plugin_payload(project, "Stop")) == 0
+    assert not (project / ".nova-protector").exists()
+    assert run_cli_hook(monkeypatch, ["hook", "Stop"], plugin_payload(project, "Stop")) == 0
+    assert recorded_types(project) == ["init", "stop"]
