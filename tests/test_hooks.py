@@ -26,6 +26,8 @@ import pytest
 import nova_session
 from nova_session import hooks, records, scanner, sessions
 
+from support import run_together
+
 BACKENDS = ("rust", "python")
 TIMEOUT = 60
 
@@ -518,6 +520,61 @@ def test_parallel_first_hooks_of_a_new_session(tmp_path, commands, backend):
         "prompt %d" % i for i in (0, 4, 8, 12)
     )
     assert nova_session.get_active_session(project, claude_session_id="brand-new") == sid
+
+
+# One hook call in a child process, started with the others (tests/support.run_together):
+# the installed command, through the shell, with the payload on stdin.
+CHILD = r"""
+import os, subprocess, sys, time
+command, payload, ready, go = sys.argv[1:5]
+data = open(payload, "rb").read()
+open(ready, "w").close()
+deadline = time.monotonic() + 30
+while not os.path.exists(go) and time.monotonic() < deadline:
+    time.sleep(0.0005)
+proc = subprocess.run(command, shell=True, input=data, capture_output=True)
+if (proc.returncode, proc.stdout, proc.stderr) != (0, b"", b""):
+    sys.exit("hook failed: %r" % (proc,))
+print(os.environ["NOVA_SESSION_BACKEND"], 1)
+"""
+
+
+@pytest.mark.parametrize("round_", range(2))
+def test_parallel_closing_hooks_write_one_event_per_call(tmp_path, commands, backend, round_):
+    """PostToolUse and several PostToolBatch naming the same calls, in parallel processes
+    started at one moment, half on each backend: exactly one closing event per tool_use_id."""
+    project = tmp_path / "project"
+    project.mkdir()
+    claude = Claude(commands, project, backend, "parallel-close")
+    ids = ["toolu_%02d" % i for i in range(8)]
+    for tool_use_id in ids:
+        claude.ok("PreToolUse", tool_name="Bash", tool_input={"command": "ls"}, tool_use_id=tool_use_id)
+    payloads = []
+    for tool_use_id in ids:
+        fields = {"tool_input": {"command": "ls"}, "tool_response": {"stdout": tool_use_id}, "tool_use_id": tool_use_id}
+        payloads.append(("PostToolUse", claude.payload("PostToolUse", tool_name="Bash", **fields)))
+    calls = [
+        {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": i, "tool_response": "ok"} for i in ids
+    ]
+    payloads += [("PostToolBatch", claude.payload("PostToolBatch", tool_calls=calls))] * 4
+    children = []
+    for number, (event, payload) in enumerate(payloads):
+        path = tmp_path / ("payload-%d.json" % number)
+        path.write_bytes(json.dumps(payload).encode())
+        children.append(("c%d" % number, BACKENDS[number % 2], [CHILD, commands[event], str(path)]))
+    run_together(tmp_path, children, 1)
+
+    sid, recs = only_session(project)
+    check_ids(recs)
+    events = tool_events(recs)
+    assert sorted(e["tool_use_id"] for e in events) == ids  # each exactly once
+    assert not any("claim_conflict" in e for e in events)
+    starts = {r["tool_use_id"]: r["timestamp"] for r in recs if r["type"] == "tool_start"}
+    assert all(e["timestamp_start"] == starts[e["tool_use_id"]] for e in events)
+    batches = [r for r in recs if r["type"] == "tool_batch"]
+    assert len(batches) == 4 and all(b["tool_use_ids"] == ids for b in batches)
+    assert list((data_dir(project) / "pending" / sid).iterdir()) == []
+    assert sorted(p.name for p in (data_dir(project) / "closed" / sid).iterdir()) == ids
 
 
 def test_two_concurrent_claude_sessions_never_mix(tmp_path, commands, backend):
@@ -1146,6 +1203,145 @@ def test_in_process_fail_open_logs_one_warning(hook_env, caplog):
         assert hooks.run("PostToolUse", b"{oops") == 0
     assert len(nova_warnings(caplog)) == 1
     assert list(project.iterdir()) == []
+
+
+# ------------------------------------------ in-process: pending starts tampered with
+
+
+def run_in_process(project: Path, caplog, capsys, event: str, warnings: int = 0, **fields) -> None:
+    """hooks.run(event) for the session "in-process": exit 0, nothing on stdout, ``warnings`` warnings."""
+    data = {"session_id": "in-process", "transcript_path": "/tmp/t.jsonl", "cwd": str(project)}
+    data.update(hook_event_name=event, **fields)
+    capsys.readouterr()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="nova_session"):
+        assert hooks.run(event, json.dumps(data).encode()) == 0
+    assert capsys.readouterr().out == ""
+    assert len(nova_warnings(caplog)) == warnings, [w.getMessage() for w in nova_warnings(caplog)]
+
+
+def _edit_timestamp(value):
+    def edit(path: Path, outside: Path) -> None:
+        start = json.loads(path.read_bytes())
+        assert type(start["timestamp_start"]) is int  # what PreToolUse wrote: ms since the epoch
+        start["timestamp_start"] = value
+        path.write_text(json.dumps(start), "utf-8")
+
+    return edit
+
+
+def _replace(data: bytes):
+    def edit(path: Path, outside: Path) -> None:
+        path.write_bytes(data)
+
+    return edit
+
+
+def _directory(path: Path, outside: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _symlink(path: Path, outside: Path) -> None:
+    # A link to a start that looks perfectly valid: it must not be followed.
+    outside.write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(outside)
+
+
+def _fifo(path: Path, outside: Path) -> None:
+    path.unlink()
+    os.mkfifo(str(path))
+
+
+def _other_call(path: Path, outside: Path) -> None:
+    start = json.loads(path.read_bytes())
+    start["tool_use_id"] = "someone-else"
+    path.write_text(json.dumps(start), "utf-8")
+
+
+TAMPERED = {
+    "huge-int": _edit_timestamp(99999999999999999999),
+    "negative": _edit_timestamp(-5),
+    "zero": _edit_timestamp(0),
+    "float": _edit_timestamp(1.5),
+    "string": _edit_timestamp("2026-01-01T00:00:00.000Z"),
+    "null": _edit_timestamp(None),
+    "bool": _edit_timestamp(True),
+    "far-future": _edit_timestamp(4102444800000),  # 2100
+    "garbage-bytes": _replace(b"\xff\xfe\x00garbage\n"),
+    "empty": _replace(b""),
+    "json-array": _replace(b"[1, 2, 3]"),
+    "too-deep": _replace(b"[" * 100000),
+    "too-large": _replace(b'{"pad": "' + b"x" * (2 << 20) + b'"}'),
+    "another-calls-start": _other_call,
+    "directory": _directory,
+    "symlink": _symlink,
+    "fifo": _fifo,
+}
+
+
+@pytest.mark.parametrize("closing", ["PostToolUse", "PostToolBatch"])
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_a_tampered_pending_start_never_loses_the_closing_event(hook_env, tmp_path, caplog, capsys, case, closing):
+    """The tool can edit .nova-protector between its hooks: whatever stands where its
+    pending start was, the closing event is written, with no start time."""
+    project = hook_env
+    call = {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "t1"}
+    run_in_process(project, caplog, capsys, "PreToolUse", **call)
+    sid, _ = only_session(project)
+    pending = data_dir(project) / "pending" / sid / "t1"
+    outside = tmp_path / "outside-start.json"
+    TAMPERED[case](pending, outside)
+    kept = outside.read_bytes() if outside.exists() else None
+    if closing == "PostToolUse":
+        run_in_process(project, caplog, capsys, "PostToolUse", tool_response={"stdout": ""}, **call)
+    else:
+        run_in_process(project, caplog, capsys, "PostToolBatch", tool_calls=[dict(call, tool_response="ok")])
+    (event,) = tool_events(only_session(project)[1])
+    assert event["tool_use_id"] == "t1" and event["hook_event"] == closing
+    assert event["timestamp_start"] is None  # an implausible or unreadable start is not believed
+    assert event["timestamp_end"] is not None and event["working_dir"] == str(project)
+    if kept is not None:
+        assert outside.read_bytes() == kept  # the link's target was neither read into the record nor removed
+    # The other closer comes too: whatever stands at the pending path, no second event, no wait.
+    began = time.monotonic()
+    if closing == "PostToolUse":
+        run_in_process(project, caplog, capsys, "PostToolBatch", tool_calls=[dict(call, tool_response="ok")])
+    else:
+        run_in_process(project, caplog, capsys, "PostToolUse", tool_response={"stdout": ""}, **call)
+    assert time.monotonic() - began < hooks.CLAIM_WAIT_SECONDS
+    assert len(tool_events(only_session(project)[1])) == 1
+    run_in_process(project, caplog, capsys, "SessionEnd", reason="other")
+    end = only_session(project)[1][-1]
+    assert end["type"] == "end" and end["unfinished_tool_calls"] == 0 and "unfinished" not in end
+
+
+def test_a_claim_nobody_honours_does_not_keep_the_call_out(hook_env, caplog, capsys, monkeypatch):
+    """A closing claim whose writer never wrote (a crashed hook, or a command that created
+    closed/{session}/{id} itself while its pending start is still there): after a short wait
+    the event is written anyway, marked claim_conflict, with one warning."""
+    monkeypatch.setattr(hooks, "CLAIM_WAIT_SECONDS", 0.3)
+    project = hook_env
+    call = {"tool_name": "Bash", "tool_input": {"command": "touch x"}, "tool_use_id": "t1"}
+    run_in_process(project, caplog, capsys, "PreToolUse", **call)
+    sid, (_, start) = only_session(project)
+    closed = data_dir(project) / "closed" / sid
+    closed.mkdir(parents=True)
+    (closed / "t1").touch()
+    began = time.monotonic()
+    run_in_process(project, caplog, capsys, "PostToolUse", warnings=1, tool_response={}, **call)
+    assert time.monotonic() - began >= 0.3
+    assert "claimed but never recorded" in nova_warnings(caplog)[0].getMessage()
+    (event,) = tool_events(only_session(project)[1])
+    assert list(event) == TOOL_KEYS + ["claim_conflict"] and event["claim_conflict"] is True
+    assert event["timestamp_start"] == start["timestamp"]
+    assert not (data_dir(project) / "pending" / sid / "t1").exists()
+    # Honoured claims (the pending start is gone): nothing more, and no wait.
+    began = time.monotonic()
+    run_in_process(project, caplog, capsys, "PostToolUse", tool_response={}, **call)
+    assert time.monotonic() - began < 0.3
+    assert len(tool_events(only_session(project)[1])) == 1
 
 
 # ---------------------------------------------------- in-process: records.*

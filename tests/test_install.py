@@ -639,13 +639,17 @@ def plugin_env(api, project, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out == ""  # a hook never prints on stdout
 
 
-def only_postToolUse_of_ours() -> dict:
+def only_post_tool_use_of_ours() -> dict:
     group = {"matcher": "*", "hooks": [{"type": "command", "command": install.hook_command("PostToolUse")}]}
     return {"hooks": {"PostToolUse": [group]}}
 
 
 def recorded_types(project: Path) -> list:
-    files = list((project / ".nova-protector" / "sessions").glob("*.jsonl")) if (project / ".nova-protector").exists() else []
+    files = (
+        list((project / ".nova-protector" / "sessions").glob("*.jsonl"))
+        if (project / ".nova-protector").exists()
+        else []
+    )
     assert len(files) <= 1
     return [json.loads(line)["type"] for line in files[0].read_text("utf-8").splitlines()] if files else []
 
@@ -662,7 +666,7 @@ def test_plugin_records_nothing_for_an_event_the_settings_hooks_record(plugin_en
     if where == "home":
         monkeypatch.delenv("CLAUDE_CONFIG_DIR")
     paths[where].parent.mkdir(parents=True, exist_ok=True)
-    paths[where].write_text(json.dumps(only_postToolUse_of_ours()), "utf-8")
+    paths[where].write_text(json.dumps(only_post_tool_use_of_ours()), "utf-8")
     assert install.settings_handle("PostToolUse", str(project)) is True
     assert install.settings_handle("Stop", str(project)) is False
 
@@ -682,7 +686,7 @@ def test_plugin_records_nothing_for_an_event_the_settings_hooks_record(plugin_en
     [
         None,
         {"hooks": {"PostToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "echo mine"}]}]}},
-        {"hooks": {"Stop": only_postToolUse_of_ours()["hooks"]["PostToolUse"]}},
+        {"hooks": {"Stop": only_post_tool_use_of_ours()["hooks"]["PostToolUse"]}},
         b"{not json",
     ],
     ids=["no-settings", "someone-elses-hook", "ours-for-another-event", "invalid-json"],
@@ -702,7 +706,7 @@ def test_plugin_reads_user_settings_from_the_config_dir_when_set(plugin_env, mon
     project = plugin_env["project"]
     home_settings = plugin_env["home"] / ".claude" / "settings.json"
     home_settings.parent.mkdir()
-    home_settings.write_text(json.dumps(only_postToolUse_of_ours()), "utf-8")
+    home_settings.write_text(json.dumps(only_post_tool_use_of_ours()), "utf-8")
     assert run_cli_hook(monkeypatch, ["hook", "--plugin", "PostToolUse"], plugin_payload(project, "PostToolUse")) == 0
     assert recorded_types(project) == ["init", "event"]
 

@@ -24,6 +24,7 @@ session files:
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 
@@ -198,6 +199,13 @@ def _is_id(value) -> bool:
     return isinstance(value, str) and bool(value)
 
 
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _start_ms(start, now_ms: int):
     """The start time of a pending call in ms, when it is a plausible one."""
     value = start.get("timestamp_start") if start is not None else None
@@ -284,7 +292,7 @@ class Hook:
             if key in self.payload:
                 extra[key] = self.payload[key]
         try:
-            sessions.create_session(sid, self.root, extra)
+            sessions.create_session(sid, self.root, extra, self.now_ms)
         except FileExistsError:
             pass
 
@@ -360,7 +368,7 @@ class Hook:
         # trail. Wait for the writer a little, then write the record anyway, marked.
         pending = self._state_path(PENDING_DIR, sid, tool_use_id)
         deadline = time.monotonic() + CLAIM_WAIT_SECONDS
-        while os.path.lexists(pending):
+        while _is_regular(pending):  # what else stands there was put by someone else: not a start
             if time.monotonic() >= deadline:
                 _log.warn(
                     "nova-session hook %s: %s was claimed but never recorded; recording it", self.event, tool_use_id
@@ -384,7 +392,9 @@ class Hook:
             except (OSError, ValueError, RecursionError):
                 start = None
             if type(start) is not dict:
-                calls.append({"tool_use_id": name, "tool_name": None, "tool_input": None, "timestamp_start": None})
+                # Not a start we wrote (something else stands there): unfinished only if never closed.
+                if not os.path.lexists(os.path.join(self.base, CLOSED_DIR, sid, name)):
+                    calls.append({"tool_use_id": name, "tool_name": None, "tool_input": None, "timestamp_start": None})
                 continue
             call = {key: start.get(key) for key in ("tool_use_id", "tool_name", "tool_input")}
             started_ms = _start_ms(start, self.now_ms)

@@ -191,7 +191,7 @@ def init_session_file(session_id, project_dir, **extra):
     return _as_path(path)
 
 
-def create_session(sid: str, root: str, extra: dict) -> str:
+def create_session(sid: str, root: str, extra: dict, millis: int | None = None) -> str:
     """Write the init record of a new session file, register and mark it; return its path.
 
     The raising core of ``init_session_file`` (FileExistsError when the file
@@ -204,7 +204,7 @@ def create_session(sid: str, root: str, extra: dict) -> str:
     record = {
         "type": "init",
         "session_id": sid,
-        "timestamp": timestamp(),
+        "timestamp": timestamp(millis),  # a hook's own time: its record must not come before the init
         "platform": _platform(),
         "project_dir": root,
     }
