@@ -1332,7 +1332,7 @@ def test_a_claim_nobody_honours_does_not_keep_the_call_out(hook_env, caplog, cap
     began = time.monotonic()
     run_in_process(project, caplog, capsys, "PostToolUse", warnings=1, tool_response={}, **call)
     assert time.monotonic() - began >= 0.3
-    assert "claimed but never recorded" in nova_warnings(caplog)[0].getMessage()
+    assert "was claimed but its record is not in the session file" in nova_warnings(caplog)[0].getMessage()
     (event,) = tool_events(only_session(project)[1])
     assert list(event) == TOOL_KEYS + ["claim_conflict"] and event["claim_conflict"] is True
     assert event["timestamp_start"] == start["timestamp"]

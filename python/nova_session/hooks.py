@@ -79,6 +79,8 @@ AGENTS_DIR = "agents"
 MAX_PENDING_BYTES = 1 << 20
 # How long a closing hook waits for the holder of a call's claim to write its record.
 CLAIM_WAIT_SECONDS = 2.0
+# How far back from the end of the session file a claimed call's record is looked for.
+CLOSED_SCAN_BYTES = (1 << 16, 1 << 20)
 # A start time further from now than this is not believed (a hand-edited pending file).
 _MAX_AGE_MS = 7 * 24 * 3600 * 1000
 # Hook input fields every event carries; records keep the rest.
@@ -357,25 +359,55 @@ class Hook:
         PostToolUse, PostToolUseFailure, PermissionDenied and PostToolBatch can
         all report one call, in parallel processes: the first to create
         ``closed/{session}/{tool_use_id}`` writes it. A call without a usable id
-        cannot be matched, so it is always written."""
+        cannot be matched, so it is always written.
+
+        A claim is trusted only as far as the trail bears it out: the command
+        runs between its call's hooks and can write ``.nova-protector/`` too. A
+        claim whose record is not in the session file (a crashed hook's, or the
+        command's own) does not keep the call out: the record is written, marked
+        ``claim_conflict``."""
         if not _is_id(tool_use_id):
             return True
-        if self.mark(CLOSED_DIR, sid, tool_use_id):
-            return True
-        # Claimed already. Its writer removes the pending start once the record is
-        # written; while the start is still there the claim may be a crashed hook's,
-        # or a command's that created the claim itself to keep its call out of the
-        # trail. Wait for the writer a little, then write the record anyway, marked.
+        try:
+            if self.mark(CLOSED_DIR, sid, tool_use_id):
+                return True
+        except (OSError, paths.Refused) as exc:
+            return self._unhonoured(tool_use_id, "cannot be claimed (%s)" % sessions.describe(exc))
+        # Claimed already. Its writer removes the pending start once the record is written.
         pending = self._state_path(PENDING_DIR, sid, tool_use_id)
         deadline = time.monotonic() + CLAIM_WAIT_SECONDS
-        while _is_regular(pending):  # what else stands there was put by someone else: not a start
-            if time.monotonic() >= deadline:
-                _log.warn(
-                    "nova-session hook %s: %s was claimed but never recorded; recording it", self.event, tool_use_id
-                )
-                self.claim_conflict = True
-                return True
+        while _is_regular(pending) and time.monotonic() < deadline:  # anything else there is not our start
             time.sleep(0.01)
+        if self.closed_in_file(sid, tool_use_id):
+            return False
+        return self._unhonoured(tool_use_id, "was claimed but its record is not in the session file")
+
+    def _unhonoured(self, tool_use_id: str, why: str) -> bool:
+        _log.warn("nova-session hook %s: call %r %s; recording it", self.event, tool_use_id, why)
+        self.claim_conflict = True
+        return True
+
+    def closed_in_file(self, sid: str, tool_use_id: str) -> bool:
+        """Whether the end of the session file holds a closing record of this call."""
+        needle = sessions.kernel.encode({"tool_use_id": tool_use_id})[1:-1]  # "tool_use_id":"…"
+        try:
+            fd = paths.open_regular(paths.session_file(self.root, sid), os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            size = os.fstat(fd).st_size
+            for span in CLOSED_SCAN_BYTES:
+                tail = os.pread(fd, min(size, span), max(0, size - span))
+                at = tail.rfind(needle)
+                while at >= 0:
+                    line_start = tail.rfind(b"\n", 0, at) + 1
+                    if tail.startswith(b'{"type":"event",', line_start):
+                        return True
+                    at = tail.rfind(needle, 0, at)
+                if span >= size:
+                    break
+        finally:
+            os.close(fd)
         return False
 
     def unfinished(self, sid: str) -> list:
@@ -430,15 +462,17 @@ class Hook:
         """The payload without the fields every event carries and those a record already used."""
         return {k: v for k, v in self.payload.items() if k not in _COMMON and k not in used}
 
-    def record(self, kind: str, *used: str) -> dict:
-        """A record of this hook call: type, timestamp, hook_event, agent, then the payload's own fields."""
+    def record(self, kind: str, *used: str, **computed) -> dict:
+        """A record of this hook call: type, timestamp, hook_event, agent, the payload's
+        own fields (but those in ``used``), then the ``computed`` ones."""
         record = {
             "type": kind,
             "timestamp": sessions.timestamp(self.now_ms),
             "hook_event": self.event,
             "agent": self.agent,
         }
-        record.update(self.extra_fields(*used))
+        add_fields(record, self.extra_fields(*used), computed)
+        record.update(computed)
         return record
 
     def truncated(self, record: dict) -> dict:
@@ -476,11 +510,11 @@ class Hook:
         }
         mcp = records.mcp_fields(tool_name or "")
         if mcp is not None:
-            event["mcp_server"], event["mcp_function"] = extra.get("mcp_server", mcp[0]), mcp[1]
+            event["mcp_server"], event["mcp_function"] = mcp
         if tool_name == "Skill":
             event["skill_name"] = records.skill_name(tool_input)
-        for key, value in extra.items():
-            event.setdefault(key, value)
+        event.update(_mcp_server(call))
+        add_fields(event, extra)
         if self.claim_conflict:
             event["claim_conflict"] = True
             self.claim_conflict = False
@@ -495,15 +529,35 @@ _TOOL_FIELDS = ("tool_name", "tool_input", "tool_response", "tool_use_id", "dura
 
 
 def _tool_extra(fields: dict) -> dict:
-    """A tool payload's other fields, with the MCP server Claude Code names (``{"name", "source"}``)."""
-    extra = {k: v for k, v in fields.items() if k not in _TOOL_FIELDS}
+    """A tool payload's fields other than those the tool records keep under their own names."""
+    return {k: v for k, v in fields.items() if k not in _TOOL_FIELDS}
+
+
+def _mcp_server(fields: dict) -> dict:
+    """The MCP server a tool payload names (``{"name", "source"}``, Claude Code 2.1) as record fields."""
     server = fields.get("mcp_server")
+    found: dict = {}
     if type(server) is dict:
         if isinstance(server.get("name"), str):
-            extra["mcp_server"] = server["name"]
+            found["mcp_server"] = server["name"]
         if "source" in server:
-            extra["mcp_server_source"] = server["source"]
-    return extra
+            found["mcp_server_source"] = server["source"]
+    return found
+
+
+# Keys only a hook writes: a payload field of such a name (or of a key the hook
+# computed) is kept as ``payload_NAME``, so a payload can never retype a record,
+# give it an id, or pass for what the hook found.
+RESERVED = frozenset(("type", "id", "timestamp", "prev", "claim_conflict", "truncated_fields"))
+
+
+def add_fields(record: dict, fields: dict, computed: dict | None = None) -> dict:
+    """Add a payload's fields to a record without replacing what the hook computed."""
+    for key, value in fields.items():
+        if key in record or key in RESERVED or (computed is not None and key in computed):
+            key = "payload_%s" % key
+        record.setdefault(key, value)
+    return record
 
 
 def on_session_start(hook: Hook) -> None:
@@ -514,8 +568,7 @@ def on_session_start(hook: Hook) -> None:
         hook.session(source)
         return
     # resume, compact and a second `claude -p` continue the same file; the record marks where.
-    record = hook.record("session_start", "source")
-    record["source"] = source
+    record = hook.record("session_start", "source", source=source)
     hook.append(sid, hook.truncated(record))
     sessions.write_mark(hook.root, sid, hook.claude_session_id)
 
@@ -524,14 +577,15 @@ def on_pre_tool_use(hook: Hook) -> None:
     """The intent, in the trail before the tool runs: a ``tool_start`` record."""
     sid = hook.session()
     payload = hook.payload
-    record = hook.record("tool_start", *_TOOL_FIELDS)
-    record.update(
+    record = hook.record(
+        "tool_start",
+        *_TOOL_FIELDS,
         tool_use_id=payload.get("tool_use_id"),
         tool_name=payload.get("tool_name"),
         tool_input=payload.get("tool_input"),
         working_dir=hook.cwd,
+        **_mcp_server(payload),
     )
-    record.update(_tool_extra(hook.extra_fields()))
     hook.append(sid, hook.truncated(record))
     if _is_id(record["tool_use_id"]):
         start = {key: record[key] for key in ("tool_use_id", "tool_name", "tool_input")}
@@ -578,8 +632,7 @@ def on_tool_batch(hook: Hook) -> None:
         extra = dict(shared)
         extra.update(_tool_extra(call))
         closing.append(hook.tool_event(sid, call, output, failed, extra))
-    batch = hook.record("tool_batch", "tool_calls")
-    batch["tool_use_ids"] = [call.get("tool_use_id") for call in calls]
+    batch = hook.record("tool_batch", "tool_calls", tool_use_ids=[call.get("tool_use_id") for call in calls])
     hook.append(sid, *closing, hook.truncated(batch))
     hook.forget_started(sid, [event["tool_use_id"] for event in closing])
 
