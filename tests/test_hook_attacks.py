@@ -100,3 +100,40 @@ def test_payload_fields_never_replace_what_the_hook_writes(project, caplog, caps
     if event == "PostToolUse":
         assert record["is_error"] is False and record["payload_is_error"] is True
     assert records[-1]["type"] == "end" and [r["type"] for r in records].count("end") == 1
+
+
+def _map_removed(path):
+    os.unlink(path)
+
+
+def _map_is_a_link(path):
+    os.unlink(path)
+    os.symlink("/etc/hostname", path)
+
+
+def _map_is_a_directory(path):
+    os.unlink(path)
+    os.mkdir(path)
+
+
+def _map_is_garbage(path):
+    path.write_bytes(b"\xff not a session id")
+
+
+MAP_ATTACKS = {"removed": _map_removed, "link": _map_is_a_link, "directory": _map_is_a_directory}
+MAP_ATTACKS["garbage"] = _map_is_garbage
+
+
+@pytest.mark.parametrize("attack", list(MAP_ATTACKS))
+def test_a_spoiled_session_map_does_not_split_or_stop_the_trail(project, caplog, capsys, attack):
+    run_in_process(project, caplog, capsys, "PreToolUse", **CALL)
+    sid, _ = only_session(project)
+    MAP_ATTACKS[attack](data_dir(project) / "claude" / "in-process")
+    run_in_process(project, caplog, capsys, "PostToolUse", warnings=1, tool_response={"stdout": ""}, **CALL)
+    assert "session map" in nova_warnings(caplog)[0].getMessage()
+    run_in_process(project, caplog, capsys, "Stop")  # repaired: no warning from here on
+    run_in_process(project, caplog, capsys, "SessionEnd", reason="other")
+    same_sid, records = only_session(project)  # one file: the trail goes on where it was
+    assert same_sid == sid
+    assert [r["type"] for r in records] == ["init", "tool_start", "event", "stop", "end"]
+    assert records[-1]["unfinished_tool_calls"] == 0

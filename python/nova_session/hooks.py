@@ -244,6 +244,7 @@ class Hook:
             raise HookError(str(exc)) from None
         self.base = paths.data_dir(self.root)
         self.claim_conflict = False  # a closing record written over a claim nobody honoured
+        self.map_damaged = False  # the session map is there but unusable
 
     # --------------------------------------------------------------- sessions
 
@@ -251,14 +252,24 @@ class Hook:
         return os.path.join(self.base, CLAUDE_DIR, safe_name(self.claude_session_id))
 
     def known_session(self) -> str | None:
-        """The nova session id this Claude session already has, or None."""
+        """The nova session id this Claude session already has, or None.
+
+        A map that is there but unusable (a link, a directory, garbage: the
+        agent's commands can write the project) sets ``map_damaged``."""
         try:
             paths.check_real_dir(self.base)
         except FileNotFoundError:
             return None
-        text = _read_small(self._map_path())
+        try:
+            text = _read_small(self._map_path())
+        except OSError:
+            self.map_damaged = True
+            return None
         sid = text.strip() if text is not None else None
-        return sid if paths.is_session_id(sid) else None
+        if paths.is_session_id(sid):
+            return sid
+        self.map_damaged = text is not None
+        return None
 
     def session(self, source: str | None = None) -> str:
         """The nova session of this Claude session, started (init record, active mark) if new."""
@@ -267,6 +278,15 @@ class Hook:
             return sid
         paths.ensure_layout(self.root)
         paths.make_dir(os.path.join(self.base, CLAUDE_DIR))
+        # A map removed or spoiled mid-session must not split the trail: the active
+        # mark of a running session also names its Claude session.
+        marked = sessions.get_active_session(self.root, self.claude_session_id)
+        if marked is not None and self.known_session() == marked:
+            return marked  # a parallel first hook published the map in the meantime
+        if marked is not None or self.map_damaged:
+            self.replace_map(marked)
+            if marked is not None:
+                return marked
         candidate = sessions.generate_session_id()
         # Parallel hooks of one new Claude session race here: one id wins, all use it.
         if _publish(self._map_path(), candidate.encode("ascii")):
@@ -276,6 +296,28 @@ class Hook:
         if winner is None:
             raise HookError("the session map %s is unreadable" % self._map_path())
         return winner
+
+    def replace_map(self, sid: str | None) -> None:
+        """Put the map of this Claude session right: whatever stands there goes (a link
+        itself, never its target; a directory is moved aside), then sid, if any."""
+        path = self._map_path()
+        _log.warn(
+            "nova-session hook %s: the session map of Claude session %r was %s; %s",
+            self.event,
+            self.claude_session_id,
+            "damaged" if self.map_damaged else "missing",
+            "continuing session %s" % sid if sid else "starting a new session",
+        )
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                os.rename(path, "%s.damaged.%d" % (path, os.getpid()))
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.map_damaged = False
+        if sid is not None:
+            _publish(path, sid.encode("ascii"))
 
     def start_session(self, sid: str, source: str) -> None:
         """Write the init record (unless another hook process already did)."""
