@@ -144,3 +144,36 @@ def test_a_file_with_an_end_record_per_process_verifies(project):
     result = reading.verify(root, sid)
     assert result["ok"], result["problems"]
     assert "continued after an end record 2 times (resumed)" in result["notes"]
+
+
+def test_hostile_records_of_the_new_types_read_without_a_crash(project, capsys):
+    """A hand-edited file: ids that are not strings, lists that are not lists, escape
+    sequences and bidirectional overrides in labels; every reader copes, nothing raw reaches
+    the terminal or the HTML."""
+    sid = record_session(project, [tool_event(1)])
+    hostile = [
+        {"type": "tool_start", "id": 3, "tool_use_id": {"a": 1}, "tool_name": "Bash\x1b[2J"},
+        {"type": "event", "id": 4, "tool_use_id": ["x"], "tool_name": "Bash"},
+        {"type": "tool_batch", "id": 5, "tool_use_ids": {"not": "a list"}},
+        {"type": "user_prompt", "id": 6, "prompt": "hi\u202eevil", "prompt_id": {"x": 1}},
+        {
+            "type": "tool_start",
+            "id": 7,
+            "tool_use_id": "t9",
+            "tool_name": "Read",
+            "agent_id": "\x1b]0;pwn\x07",
+            "agent_type": "\u202egpj.exe",
+            "prompt_id": "p",
+        },
+    ]
+    path = project / ".nova-protector" / "sessions" / ("%s.jsonl" % sid)
+    with open(path, "a", encoding="utf-8") as handle:
+        for record in hostile:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for command in (["show"], ["show", "--json"], ["verify"], ["stats"], ["report"]):
+        capsys.readouterr()
+        assert cli.main([*command, sid, "--project", str(project)]) in (0, 1)
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out, command
+    document = report.render_html(reading.load_session(reading.project_root(str(project)), sid))
+    assert "\x1b" not in document and "\u202e" not in document

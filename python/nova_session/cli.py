@@ -213,7 +213,13 @@ def _emit(text: str) -> None:
 def _emit_json(value) -> None:
     import json
 
-    _emit(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    from .report import TERMINAL_UNSAFE
+
+    # json escapes C0 controls; C1 controls (a CSI can move a terminal's cursor), bidirectional
+    # overrides and line separators it writes as they are, so they are escaped here: only
+    # strings can hold them, and \uXXXX is valid JSON.
+    text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    _emit(TERMINAL_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text))
 
 
 def _warn_skipped(command: str, sid: str, summary: dict) -> None:

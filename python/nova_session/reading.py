@@ -486,7 +486,9 @@ class Summary:
             self.prompts += 1
         if kind == "event":
             self.add_tool_event(record)
-            self.open_calls.pop(record.get("tool_use_id"), None)
+            tool_use_id = record.get("tool_use_id")
+            if isinstance(tool_use_id, str):
+                self.open_calls.pop(tool_use_id, None)
         elif kind == "tool_start":
             tool_use_id = record.get("tool_use_id")
             if isinstance(tool_use_id, str):

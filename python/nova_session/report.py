@@ -28,7 +28,11 @@ MAX_FIELD_CHARS = 200_000  # longer values are cut in the report (export keeps t
 
 # C0/C1 controls (but tab, newline, carriage return), line/paragraph separators, lone
 # surrogates and non-characters.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source").
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff%s]" % _BIDI)
+# What JSON leaves as itself but a terminal must not get raw: C1 controls, bidi, line separators.
+TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029%s]" % _BIDI)
 _SHOWN_FIELDS = frozenset(
     (
         "type",
@@ -316,7 +320,8 @@ def _timeline(timeline: list, start: float | None, summary: dict):
     unfinished = {call["tool_use_id"] for call in summary.get("unfinished_tool_calls", ())}
     turns = reading.Turns()
     for index, record in enumerate(timeline):
-        open_call = record.get("type") == "tool_start" and record.get("tool_use_id") in unfinished
+        tool_use_id = record.get("tool_use_id")
+        open_call = record.get("type") == "tool_start" and isinstance(tool_use_id, str) and tool_use_id in unfinished
         yield _row(index, record, start, longest, turns.of(record), open_call)
 
 
