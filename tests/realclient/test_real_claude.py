@@ -694,6 +694,8 @@ def test_tool_records_carry_their_turns_prompt_id(scenario):
         for start in scenario.tool_records("tool_start", tool_use_id):
             (pre,) = scenario.tool_dump("PreToolUse", tool_use_id)
             assert start["prompt_id"] == pre["prompt_id"], tool_use_id
+        if tool_use_id in UNFINISHED:
+            continue  # interrupted: no closing record (checked in its own test)
         event = the_record(scenario, "event", tool_use_id)
         if event["hook_event"] == "PostToolBatch":
             closers = [
@@ -743,7 +745,9 @@ def test_compaction_records(scenario):
 
 def test_session_start_records_of_a_known_session(scenario):
     sources = [record.get("source") for record in scenario.of_type("session_start")]
-    expected = [p["source"] for p in scenario.dumps("SessionStart")][1:]  # the first one made the init record
+    expected = [p["source"] for p in scenario.dumps("SessionStart")]
+    if scenario.records()[0]["source"] != "unknown":
+        expected = expected[1:]  # the first one made the init record (unless InstructionsLoaded came first)
     assert sources == expected
     assert "resume" in sources and "compact" in sources
 
