@@ -719,3 +719,39 @@ def test_plugin_guard_uses_the_payload_cwd_without_claude_project_dir(plugin_env
     assert not (project / ".nova-protector").exists()
     assert run_cli_hook(monkeypatch, ["hook", "Stop"], plugin_payload(project, "Stop")) == 0
     assert recorded_types(project) == ["init", "stop"]
+
+
+def _look_alikes() -> dict:
+    """Settings a project could carry to switch the plugin off without running our hook."""
+    ours = only_post_tool_use_of_ours()["hooks"]["PostToolUse"][0]["hooks"][0]
+    script = install.hook_script()
+    return {
+        "echo-of-the-path": {"type": "command", "command": "echo %s PostToolUse" % script},
+        "prompt-hook": {"type": "prompt", "prompt": "x", "command": ours["command"]},
+        "missing-script": {
+            "type": "command",
+            "command": ours["command"].replace(script, "/nowhere/nova_session/run_hook.py"),
+        },
+        "other-event": {"type": "command", "command": install.hook_command("Stop")},
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["echo-of-the-path", "prompt-hook", "missing-script", "other-event", "narrow-matcher", "all-hooks-disabled"]
+)
+def test_a_look_alike_settings_entry_does_not_switch_the_plugin_off(plugin_env, monkeypatch, case):
+    project = plugin_env["project"]
+    settings = only_post_tool_use_of_ours()
+    group = settings["hooks"]["PostToolUse"][0]
+    if case == "narrow-matcher":
+        group["matcher"] = "NoSuchToolEver"  # ours, but it records only that tool's calls
+    elif case == "all-hooks-disabled":
+        settings["disableAllHooks"] = True
+    else:
+        group["hooks"] = [_look_alikes()[case]]
+    path = project / ".claude" / "settings.local.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings), "utf-8")
+    assert install.settings_handle("PostToolUse", str(project)) is False
+    assert run_cli_hook(monkeypatch, ["hook", "--plugin", "PostToolUse"], plugin_payload(project, "PostToolUse")) == 0
+    assert recorded_types(project) == ["init", "event"]

@@ -240,8 +240,11 @@ def settings_handle(event: str, cwd) -> bool:
 
     The plugin's hooks ask this first and record nothing when it is so: with
     both installed, Claude Code runs both commands, and each event must be
-    recorded once. Reads a few small files with the kernel's JSON parser
-    (this runs in hook processes); an unreadable file counts as not ours."""
+    recorded once. Only an entry that really runs our hook for this event
+    counts (``runs_our_hook``), and none does in a file that sets
+    ``disableAllHooks``: a project file must not be able to switch the plugin
+    off with a look-alike. Reads a few small files with the kernel's JSON
+    parser (this runs in hook processes); an unreadable file counts as not ours."""
     from . import paths, sessions
 
     project = os.environ.get("CLAUDE_PROJECT_DIR") or (cwd if isinstance(cwd, str) and cwd else os.getcwd())
@@ -250,10 +253,33 @@ def settings_handle(event: str, cwd) -> bool:
             settings = sessions.kernel.loads(paths.read_regular(path, 1 << 22))
         except (OSError, ValueError, RecursionError):
             continue
-        hooks = settings.get("hooks") if type(settings) is dict else None
+        if type(settings) is not dict or settings.get("disableAllHooks") is True:
+            continue
+        hooks = settings.get("hooks")
         groups = hooks.get(event) if type(hooks) is dict else None
         for group in groups if type(groups) is list else ():
-            entries = group.get("hooks") if type(group) is dict else None
-            if type(entries) is list and any(is_ours(entry) for entry in entries):
+            if type(group) is not dict or group.get("matcher") not in (None, "", "*"):
+                continue  # a group that matches only some tools does not record every call
+            entries = group.get("hooks")
+            if type(entries) is list and any(runs_our_hook(entry, event) for entry in entries):
                 return True
     return False
+
+
+def runs_our_hook(entry, event: str) -> bool:
+    """Whether a settings hook entry is a command install wrote for this event (this
+    version's or the older ``-c`` form), with an interpreter and a script that exist."""
+    command = entry.get("command") if type(entry) is dict and entry.get("type") == "command" else None
+    if not isinstance(command, str) or not is_ours(entry):
+        return False
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    if not words or words[-1] != event or not os.access(words[0], os.X_OK):
+        return False
+    if len(words) == 4 and words[1] == "-I":
+        return os.path.basename(words[2]) == "run_hook.py" and os.path.isfile(words[2])
+    return len(words) == 6 and words[1:3] == ["-I", "-c"] and MARKERS[1] in words[3] and words[4] == "hook"
