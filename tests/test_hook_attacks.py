@@ -4,6 +4,7 @@ call out of the trail or makes a record say what the hook did not find."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -137,3 +138,45 @@ def test_a_spoiled_session_map_does_not_split_or_stop_the_trail(project, caplog,
     assert same_sid == sid
     assert [r["type"] for r in records] == ["init", "tool_start", "event", "stop", "end"]
     assert records[-1]["unfinished_tool_calls"] == 0
+
+
+def test_the_fallback_reads_a_torn_line_in_a_process_without_json(project, tmp_path):
+    """CPython 3.10/3.11's C scanner fails with SystemError on bad JSON while json.decoder
+    is not imported, as in a hook process: a torn line (a hook killed mid-write) must still
+    read as a bad line, and SessionEnd must still end the session."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nova_session import _python\n"
+        "assert 'json' not in sys.modules\n"
+        "for line in (b'{\"type\":\"ev', b'[1', b'{\"a\":1,}', b'{\"x\":[1'):\n"
+        "    assert _python.parse_record(line) is None, line\n"
+        "assert _python.parse_record(b'{\"a\":1}') == {'a': 1}\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+    from nova_session import install
+
+    env = dict(os.environ, CLAUDE_PROJECT_DIR=str(project), NOVA_SESSION_BACKEND="python")
+    command = [sys.executable, "-I", install.hook_script()]
+    base = {"session_id": "torn", "cwd": str(project), "transcript_path": "/t"}
+
+    def hook(event, **fields):
+        payload = dict(base, hook_event_name=event, **fields)
+        run = subprocess.run(command + [event], input=json.dumps(payload).encode(), env=env, capture_output=True)
+        assert run.returncode == 0 and run.stdout == b"" and run.stderr == b"", run
+
+    hook("PreToolUse", **CALL)
+    (name,) = os.listdir(project / ".nova-protector" / "sessions")
+    with open(project / ".nova-protector" / "sessions" / name, "ab") as handle:
+        handle.write(b'{"type":"event","id":9,"tool_input":{"command":"l')  # a hook killed mid-write
+    hook("PostToolUse", tool_response={"stdout": ""}, **CALL)
+    hook("SessionEnd", reason="other")
+    import nova_session
+
+    records = nova_session.read_session_events(name[: -len(".jsonl")], project)  # skips the torn line
+    assert [r["type"] for r in records] == ["init", "tool_start", "event", "end"]
+    assert records[-1]["event_count"] == 2

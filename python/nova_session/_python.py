@@ -317,9 +317,19 @@ def loads(data):
         return json.loads(text)
     start = len(text) - len(text.lstrip(_JSON_SPACE))
     try:
-        value, end = _scan_once(text, start)
+        try:
+            value, end = _scan_once(text, start)
+        except SystemError:
+            # CPython 3.10/3.11's C scanner raises its error through json.decoder, and
+            # fails with SystemError while that module is not imported (a hook process
+            # does not import json). Import it on this failure path only, then retry.
+            import json.decoder  # noqa: F401
+
+            value, end = _scan_once(text, start)
     except StopIteration:
         raise ValueError("invalid JSON at position %d" % start) from None
+    except SystemError as exc:
+        raise ValueError("invalid JSON (%s)" % exc) from None
     if text[end:].strip(_JSON_SPACE):
         raise ValueError("extra data after JSON at position %d" % end)
     return value
