@@ -180,3 +180,25 @@ def test_the_fallback_reads_a_torn_line_in_a_process_without_json(project, tmp_p
     records = nova_session.read_session_events(name[: -len(".jsonl")], project)  # skips the torn line
     assert [r["type"] for r in records] == ["init", "tool_start", "event", "end"]
     assert records[-1]["event_count"] == 2
+
+
+def test_session_end_stays_bounded_with_many_pending_starts(project, caplog, capsys):
+    """Thousands of files planted in pending/ must not make SessionEnd overrun its ~1.5 s:
+    the first hundred are described, the rest listed by id."""
+    run_in_process(project, caplog, capsys, "PreToolUse", **CALL)
+    sid, _ = only_session(project)
+    pending = data_dir(project) / "pending" / sid
+    start = (pending / "t1").read_bytes()
+    for n in range(150):
+        (pending / ("x%03d" % n)).write_bytes(start.replace(b'"t1"', b'"x%03d"' % n))
+    run_in_process(project, caplog, capsys, "SessionEnd", reason="other")
+    end = only_session(project)[1][-1]
+    assert end["unfinished_tool_calls"] == 151 and len(end["unfinished"]) == 151
+    described = [call for call in end["unfinished"] if call["tool_name"] is not None]
+    assert len(described) == hooks.MAX_UNFINISHED_LISTED
+
+
+def test_huge_payload_fields_of_an_init_record_are_truncated(project, caplog, capsys):
+    run_in_process(project, caplog, capsys, "SessionStart", source="startup", model="m" * 100_000)
+    init = only_session(project)[1][0]
+    assert len(init["model"]) == 10240 and init["truncated_fields"][0]["field"] == "model"

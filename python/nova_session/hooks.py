@@ -77,6 +77,8 @@ CLOSED_DIR = "closed"
 AGENTS_DIR = "agents"
 # A pending start holds one truncated tool input; anything larger is not ours.
 MAX_PENDING_BYTES = 1 << 20
+# Unfinished calls an end record describes in full; the rest are listed by id.
+MAX_UNFINISHED_LISTED = 100
 # How long a closing hook waits for the holder of a call's claim to write its record.
 CLAIM_WAIT_SECONDS = 2.0
 # How far back from the end of the session file a claimed call's record is looked for.
@@ -199,13 +201,6 @@ def _end_of_container(data: bytes, index: int) -> int:
 
 def _is_id(value) -> bool:
     return isinstance(value, str) and bool(value)
-
-
-def _is_regular(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
 
 
 def _start_ms(start, now_ms: int):
@@ -335,6 +330,7 @@ class Hook:
         for key in ("permission_mode", "model"):
             if key in self.payload:
                 extra[key] = self.payload[key]
+        self.truncated(extra)
         try:
             sessions.create_session(sid, self.root, extra, self.now_ms)
         except FileExistsError:
@@ -418,7 +414,7 @@ class Hook:
         # Claimed already. Its writer removes the pending start once the record is written.
         pending = self._state_path(PENDING_DIR, sid, tool_use_id)
         deadline = time.monotonic() + CLAIM_WAIT_SECONDS
-        while _is_regular(pending) and time.monotonic() < deadline:  # anything else there is not our start
+        while sessions.is_regular_file(pending) and time.monotonic() < deadline:  # anything else there is not our start
             time.sleep(0.01)
         if self.closed_in_file(sid, tool_use_id):
             return False
@@ -460,7 +456,11 @@ class Hook:
         except OSError:
             return []
         calls = []
-        for name in names:
+        names.sort()
+        for name in names[MAX_UNFINISHED_LISTED:]:  # listed by id only: SessionEnd has seconds, not minutes
+            if not os.path.lexists(os.path.join(self.base, CLOSED_DIR, sid, name)):
+                calls.append({"tool_use_id": name, "tool_name": None, "tool_input": None, "timestamp_start": None})
+        for name in names[:MAX_UNFINISHED_LISTED]:
             try:
                 start = sessions.kernel.loads(paths.read_regular(os.path.join(directory, name), MAX_PENDING_BYTES))
             except (OSError, ValueError, RecursionError):

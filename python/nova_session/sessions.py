@@ -124,7 +124,7 @@ def clear_mark(root: str, session_id: str) -> None:
         pass
 
 
-def _is_regular_file(path: str) -> bool:
+def is_regular_file(path: str) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
@@ -298,7 +298,7 @@ def get_active_session(project_dir, claude_session_id=None):
             mark = _read_mark(directory, name)
             if mark is None or (claude_session_id is not None and mark[1] != claude_session_id):
                 continue
-            if _is_regular_file(session_file(root, name)) and (best is None or (mark[0], name) > best):
+            if is_regular_file(session_file(root, name)) and (best is None or (mark[0], name) > best):
                 best = (mark[0], name)
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("get_active_session", exc)
