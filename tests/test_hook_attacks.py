@@ -202,3 +202,16 @@ def test_huge_payload_fields_of_an_init_record_are_truncated(project, caplog, ca
     run_in_process(project, caplog, capsys, "SessionStart", source="startup", model="m" * 100_000)
     init = only_session(project)[1][0]
     assert len(init["model"]) == 10240 and init["truncated_fields"][0]["field"] == "model"
+
+
+def test_a_forged_pending_start_does_not_change_where_and_when_the_call_started(project, caplog, capsys):
+    run_in_process(project, caplog, capsys, "PreToolUse", **CALL)
+    sid, (_, tool_start) = only_session(project)
+    pending = data_dir(project) / "pending" / sid / "t1"
+    forged = json.loads(pending.read_bytes())
+    forged.update(cwd="/usr/share/doc", timestamp_start=forged["timestamp_start"] - 6 * 86_400_000)
+    pending.write_text(json.dumps(forged))
+    run_in_process(project, caplog, capsys, "PostToolUse", tool_response={"stdout": ""}, **CALL)
+    (event,) = tool_events(only_session(project)[1])
+    assert event["working_dir"] == tool_start["working_dir"] == str(project)
+    assert event["timestamp_start"] == tool_start["timestamp"]

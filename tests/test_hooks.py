@@ -1285,11 +1285,11 @@ TAMPERED = {
 @pytest.mark.parametrize("case", list(TAMPERED))
 def test_a_tampered_pending_start_never_loses_the_closing_event(hook_env, tmp_path, caplog, capsys, case, closing):
     """The tool can edit .nova-protector between its hooks: whatever stands where its
-    pending start was, the closing event is written, with no start time."""
+    pending start was, the closing event is written, with the start time of its tool_start."""
     project = hook_env
     call = {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "t1"}
     run_in_process(project, caplog, capsys, "PreToolUse", **call)
-    sid, _ = only_session(project)
+    sid, (_, tool_start) = only_session(project)
     pending = data_dir(project) / "pending" / sid / "t1"
     outside = tmp_path / "outside-start.json"
     TAMPERED[case](pending, outside)
@@ -1300,7 +1300,8 @@ def test_a_tampered_pending_start_never_loses_the_closing_event(hook_env, tmp_pa
         run_in_process(project, caplog, capsys, "PostToolBatch", tool_calls=[dict(call, tool_response="ok")])
     (event,) = tool_events(only_session(project)[1])
     assert event["tool_use_id"] == "t1" and event["hook_event"] == closing
-    assert event["timestamp_start"] is None  # an implausible or unreadable start is not believed
+    # The start comes from the tool_start in the trail, not from the state file the command edited.
+    assert event["timestamp_start"] == tool_start["timestamp"]
     assert event["timestamp_end"] is not None and event["working_dir"] == str(project)
     if kept is not None:
         assert outside.read_bytes() == kept  # the link's target was neither read into the record nor removed

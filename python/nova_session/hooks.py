@@ -81,7 +81,7 @@ MAX_PENDING_BYTES = 1 << 20
 MAX_UNFINISHED_LISTED = 100
 # How long a closing hook waits for the holder of a call's claim to write its record.
 CLAIM_WAIT_SECONDS = 2.0
-# How far back from the end of the session file a claimed call's record is looked for.
+# How far back from the end of the session file a call's records are looked for.
 CLOSED_SCAN_BYTES = (1 << 16, 1 << 20)
 # A start time further from now than this is not believed (a hand-edited pending file).
 _MAX_AGE_MS = 7 * 24 * 3600 * 1000
@@ -383,6 +383,23 @@ class Hook:
             return None
         return start
 
+    def start_of(self, sid: str, tool_use_id):
+        """(timestamp_start, working_dir) of a call: from its tool_start record in the
+        session file, else from its pending start (when plausible), else (None, None)."""
+        if not _is_id(tool_use_id):
+            return None, None
+        record = self.record_in_file(sid, "tool_start", tool_use_id)
+        if record is not None:
+            stamp, cwd = record.get("timestamp"), record.get("working_dir")
+            return (stamp if isinstance(stamp, str) else None), (cwd if isinstance(cwd, str) else None)
+        start = self.started(sid, tool_use_id)
+        started_ms = _start_ms(start, self.now_ms)
+        cwd = start.get("cwd") if start is not None else None
+        return (
+            sessions.timestamp(started_ms) if started_ms is not None else None,
+            cwd if isinstance(cwd, str) else None,
+        )
+
     def forget_started(self, sid: str, tool_use_ids) -> None:
         for tool_use_id in tool_use_ids:
             if _is_id(tool_use_id):
@@ -427,11 +444,19 @@ class Hook:
 
     def closed_in_file(self, sid: str, tool_use_id: str) -> bool:
         """Whether the end of the session file holds a closing record of this call."""
+        return self.record_in_file(sid, "event", tool_use_id) is not None
+
+    def record_in_file(self, sid: str, kind: str, tool_use_id: str) -> dict | None:
+        """The last record of this type and call in the end of the session file, or None.
+
+        The file is the trail; the state files beside it are the command's to
+        edit too. Looks back 64 KiB, then 1 MiB: a call's records are near."""
         needle = sessions.kernel.encode({"tool_use_id": tool_use_id})[1:-1]  # "tool_use_id":"…"
+        prefix = b'{"type":"%s",' % kind.encode("ascii")
         try:
             fd = paths.open_regular(paths.session_file(self.root, sid), os.O_RDONLY)
         except OSError:
-            return False
+            return None
         try:
             size = os.fstat(fd).st_size
             for span in CLOSED_SCAN_BYTES:
@@ -439,14 +464,20 @@ class Hook:
                 at = tail.rfind(needle)
                 while at >= 0:
                     line_start = tail.rfind(b"\n", 0, at) + 1
-                    if tail.startswith(b'{"type":"event",', line_start):
-                        return True
+                    line_end = tail.find(b"\n", at)
+                    if line_end >= 0 and tail.startswith(prefix, line_start):
+                        try:
+                            record = sessions.kernel.loads(tail[line_start:line_end])
+                        except (ValueError, RecursionError):
+                            record = None
+                        if type(record) is dict and record.get("tool_use_id") == tool_use_id:
+                            return record
                     at = tail.rfind(needle, 0, at)
                 if span >= size:
                     break
         finally:
             os.close(fd)
-        return False
+        return None
 
     def unfinished(self, sid: str) -> list:
         """The calls that started and never closed, oldest first."""
@@ -528,12 +559,10 @@ class Hook:
         tool_name = call.get("tool_name")
         tool_name = tool_name if isinstance(tool_name, str) else None
         tool_input = call.get("tool_input")
-        start = self.started(sid, call.get("tool_use_id"))
-        started_ms = _start_ms(start, self.now_ms)
-        start_cwd = start.get("cwd") if start is not None else None
-        cwd = start_cwd if isinstance(start_cwd, str) else self.cwd
+        started_at, cwd = self.start_of(sid, call.get("tool_use_id"))
+        cwd = cwd if cwd is not None else self.cwd
         event = {
-            "timestamp_start": sessions.timestamp(started_ms) if started_ms is not None else None,
+            "timestamp_start": started_at,
             "timestamp_end": sessions.timestamp(self.now_ms),
             "duration_ms": _duration(call.get("duration_ms")),
             "tool_name": tool_name,
