@@ -127,3 +127,33 @@ def run_together(tmp_path, children: list, expected_count: int) -> None:
         assert process.returncode == 0, err
         assert err == ""
         assert out.split() == [backend, str(expected_count)]
+
+
+# The keys of the records the hooks write, in order (README "What each event records").
+SEED_KEYS = [
+    "id",
+    "timestamp_start",
+    "timestamp_end",
+    "duration_ms",
+    "tool_name",
+    "tool_input",
+    "tool_output",
+    "working_dir",
+    "files_accessed",
+    "nova_verdict",
+    "nova_severity",
+    "nova_rules_matched",
+    "nova_scan_time_ms",
+]
+TOOL_KEYS = ["type"] + SEED_KEYS + ["tool_use_id", "hook_event", "is_error", "agent"]
+START_KEYS = ["type", "id", "timestamp", "hook_event", "agent"]
+HOOK_END_KEYS = [
+    "type",
+    "session_id",
+    "timestamp",
+    "event_count",
+    "reason",
+    "claude_session_id",
+    "agent",
+    "unfinished_tool_calls",
+]

@@ -26,29 +26,12 @@ import pytest
 import nova_session
 from nova_session import hooks, records, scanner, sessions
 
-from support import run_together
+from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, run_together
 
 BACKENDS = ("rust", "python")
 TIMEOUT = 60
 
-SEED_KEYS = [
-    "id",
-    "timestamp_start",
-    "timestamp_end",
-    "duration_ms",
-    "tool_name",
-    "tool_input",
-    "tool_output",
-    "working_dir",
-    "files_accessed",
-    "nova_verdict",
-    "nova_severity",
-    "nova_rules_matched",
-    "nova_scan_time_ms",
-]
-TOOL_KEYS = ["type"] + SEED_KEYS + ["tool_use_id", "hook_event", "is_error", "agent"]
 INIT_KEYS = ["type", "session_id", "timestamp", "platform", "project_dir"]
-START_KEYS = ["type", "id", "timestamp", "hook_event", "agent"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -401,15 +384,7 @@ def test_full_session(tmp_path, backend):
     assert stop["hook_event"] == "Stop" and stop["stop_hook_active"] is False
 
     end = recs[-1]
-    assert list(end) == [
-        "type",
-        "session_id",
-        "timestamp",
-        "event_count",
-        "reason",
-        "claude_session_id",
-        "agent",
-        "unfinished_tool_calls",
+    assert list(end) == HOOK_END_KEYS + [
         "unfinished",
     ]
     assert end["session_id"] == sid

@@ -16,25 +16,8 @@ import pytest
 
 from nova_session import hooks, install, scanner, sessions
 
-from support import nova_warnings
+from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, nova_warnings
 
-SEED_KEYS = [
-    "id",
-    "timestamp_start",
-    "timestamp_end",
-    "duration_ms",
-    "tool_name",
-    "tool_input",
-    "tool_output",
-    "working_dir",
-    "files_accessed",
-    "nova_verdict",
-    "nova_severity",
-    "nova_rules_matched",
-    "nova_scan_time_ms",
-]
-TOOL_KEYS = ["type"] + SEED_KEYS + ["tool_use_id", "hook_event", "is_error", "agent"]
-START_KEYS = ["type", "id", "timestamp", "hook_event", "agent"]
 TOOL_START_KEYS = START_KEYS + ["tool_use_id", "tool_name", "tool_input", "working_dir"]
 
 # The record type each registered event writes (a SubagentStop without a seen start is a helper's).
@@ -510,15 +493,7 @@ def test_session_end_lists_the_unfinished_calls_and_clears_the_state(claude):
     recs = claude.records()
     end = recs[-1]
     starts = {r["tool_use_id"]: r["timestamp"] for r in recs if r["type"] == "tool_start"}
-    assert list(end) == [
-        "type",
-        "session_id",
-        "timestamp",
-        "event_count",
-        "reason",
-        "claude_session_id",
-        "agent",
-        "unfinished_tool_calls",
+    assert list(end) == HOOK_END_KEYS + [
         "unfinished",
         "prompt_id",
     ]

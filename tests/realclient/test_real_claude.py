@@ -332,12 +332,12 @@ def wait_quiet(paths: list, quiet: float = 1.0, limit: float = 15.0) -> None:
             return
 
 
-def run_cli(scenario: Scenario, run: Run, arguments: list, env: dict) -> None:
-    started = time.monotonic()
-    # A session of its own, so that a timeout can kill the CLI with everything it started.
+def run_claude(arguments: list, cwd: str, env: dict):
+    """(exit status, stdout, stderr) of one CLI process, run in a session of its own so
+    that a timeout can kill it with everything it started."""
     process = subprocess.Popen(
         arguments,
-        cwd=scenario.project,
+        cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -346,14 +346,19 @@ def run_cli(scenario: Scenario, run: Run, arguments: list, env: dict) -> None:
         start_new_session=True,
     )
     try:
-        run.stdout, run.stderr = process.communicate(timeout=CLI_TIMEOUT)
+        out, err = process.communicate(timeout=CLI_TIMEOUT)
     except subprocess.TimeoutExpired:
         stop_group(process)
-        run.stdout, run.stderr = process.communicate(timeout=10)
-        run.stderr += "\n[test] killed after %d s" % CLI_TIMEOUT
+        out, err = process.communicate(timeout=10)
+        err += "\n[test] killed after %d s" % CLI_TIMEOUT
     finally:
         stop_group(process)
-    run.returncode = process.returncode
+    return process.returncode, out, err
+
+
+def run_cli(scenario: Scenario, run: Run, arguments: list, env: dict) -> None:
+    started = time.monotonic()
+    run.returncode, run.stdout, run.stderr = run_claude(arguments, scenario.project, env)
     run.seconds = time.monotonic() - started
     wait_quiet([scenario.project + "/.nova-protector", str(run.dump_dir)])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from stand_in import StandIn, text, tool_use
-from test_real_claude import CLI_TIMEOUT, claude_binary, cli_environment, stop_group
+from test_real_claude import claude_binary, cli_environment, run_claude
 
 PLUGIN = Path(__file__).resolve().parents[2] / "plugin"
 BIN = os.path.dirname(sys.executable)  # where pip put the nova-session console script the plugin runs
@@ -46,21 +46,8 @@ def record_with_plugin(root: Path, settings_hooks: bool) -> list:
         env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
         arguments = [claude_binary(), "-p", "[[plug]] go", "--output-format", "json"]
         arguments += ["--permission-mode", "bypassPermissions", "--plugin-dir", str(PLUGIN)]
-        process = subprocess.Popen(
-            arguments,
-            cwd=str(project),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            out, err = process.communicate(timeout=CLI_TIMEOUT)
-        finally:
-            stop_group(process)
-    assert process.returncode == 0, "exit %s\n%s\n%s" % (process.returncode, out[-2000:], err[-2000:])
+        code, out, err = run_claude(arguments, str(project), env)
+    assert code == 0, "exit %s\n%s\n%s" % (code, out[-2000:], err[-2000:])
     sessions = sorted((project / ".nova-protector" / "sessions").glob("*.jsonl"))
     assert len(sessions) == 1, sessions
     return [json.loads(line) for line in sessions[0].read_text().splitlines()]
