@@ -215,3 +215,12 @@ def test_a_forged_pending_start_does_not_change_where_and_when_the_call_started(
     (event,) = tool_events(only_session(project)[1])
     assert event["working_dir"] == tool_start["working_dir"] == str(project)
     assert event["timestamp_start"] == tool_start["timestamp"]
+
+
+def test_a_batch_listing_a_call_twice_closes_it_once_without_waiting(project, caplog, capsys, monkeypatch):
+    monkeypatch.setattr(hooks, "CLAIM_WAIT_SECONDS", 30.0)  # a wait would time the test out
+    run_in_process(project, caplog, capsys, "PreToolUse", **CALL)
+    twice = [dict(CALL, tool_response="one"), dict(CALL, tool_response="two")]
+    run_in_process(project, caplog, capsys, "PostToolBatch", tool_calls=twice)
+    (event,) = tool_events(only_session(project)[1])
+    assert event["tool_output"] == "one" and "claim_conflict" not in event

@@ -695,8 +695,14 @@ def on_tool_batch(hook: Hook) -> None:
     calls = [call for call in calls if type(call) is dict] if type(calls) is list else []
     shared = _tool_extra(hook.extra_fields("tool_calls"))
     closing = []
+    seen = set()
     for call in calls:
-        if not hook.claim_close(sid, call.get("tool_use_id")):
+        tool_use_id = call.get("tool_use_id")
+        if _is_id(tool_use_id):
+            if tool_use_id in seen:
+                continue  # listed twice: one closing record
+            seen.add(tool_use_id)
+        if not hook.claim_close(sid, tool_use_id):
             continue
         output = call.get("tool_response")
         failed = True if isinstance(output, str) and output.startswith("<tool_use_error>") else None
