@@ -3,8 +3,11 @@ and the fail-open check of SPEC section 7."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import nova_session
@@ -157,3 +160,29 @@ HOOK_END_KEYS = [
     "agent",
     "unfinished_tool_calls",
 ]
+
+
+# The chain's member, always a record's last (SPEC section 10).
+_PREV = re.compile(rb',"prev":"(?:sha256|hmac-sha256):[0-9a-f]{64}"\}\Z')
+
+
+def unchained(line: bytes) -> bytes:
+    """A line without the chain's ``prev`` member (checked to be the last member)."""
+    return _PREV.sub(b"}", line)
+
+
+def chained_records(data: bytes) -> list:
+    """The records of a file the library wrote whole, without their ``prev``, each
+    checked to link to the line before it (the plain sha256 chain of SPEC section 10)."""
+    lines = data.split(b"\n")[:-1]
+    records = []
+    for index, line in enumerate(lines):
+        record = json.loads(line)
+        if index == 0:
+            assert "prev" not in record, "the init record has no prev"
+        else:
+            assert list(record)[-1] == "prev", "prev is not the last key of line %d" % (index + 1)
+            expected = "sha256:" + hashlib.sha256(lines[index - 1]).hexdigest()
+            assert record.pop("prev") == expected, "line %d does not link to line %d" % (index + 1, index)
+        records.append(record)
+    return records

@@ -210,7 +210,9 @@ def test_corrupt_session_reports_what_it_can_read(project, capsys):
     code, out, err = run(capsys, "show", sid, "--project", str(project))
     assert code == 0 and "#1" in out and "skipped 1 torn or unparsable line" in err
     code, out, _ = run(capsys, "verify", sid, "--project", str(project))
-    assert code == 1 and "line 3: unparsable: not a JSON object (invalid UTF-8)" in out
+    assert "line 3: unparsable: not a JSON object (invalid UTF-8)" in out
+    # The record after it linked to what line 3 was: the chain shows the edit (exit 6).
+    assert code == 6 and "line 4: broken_link" in out
 
 
 def test_terminal_output_neutralises_escape_sequences(project, capsys):

@@ -13,6 +13,7 @@ contract (right return value, nothing raised, exactly one warning on the
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import pytest
 
 from nova_session import sessions
 
-from support import SPEC_FUNCTIONS, append_raw, fails_open, new_session, nova_warnings, session_path, tree
+from support import SPEC_FUNCTIONS, append_raw, fails_open, new_session, nova_warnings, session_path, tree, unchained
 
 SID_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z", re.ASCII)
 TIMESTAMP_RE = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z", re.ASCII)
@@ -56,9 +57,13 @@ def keys(line: bytes) -> list:
     return [key for key, _ in pairs(line)]
 
 
+def sha256_hex(line: bytes) -> bytes:
+    return hashlib.sha256(line).hexdigest().encode("ascii")
+
+
 def complete_lines(path: Path) -> list:
     """The newline-terminated lines of a file (a torn last piece is dropped)."""
-    return path.read_bytes().split(b"\n")[:-1]
+    return [unchained(line) for line in path.read_bytes().split(b"\n")[:-1]]
 
 
 def parsed(path: Path) -> list:
@@ -271,12 +276,14 @@ def test_simple_event_exact_bytes(api, project):
     init_line = path.read_bytes()
     event = {"tool_name": "Bash", "tool_input": {"command": "ls -la"}, "nova_severity": None, "files_accessed": []}
     assert api.append_event(sid, event, project) is True
-    assert path.read_bytes() == init_line + (
+    # SPEC section 10: prev, the last key, is the sha256 of the line before, without its newline.
+    first = (
         b'{"type":"event","id":1,"tool_name":"Bash","tool_input":{"command":"ls -la"},'
-        b'"nova_severity":null,"files_accessed":[]}\n'
+        b'"nova_severity":null,"files_accessed":[],"prev":"sha256:%s"}' % sha256_hex(init_line[:-1])
     )
-    assert api.append_event(sid, {"n": 2}, project) is True
-    assert complete_lines(path)[-1] == b'{"type":"event","id":2,"n":2}'
+    assert path.read_bytes() == init_line + first + b"\n"
+    assert api.append_event(sid, {"n": 2, "prev": "caller's own"}, project) is True  # prev is reserved
+    assert path.read_bytes().split(b"\n")[-2] == b'{"type":"event","id":2,"n":2,"prev":"sha256:%s"}' % sha256_hex(first)
 
 
 def test_tool_event_schema_round_trips(api, project):
@@ -405,8 +412,11 @@ def test_ids_continue_after_hand_written_torn_line(api, project):
     before = path.read_bytes()
     assert api.append_event(sid, {"n": 4}, project) is True
     after = path.read_bytes()
-    # The torn bytes stay, terminated by a newline; the new record follows on its own line.
-    assert after == before + b'\n{"type":"event","id":4,"n":4}\n'
+    # The torn bytes stay, terminated by a newline; the new record follows on its own line and
+    # links past the torn line, to the last complete one before it (SPEC section 10).
+    last_good = before[: -len(torn)].split(b"\n")[-2]
+    link = b',"prev":"sha256:%s"}' % sha256_hex(last_good)
+    assert after == before + b'\n{"type":"event","id":4,"n":4' + link + b"\n"
     events = api.read_session_events(sid, project)
     assert [event.get("id") for event in events] == [None, 1, 2, 3, 4]
 
@@ -455,7 +465,7 @@ def test_next_id_is_one_plus_last_complete_integer_id(api, project, tail, expect
     assert api.append_event(sid, {"n": "next"}, project) is True
     after = path.read_bytes()
     assert after[: len(before)] == before
-    assert after[len(before) :] == b'{"type":"event","id":%d,"n":"next"}\n' % expected
+    assert unchained(after[len(before) :].rstrip(b"\n")) + b"\n" == b'{"type":"event","id":%d,"n":"next"}\n' % expected
 
 
 def test_next_id_after_end_record_and_corrupt_line(api, project):
@@ -613,6 +623,7 @@ def test_read_session_events_returns_records_in_order_skipping_bad_lines(api, pr
     assert type(events) is list
     assert [event["type"] for event in events] == ["init", "event", "user_prompt", "end"]
     assert events[0] == json.loads(complete_lines(path)[0])
+    assert [event.pop("prev", None) is not None for event in events] == [False, True, True, True]
     assert events[1] == {"type": "event", "id": 1, "n": 1}
     assert events[2] == {"type": "user_prompt", "id": 2, "prompt": "p"}
     assert events[3]["event_count"] == 2 and events[3]["reason"] == "done"
@@ -935,3 +946,210 @@ def test_successful_calls_log_nothing_and_print_nothing(api, project, caplog, ca
     assert nova_warnings(caplog) == []
     captured = capsys.readouterr()
     assert captured.out == ""
+
+
+# ------------------------------------------------------------ hash chain (§10)
+
+
+def linked_records(data: bytes, key: bytes | None = None) -> list:
+    """The parsable records of a file, without their ``prev``, each record after the
+    first checked to end with the link to the last complete, parsable line before it:
+    ``sha256:`` of that line's bytes (without its newline) or, with ``key``,
+    ``hmac-sha256:`` keyed with it. Unparsable and torn lines are skipped, never links."""
+    import hmac
+
+    records = []
+    last_good = None
+    for line in data.split(b"\n")[:-1]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if type(record) is not dict:
+            continue
+        if last_good is None:
+            assert "prev" not in record, "the init record has no prev"
+        else:
+            assert list(record)[-1] == "prev", "prev is not the last key: %r" % line
+            if key is None:
+                expected = "sha256:" + hashlib.sha256(last_good).hexdigest()
+            else:
+                expected = "hmac-sha256:" + hmac.new(key, last_good, hashlib.sha256).hexdigest()
+            assert record.pop("prev") == expected, "wrong link: %r" % line
+        last_good = line
+        records.append(record)
+    return records
+
+
+def chain_key_file(tmp_path, mode: int, key: bytes = b"k\x00ey \xff bytes\n") -> Path:
+    path = tmp_path / "chain.key"
+    path.write_bytes(key)
+    path.chmod(mode)
+    return path
+
+
+def other_kernel(kernel):
+    """The other backend's kernel module."""
+    from nova_session import _python, _rust
+
+    return _rust if kernel is _python else _python
+
+
+def test_chain_key_file_gives_hmac_links(api, project, tmp_path, monkeypatch, caplog):
+    """§10: with NOVA_SESSION_CHAIN_KEY_FILE naming a 0600 file, every link is
+    ``hmac-sha256:`` keyed with the file's bytes, for appends, batches and the end record."""
+    key = b"k\x00ey \xff bytes\n"
+    monkeypatch.setenv("NOVA_SESSION_CHAIN_KEY_FILE", str(chain_key_file(tmp_path, 0o600, key)))
+    with caplog.at_level(logging.DEBUG):
+        sid, path = new_session(api, project)
+        assert api.append_event(sid, {"n": 1}, project) is True
+        assert api.append_event(sid, {"n": 2, "prev": "sha256:" + "0" * 64}, project) is True  # reserved
+        with api.SessionWriter(sid, project, max_events=2, max_delay=3600) as writer:
+            for n in (3, 4, 5):
+                assert writer.append({"n": n}) is True
+        assert api.finalize_session(sid, project, reason="done") == path
+    assert nova_warnings(caplog) == []
+    data = path.read_bytes()
+    lines = data.split(b"\n")[:-1]
+    assert all(b'"prev":"hmac-sha256:' in line for line in lines[1:]) and b'"prev"' not in lines[0]
+    # The exact bytes of the first link: the HMAC of the init line, without its newline.
+    import hmac
+
+    assert lines[1] == b'{"type":"event","id":1,"n":1,"prev":"hmac-sha256:%s"}' % hmac.new(
+        key, lines[0], hashlib.sha256
+    ).hexdigest().encode("ascii")
+    records = linked_records(data, key)
+    assert [(r["type"], r.get("id"), r.get("n")) for r in records] == [("init", None, None)] + [
+        ("event", n, n) for n in range(1, 6)
+    ] + [("end", None, None)]
+    assert records[-1]["event_count"] == 5 and records[-1]["reason"] == "done"
+    with pytest.raises(AssertionError):
+        linked_records(data)  # not the plain chain
+
+
+def test_chain_key_file_readable_by_others_gives_one_warning_and_the_plain_chain(
+    api, project, tmp_path, monkeypatch, caplog
+):
+    """§10: a key file of mode 0644 is refused: one warning, and the plain sha256 chain."""
+    key_file = chain_key_file(tmp_path, 0o644)
+    monkeypatch.setenv("NOVA_SESSION_CHAIN_KEY_FILE", str(key_file))
+    with caplog.at_level(logging.DEBUG):
+        sid, path = new_session(api, project)
+        assert api.append_event(sid, {"n": 1}, project) is True
+        assert api.append_event(sid, {"n": 2}, project) is True
+        with api.SessionWriter(sid, project, max_events=2, max_delay=3600) as writer:
+            for n in (3, 4, 5):
+                assert writer.append({"n": n}) is True
+        assert api.finalize_session(sid, project) == path
+    warnings = nova_warnings(caplog)
+    assert len(warnings) == 1, [w.getMessage() for w in warnings]
+    assert warnings[0].levelno == logging.WARNING
+    assert "NOVA_SESSION_CHAIN_KEY_FILE" in warnings[0].getMessage()
+    records = chained_records_of(path)
+    assert [r.get("n") for r in records[1:-1]] == [1, 2, 3, 4, 5] and records[-1]["type"] == "end"
+    assert b"hmac-sha256" not in path.read_bytes()
+
+
+def chained_records_of(path: Path) -> list:
+    from support import chained_records
+
+    return chained_records(path.read_bytes())
+
+
+def test_chain_links_batches_and_plain_appends_of_both_kernels(api, kernel, project, monkeypatch):
+    """§9/§10: SessionWriter batches link record to record, and with plain appends and
+    batches of both kernels interleaved in one file every link is right (each kernel
+    finds the other's last line, whatever it remembered of the file)."""
+    other = other_kernel(kernel)
+    sid, path = new_session(api, project)
+    first = api.SessionWriter(sid, project, max_events=3, max_delay=3600)  # this kernel's Writer
+    monkeypatch.setattr(sessions, "kernel", other)
+    second = api.SessionWriter(sid, project, max_events=2, max_delay=3600)  # the other's
+    try:
+        assert first.append({"w": "first", "i": 0}) is True
+        assert first.append({"w": "first", "i": 1, "prev": "sha256:" + "0" * 64}) is True  # reserved
+        assert api.append_event(sid, {"w": "plain-other", "i": 0}, project) is True  # id 1
+        assert second.append({"w": "second", "i": 0}) is True
+        assert second.append({"w": "second", "i": 1}) is True  # ids 2, 3: a batch of the other kernel
+        assert first.append({"w": "first", "i": 2}) is True  # ids 4-6: a batch of this kernel
+        monkeypatch.setattr(sessions, "kernel", kernel)
+        assert api.append_event(sid, {"w": "plain", "i": 0, "prev": "not mine"}, project) is True  # id 7
+        assert second.append({"w": "second", "i": 2}) is True
+        assert first.append({"w": "first", "i": 3}) is True
+        assert api.append_event(sid, {"w": "plain", "i": 1}, project) is True  # id 8
+        assert second.flush() == 1  # id 9, the other kernel
+        monkeypatch.setattr(sessions, "kernel", other)
+        assert api.append_event(sid, {"w": "plain-other", "i": 1}, project) is True  # id 10
+    finally:
+        second.close()
+        first.close()  # id 11, this kernel
+    assert api.finalize_session(sid, project, reason="done") == path  # the other kernel
+    records = chained_records_of(path)
+    assert records[0]["type"] == "init"
+    assert [(r["id"], r["w"], r["i"]) for r in records[1:-1]] == [
+        (1, "plain-other", 0),
+        (2, "second", 0),
+        (3, "second", 1),
+        (4, "first", 0),
+        (5, "first", 1),
+        (6, "first", 2),
+        (7, "plain", 0),
+        (8, "plain", 1),
+        (9, "second", 2),
+        (10, "plain-other", 1),
+        (11, "first", 3),
+    ]
+    assert records[-1]["type"] == "end" and records[-1]["event_count"] == 11
+
+
+def test_both_kernels_write_the_same_chained_bytes(api, kernel, tmp_path, monkeypatch):
+    """§10: the same calls on the same file give the same bytes on both kernels, links
+    included: past an unparsable line and a torn one, a caller's prev dropped, batches,
+    the end record."""
+    other = other_kernel(kernel)
+    projects = [tmp_path / "a", tmp_path / "b"]
+    for directory in projects:
+        directory.mkdir()
+    sid, path_a = new_session(api, projects[0])  # this kernel's create_file
+    assert api.get_session_paths(projects[1]) is not None
+    path_b = session_path(projects[1], sid)
+    other.create_file(str(path_b), path_a.read_bytes(), False)  # the same init line
+    assert path_b.read_bytes() == path_a.read_bytes()
+    monkeypatch.setattr(sessions, "timestamp", lambda millis=None: "2026-01-10T16:30:45.123Z")
+
+    def calls(project, path):
+        assert api.append_event(
+            sid, {"tool_name": "Bash", "tool_input": {"command": "ls"}, "t": "\u00e9 \u2713\n"}, project
+        )
+        assert api.append_event(sid, {"n": 2, "prev": "hmac-sha256:" + "f" * 64}, project)
+        assert api.append_event(sid, {"type": "user_prompt", "id": "custom", "prompt": "p"}, project)
+        append_raw(path, b"not json\n")
+        with api.SessionWriter(sid, project, max_events=2, max_delay=3600) as writer:
+            assert writer.append({"b": 1}) is True
+            assert writer.append({"b": 2, "prev": "x"}) is True
+            assert writer.append({"b": 3, "id": 40}) is True
+        append_raw(path, b'{"type":"event","id":99,"torn":"ab')
+        assert api.append_event(sid, {"after": "torn"}, project)
+        assert api.finalize_session(sid, project, reason="done", prev="mine") == path
+
+    calls(projects[0], path_a)
+    monkeypatch.setattr(sessions, "kernel", other)
+    calls(projects[1], path_b)
+    data = path_a.read_bytes()
+    assert path_b.read_bytes() == data
+    records = linked_records(data)
+    assert [r.get("id") for r in records] == [None, 1, 2, "custom", 3, 4, 40, 41, None]
+    assert [r.get("prev") for r in records] == [None] * len(records)
+    assert records[-1] == {
+        "type": "end",
+        "session_id": sid,
+        "timestamp": "2026-01-10T16:30:45.123Z",
+        "event_count": 7,
+        "reason": "done",
+    }
+    # The record after the unparsable line links to the line before it; the one after the
+    # torn line, to the last batch record.
+    lines = data.split(b"\n")
+    assert lines[4] == b"not json" and lines[8] == b'{"type":"event","id":99,"torn":"ab'
+    assert lines[5].endswith(b'"prev":"sha256:%s"}' % sha256_hex(lines[3]))
+    assert lines[9].endswith(b'"prev":"sha256:%s"}' % sha256_hex(lines[7]))

@@ -6,10 +6,14 @@
   process: CPython ignores SIGXFSZ, so the write fails instead of killing it)
   leaves the file byte-identical and the call returns its fail-open value.
 - ``NOVA_SESSION_FSYNC=1`` keeps everything working.
+
+Every record after the init record links to the last complete, parsable line
+before it (SPEC section 10): a torn line healed by the next append is skipped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -33,6 +37,16 @@ def split_tail(data: bytes) -> tuple:
     """(complete lines, torn last piece or b"")."""
     cut = data.rfind(b"\n") + 1
     return data[:cut].split(b"\n")[:-1], data[cut:]
+
+
+def prev(line: bytes) -> bytes:
+    """The chain's last member for a record written after ``line`` (without its newline)."""
+    return b'"prev":"sha256:%s"' % hashlib.sha256(line).hexdigest().encode("ascii")
+
+
+def last_line(data: bytes) -> bytes:
+    """The last newline-terminated line of ``data``, without its newline."""
+    return data[: data.rfind(b"\n")].rsplit(b"\n", 1)[-1]
 
 
 # ---------------------------------------------------------------- SIGKILL
@@ -85,9 +99,14 @@ def test_sigkill_mid_append_loop_leaves_at_most_one_torn_line(api, kernel, proje
         data = path.read_bytes()
         lines, torn = split_tail(data)
         assert [line for line in lines if line in healed] == healed
-        # every other complete line is one valid record
-        records = [json.loads(line) for line in lines if line not in healed]
-        assert records[0]["type"] == "init"
+        # every other complete line is one valid record, linked to the one before it: the
+        # healed torn lines are not links (SPEC section 10)
+        chain = [line for line in lines if line not in healed]
+        records = [json.loads(line) for line in chain]
+        assert records[0]["type"] == "init" and "prev" not in records[0]
+        for number, record in enumerate(records[1:], 1):
+            assert list(record)[-1] == "prev"
+            assert record.pop("prev") == "sha256:" + hashlib.sha256(chain[number - 1]).hexdigest(), number
         ids = [record["id"] for record in records[1:]]
         assert ids == list(range(1, len(ids) + 1))
         assert len(ids) >= last_id + 8
@@ -98,7 +117,8 @@ def test_sigkill_mid_append_loop_leaves_at_most_one_torn_line(api, kernel, proje
         assert api.append_event(sid, {"after": "kill %d" % round_number}, project) is True
         after = path.read_bytes()
         last_id = len(ids) + 1
-        new_line = b'{"type":"event","id":%d,"after":"kill %d"}\n' % (last_id, round_number)
+        # it links past the torn piece to the last complete line
+        new_line = b'{"type":"event","id":%d,"after":"kill %d",%s}\n' % (last_id, round_number, prev(lines[-1]))
         assert after == data + (b"\n" if torn else b"") + new_line
         events = api.read_session_events(sid, project)
         assert [event.get("id") for event in events] == [None] + ids + [last_id]
@@ -165,10 +185,13 @@ def test_failed_append_under_file_size_limit_leaves_file_identical(api, kernel, 
     # A small event fits; a big one crosses the limit part-way and must vanish whole.
     results = run_limited(backend_name(kernel), project, sid, limit, [["append", 10], ["append", 100_000]])
     assert results == [[True, 0], [False, 1]]
-    assert path.read_bytes() == before + b'{"type":"event","id":4,"blob":"%s"}\n' % (b"b" * 10)
-    # And the session goes on normally afterwards.
+    written = b'{"type":"event","id":4,"blob":"%s",%s}' % (b"b" * 10, prev(last_line(before)))
+    assert path.read_bytes() == before + written + b"\n"
+    # And the session goes on normally afterwards, linked to the record the child wrote.
     assert api.append_event(sid, {"n": "next"}, project)
-    assert api.read_session_events(sid, project)[-1] == {"type": "event", "id": 5, "n": "next"}
+    last = api.read_session_events(sid, project)[-1]
+    assert last.pop("prev") == "sha256:" + hashlib.sha256(written).hexdigest()
+    assert last == {"type": "event", "id": 5, "n": "next"}
 
 
 def test_failed_append_at_the_limit_leaves_file_identical(api, kernel, project, limited_session):
@@ -189,9 +212,13 @@ def test_failed_append_after_torn_tail_leaves_file_identical(api, kernel, projec
     results = run_limited(backend_name(kernel), project, sid, len(before) + room, [["append", 100_000]])
     assert results == [[False, 1]]
     assert path.read_bytes() == before
-    # Without the limit the torn line is healed and ids continue from the last complete one.
+    # Without the limit the torn line is healed and ids continue from the last complete one;
+    # the record links past the torn line to the last complete one (SPEC section 10).
     assert api.append_event(sid, {"n": "next"}, project)
-    assert path.read_bytes() == before + b'\n{"type":"event","id":4,"n":"next"}\n'
+    *_, before_good, good, torn = before.split(b"\n")
+    assert torn == b'{"type":"event","id":4,"torn":"ab'
+    assert good == b'{"type":"event","id":3,"n":2,%s}' % prev(before_good)
+    assert path.read_bytes() == before + b'\n{"type":"event","id":4,"n":"next",%s}\n' % prev(good)
 
 
 def test_failed_finalize_under_file_size_limit_leaves_file_identical(api, kernel, project, limited_session):

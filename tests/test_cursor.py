@@ -13,7 +13,7 @@ import pytest
 
 from nova_session import agents, hooks, scanner, sessions
 
-from support import nova_warnings
+from support import chained_records, nova_warnings
 
 CONVERSATION = "c0a1b2c3-d4e5-4f60-8a9b-0c1d2e3f4a5b"
 
@@ -262,7 +262,7 @@ def test_a_cursor_session_end_to_end(cursor, project):
         cursor(event, payload)
 
     (session_file,) = (project / ".nova-protector" / "sessions").glob("*.jsonl")
-    recs = [json.loads(line) for line in session_file.read_text("utf-8").splitlines()]
+    recs = chained_records(session_file.read_bytes())
     assert [r["type"] for r in recs] == [
         "init",
         "user_prompt",

@@ -11,6 +11,7 @@ In-process tests cover the pieces (records.*, the scanner seam) directly.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import pytest
 import nova_session
 from nova_session import hooks, records, scanner, sessions
 
-from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, run_together
+from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, chained_records, run_together, unchained
 
 BACKENDS = ("rust", "python")
 TIMEOUT = 60
@@ -95,7 +96,7 @@ def read_records(path: Path) -> list:
     """Every line of a session file, each required to be whole valid JSON (key order kept)."""
     data = path.read_bytes()
     assert data.endswith(b"\n"), "torn last line in %s" % path
-    return [json.loads(line) for line in data.split(b"\n")[:-1]]
+    return chained_records(data)
 
 
 def only_session(project: Path):
@@ -901,11 +902,13 @@ def test_backends_write_the_same_records(tmp_path, commands):
         claude = Claude(commands, project, name, "parity", cwd="/same/cwd")
         assert_quiet(claude.call("PostToolUse", raw=raw))
         data = session_files(project)[0].read_bytes()
-        line = data.split(b"\n")[1]
+        init, line = data.split(b"\n")[:2]
         record = json.loads(line)
         assert record["tool_input"] == tool_input
         assert record["tool_output"] == {"lone": "\ud800x", "inf": None, "nan": None}
-        lines[name] = line.replace(record["timestamp_end"].encode(), b"T")
+        # Each file's init line differs (session id, time): so does the link to it (SPEC section 10).
+        assert line.endswith(b',"prev":"sha256:%s"}' % hashlib.sha256(init).hexdigest().encode("ascii"))
+        lines[name] = unchained(line).replace(record["timestamp_end"].encode(), b"T")
     assert lines["rust"] == lines["python"]
 
 

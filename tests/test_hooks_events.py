@@ -16,7 +16,7 @@ import pytest
 
 from nova_session import hooks, install, scanner, sessions
 
-from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, nova_warnings
+from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, chained_records, nova_warnings
 
 TOOL_START_KEYS = START_KEYS + ["tool_use_id", "tool_name", "tool_input", "working_dir"]
 
@@ -118,7 +118,7 @@ class Claude:
     def records(self) -> list:
         data = (self.base / "sessions" / (self.sid + ".jsonl")).read_bytes()
         assert data.endswith(b"\n")
-        return [json.loads(line) for line in data.split(b"\n")[:-1]]
+        return chained_records(data)
 
     def events(self) -> list:
         return [r for r in self.records() if r["type"] == "event"]

@@ -7,6 +7,7 @@ come from SPEC.md, never from running the library.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 import nova_session
 from nova_session import _backend, _python
 
-from support import append_raw, child_env, new_session
+from support import append_raw, chained_records, child_env, new_session, unchained
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -30,11 +31,16 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def complete_lines(path: Path) -> list:
-    return path.read_bytes().split(b"\n")[:-1]
+    return [unchained(line) for line in path.read_bytes().split(b"\n")[:-1]]
 
 
 def parsed(path: Path) -> list:
     return [json.loads(line) for line in complete_lines(path)]
+
+
+def prev(line: bytes) -> bytes:
+    """The chain's last member for a record written after ``line`` (SPEC section 10)."""
+    return b'"prev":"sha256:%s"' % hashlib.sha256(line).hexdigest().encode("ascii")
 
 
 def backend_name(kernel) -> str:
@@ -164,7 +170,10 @@ def test_next_id_is_exactly_one_plus_the_last_integer_id(api, project, last, exp
     append_raw(path, b'{"type":"event","id":' + last + b"}\n")
     before = path.read_bytes()
     assert api.append_event(sid, {"n": "next"}, project) is True
-    assert path.read_bytes() == before + b'{"type":"event","id":' + expected + b',"n":"next"}\n'
+    written = (
+        b'{"type":"event","id":' + expected + b',"n":"next",' + prev(b'{"type":"event","id":' + last + b"}") + b"}"
+    )
+    assert path.read_bytes() == before + written + b"\n"
 
 
 def test_a_caller_given_negative_id_moves_the_numbering(api, project):
@@ -173,6 +182,7 @@ def test_a_caller_given_negative_id_moves_the_numbering(api, project):
     assert api.append_event(sid, {"id": -1}, project)
     assert api.append_event(sid, {"n": 1}, project)
     assert complete_lines(path)[1:] == [b'{"type":"event","id":-1}', b'{"type":"event","id":0,"n":1}']
+    assert [record["id"] for record in chained_records(path.read_bytes())[1:]] == [-1, 0]  # every link checked
 
 
 def test_ids_within_one_locked_write_follow_caller_integer_ids(kernel, api, project):
@@ -182,7 +192,7 @@ def test_ids_within_one_locked_write_follow_caller_integer_ids(kernel, api, proj
     sid, path = new_session(api, project)
     records = [{"n": 1}, {"id": 10, "n": 2}, {"n": 3}, {"id": "x", "n": 4}, {"n": 5}, {"id": -1, "n": 6}, {"n": 7}]
     assert kernel.append_records(str(path), records, False) == len(records)
-    assert [record["id"] for record in parsed(path)[1:]] == [1, 10, 11, "x", 12, -1, 0]
+    assert [record["id"] for record in chained_records(path.read_bytes())[1:]] == [1, 10, 11, "x", 12, -1, 0]
 
 
 # ---------------------------------------- an unterminated last line (§4, §8)
@@ -211,7 +221,10 @@ def test_an_unterminated_last_line_does_not_count_for_ids(api, project):
     append_raw(path, TORN_BUT_PARSABLE)
     before = path.read_bytes()
     assert api.append_event(sid, {"n": 3}, project) is True
-    assert path.read_bytes() == before + b'\n{"type":"event","id":3,"n":3}\n'
+    # §10: the torn line is not a link either: the record links to the last complete line.
+    last_complete = before.split(b"\n")[-2]
+    assert unchained(last_complete) == b'{"type":"event","id":2,"n":2}'
+    assert path.read_bytes() == before + b'\n{"type":"event","id":3,"n":3,%s}\n' % prev(last_complete)
 
 
 def test_an_unterminated_last_line_does_not_count_for_event_count(api, project):

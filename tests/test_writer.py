@@ -15,11 +15,16 @@ kernel tests use the ``kernel`` fixture. Covered:
   that fails and keeps its events;
 - the kernels' ``Writer`` classes: same signature and docstrings, TypeError
   for a non-dict.
+
+Every record after the init record ends with the chain's ``prev`` (SPEC section
+10): ``records`` checks each link of every file read whole, and the exact-bytes
+assertions spell the links out (``linked``).
 """
 
 from __future__ import annotations
 
 import collections
+import hashlib
 import inspect
 import json
 import logging
@@ -38,7 +43,7 @@ import pytest
 
 import nova_session
 
-from support import child_env, fails_open, nova_warnings, run_together
+from support import chained_records, child_env, fails_open, nova_warnings, run_together, unchained
 
 LONG = 3600.0  # a max_delay that never triggers during a test
 
@@ -58,16 +63,17 @@ def new_session(api, project) -> tuple:
 
 
 def records(path: Path) -> list:
-    """Every line of the file as a dict; the file must end with a newline (no torn line)."""
+    """Every line of the file as a dict, without its ``prev``; the file must end with a
+    newline (no torn line) and every record after the init one must link to the line
+    before it (SPEC section 10)."""
     data = path.read_bytes()
     assert data.endswith(b"\n"), "torn last line: %r" % data[-80:]
-    result = []
     for number, line in enumerate(data.split(b"\n")[:-1]):
         try:
-            result.append(json.loads(line.decode("utf-8")))
+            json.loads(line.decode("utf-8"))
         except ValueError:  # pragma: no cover - the message is the point
             pytest.fail("line %d is not one valid JSON record: %r" % (number, line[:200]))
-    return result
+    return chained_records(data)
 
 
 def events(path: Path) -> list:
@@ -80,6 +86,24 @@ def events(path: Path) -> list:
 def event_lines(path: Path) -> list:
     """The raw bytes of every line after the init line."""
     return path.read_bytes().split(b"\n")[1:-1]
+
+
+def init_line(path: Path) -> bytes:
+    """The first line of a session file, without its newline."""
+    return path.read_bytes().split(b"\n", 1)[0]
+
+
+def linked(previous: bytes, bodies: list) -> list:
+    """The exact lines the library writes for ``bodies`` (records without ``prev``)
+    after the line ``previous``: each ends with ``"prev":"sha256:<hex>"``, the digest
+    of the line before it without its newline (SPEC section 10)."""
+    lines = []
+    for body in bodies:
+        assert body.endswith(b"}")
+        line = body[:-1] + b',"prev":"sha256:%s"}' % hashlib.sha256(previous).hexdigest().encode("ascii")
+        lines.append(line)
+        previous = line
+    return lines
 
 
 def quietly(caplog, capsys, call):
@@ -266,6 +290,13 @@ def test_ids_are_assigned_at_flush_after_plain_appends(api, project):
         writer.close()
     assert [e["id"] for e in events(path)] == [1, 2, 3, 4, 5, 6, 7]
     assert [list(e)[1:] for e in events(path)][-3:] == [["id", "plain"], ["id", "plain"], ["id", "buffered"]]
+    # The raw records carry the chain's prev, always last (events() checked and removed it).
+    raw = [json.loads(line) for line in event_lines(path)]
+    assert [list(e)[1:] for e in raw][-3:] == [
+        ["id", "plain", "prev"],
+        ["id", "plain", "prev"],
+        ["id", "buffered", "prev"],
+    ]
     assert [e.get("plain", e.get("buffered")) for e in events(path)][-3:] == [1, 2, 3]
 
 
@@ -291,9 +322,13 @@ def test_buffered_bytes_equal_append_event_bytes(api, project):
     with api.SessionWriter(buffered_sid, project, max_events=3, max_delay=LONG) as writer:
         for event in sample_events():
             assert writer.append(event) is True
-    expected = event_lines(plain_path)
-    assert len(expected) == len(sample_events())
-    assert event_lines(buffered_path) == expected
+    plain_lines = event_lines(plain_path)
+    assert len(plain_lines) == len(sample_events())
+    # The two files have different init lines (their session ids), so their links differ
+    # from the first on: the records are the same bytes, each chained in its own file.
+    expected = [unchained(line) for line in plain_lines]
+    assert plain_lines == linked(init_line(plain_path), expected)
+    assert event_lines(buffered_path) == linked(init_line(buffered_path), expected)
     # and these are the bytes section 4 asks for
     assert expected[0] == b'{"type":"event","id":1,"tool_name":"Bash","tool_input":{"command":"ls -la"},"n":1}'
     assert expected[1] == b'{"type":"event","id":42,"z":1,"a":2}'
@@ -317,7 +352,9 @@ def test_event_is_captured_at_append_time(api, project):
         event["added"] = True
         event["type"] = "mutated"
         del event["items"]
-    assert event_lines(path) == [b'{"type":"event","id":1,"n":1,"items":[1],"inner":{"k":"v"}}']
+    assert event_lines(path) == linked(
+        init_line(path), [b'{"type":"event","id":1,"n":1,"items":[1],"inner":{"k":"v"}}']
+    )
 
 
 # ------------------------------------------------------- interpreter exit
@@ -666,7 +703,9 @@ def test_non_dict_event_fails_open_and_leaves_the_buffer(api, project, caplog, c
         assert quietly(caplog, capsys, lambda: writer.append({"good": 2})) is True
     finally:
         writer.close()
-    assert event_lines(path) == [b'{"type":"event","id":1,"good":1}', b'{"type":"event","id":2,"good":2}']
+    assert event_lines(path) == linked(
+        init_line(path), [b'{"type":"event","id":1,"good":1}', b'{"type":"event","id":2,"good":2}']
+    )
 
 
 class ReadOnly(Mapping):
@@ -701,13 +740,15 @@ def test_mappings_are_accepted(api, project, caplog, capsys):
             assert quietly(caplog, capsys, lambda: writer.append(item)) is True  # noqa: B023 - called at once
     for item in inputs:
         assert api.append_event(plain_sid, item, project) is True
-    assert event_lines(path) == event_lines(plain_path)
-    assert event_lines(path) == [
+    expected = [
         b'{"type":"event","id":1,"kind":"proxy","n":1}',
         b'{"type":"user_prompt","id":2,"kind":"custom"}',
         b'{"type":"event","id":99,"kind":"ordered"}',
         b'{"type":"event","id":100,"kind":"subclass"}',
     ]
+    # Same records in both files, each chained from its own init line.
+    assert event_lines(path) == linked(init_line(path), expected)
+    assert event_lines(plain_path) == linked(init_line(plain_path), expected)
 
 
 def test_append_racing_close_never_reports_a_lost_event_as_accepted(api, project):
@@ -759,14 +800,19 @@ def test_failed_flush_keeps_the_events(api, project, caplog, capsys):
 # ------------------------------------------------------------ kernel level
 
 
-WRITER_PARAMETERS = ["path", "fsync", "max_events", "max_bytes", "max_delay"]
+WRITER_PARAMETERS = ["path", "fsync", "max_events", "max_bytes", "max_delay", "key"]
 METHOD_PARAMETERS = {"append": ["self", "record"], "flush": ["self"], "pending": ["self"]}
 
 
 def test_kernel_writer_signature_and_docstrings_match(kernel):
     from nova_session import _python, _rust
 
-    assert list(inspect.signature(kernel.Writer).parameters) == WRITER_PARAMETERS
+    signature = inspect.signature(kernel.Writer)
+    assert list(signature.parameters) == WRITER_PARAMETERS
+    # key, the chain's HMAC key (SPEC section 10), is optional: None, the plain sha256 chain.
+    assert [name for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty] == ["key"]
+    assert signature.parameters["key"].default is None
+    assert str(inspect.signature(_python.Writer)) == str(inspect.signature(_rust.Writer))
     assert kernel.Writer.__doc__
     assert kernel.Writer.__doc__ == _python.Writer.__doc__ == _rust.Writer.__doc__
     for name, parameters in METHOD_PARAMETERS.items():
@@ -795,7 +841,8 @@ def test_kernel_writer_append_returns_count_and_rejects_non_dicts(kernel, tmp_pa
     assert writer.flush() == 0
     assert writer.append({"n": 4}) == 0
     assert writer.flush() == 1
-    assert path.read_bytes() == init + b"".join(b'{"type":"event","id":%d,"n":%d}\n' % (n, n) for n in range(1, 5))
+    bodies = [b'{"type":"event","id":%d,"n":%d}' % (n, n) for n in range(1, 5)]
+    assert path.read_bytes() == init + b"".join(line + b"\n" for line in linked(init[:-1], bodies))
 
 
 def test_events_held_at_a_fork_are_written_once_by_the_parent(api, project):
@@ -812,7 +859,7 @@ def test_events_held_at_a_fork_are_written_once_by_the_parent(api, project):
     _, status = os.waitpid(pid, 0)
     assert status == 0
     writer.close()
-    records = [json.loads(line) for line in path.read_bytes().splitlines()[1:]]
+    records = chained_records(path.read_bytes())[1:]
     assert sorted(map(str, ({k: v for k, v in r.items() if k not in ("type", "id")} for r in records))) == sorted(
         map(str, [{"child": True}, {"held": "before fork"}])
     )

@@ -22,6 +22,7 @@ from .sessions import (
     get_session_paths,
     init_session_file,
     read_session_events,
+    verify_session,
 )
 
 __version__ = _backend.VERSION
@@ -40,6 +41,7 @@ __all__ = [
     "get_session_paths",
     "init_session_file",
     "read_session_events",
+    "verify_session",
 ]
 
 

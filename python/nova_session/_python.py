@@ -263,6 +263,9 @@ def _encode_items(items, out: list) -> None:
         _encode(value, 2, out)
 
 
+_OWN_KEYS = ("type", "id", "prev")
+
+
 def _event_parts(record: dict):
     """Split an event into (head, given id text or None, tail), type first and id second."""
     head = ['{"type":']
@@ -275,7 +278,8 @@ def _event_parts(record: dict):
         given = "".join(given_parts)
     tail: list = []
     _encode_items(
-        ((k, v) for k, v in dict.items(record) if not (issubclass(type(k), str) and str.__str__(k) in ("type", "id"))),
+        # type and id are written first; prev is the chain's, written last (SPEC section 10).
+        ((k, v) for k, v in dict.items(record) if not (issubclass(type(k), str) and str.__str__(k) in _OWN_KEYS)),
         tail,
     )
     tail.append("}")
@@ -344,22 +348,16 @@ def parse_record(line: bytes):
     return record if type(record) is dict else None
 
 
-def _record_id(line: bytes):
-    record = parse_record(line)
-    if record is None:
-        return None
-    value = record.get("id")
-    return value if type(value) is int else None
-
-
 def _scan_tail(fd: int, size: int):
-    """Return (last integer id or None, whether the file ends in a torn line).
+    """Return (last integer id or None, the last complete parsable line or None,
+    whether the file ends in a torn line): the next record links to that line.
 
-    Reads backwards from the end, one block at a time, so the cost does not
-    grow with the session's size.
+    Reads backwards from the end, one block at a time, until the last id: the
+    cost does not grow with the session's size.
     """
     if size == 0:
-        return None, False
+        return None, None, False
+    link = None
     torn = os.pread(fd, 1, size - 1) != b"\n"
     pos = size
     pending = b""  # bytes from pos on that are not yet examined
@@ -377,11 +375,16 @@ def _scan_tail(fd: int, size: int):
         lines = pending.split(b"\n")[:-1]
         # Unless we reached the start, lines[0] may begin before pos: keep it for the next block.
         for line in reversed(lines[1:] if pos > 0 else lines):
-            value = _record_id(line)
-            if value is not None:
-                return value, torn
+            record = parse_record(line)
+            if record is None:
+                continue
+            if link is None:
+                link = line
+            value = record.get("id")
+            if type(value) is int:
+                return value, link, torn
         pending = lines[0] + b"\n"
-    return None, torn
+    return None, link, torn
 
 
 # --------------------------------------------------------------------- file I/O
@@ -443,37 +446,52 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def append_records(path, records, fsync):
-    """Append records (dicts) to an existing session file under an exclusive flock, assigning ids; return how many."""
-    return _append_parts(path, [_event_parts(record) for record in records], fsync)
+def append_records(path, records, fsync, key=None):
+    """Append records (dicts) to an existing session file under an exclusive flock, assigning ids and chaining each to the line before it (key: HMAC key bytes, or None for sha256); return how many."""
+    return _append_parts(path, [_event_parts(record) for record in records], fsync, key)
 
 
-def _append_parts(path: str, parts: list, fsync: bool) -> int:
-    """Write encoded events (head, given id, tail) under the lock, assigning ids."""
+def _digest(line: bytes, key) -> str:
+    """The link to a line (SPEC section 10): sha256, or HMAC-SHA256 with the key."""
+    import hashlib
+
+    if key is None:
+        return "sha256:" + hashlib.sha256(line).hexdigest()
+    import hmac
+
+    return "hmac-sha256:" + hmac.new(key, line, hashlib.sha256).hexdigest()
+
+
+def _append_parts(path: str, parts: list, fsync: bool, key) -> int:
+    """Write encoded events (head, given id, tail) under the lock, assigning ids and links."""
     fd, stamp = _open_locked(path)
     try:
         size = stamp[2]
         known = _known.get(path)
-        if known is not None and known[0] == stamp:
-            last, torn = known[1], False
+        if known is not None and known[0] == stamp and known[3] == key:
+            last, link, torn = known[1], known[2], False
         else:
-            last, torn = _scan_tail(fd, size)
-        out = ["\n"] if torn else []
+            last, line, torn = _scan_tail(fd, size)
+            link = _digest(line, key) if line is not None else None
+        lines = [b""] if torn else []  # the torn line is ended first; it stays out of the chain
         for head, given, tail in parts:
             if given is None:
                 last = 1 if last is None else last + 1
                 given = str(last)
             elif _is_integer_text(given):
                 last = int(given)
-            out.append(head)
-            out.append(given)
-            out.append(tail)
-            out.append("\n")
-        data = _to_bytes(out)
+            out = [head, given, tail[:-1]]  # all but the closing brace
+            if link is not None:
+                out.append(',"prev":"%s"' % link)
+            out.append("}")
+            line = _to_bytes(out)
+            link = _digest(line, key)
+            lines.append(line)
+        data = b"\n".join(lines) + b"\n"
         _write_locked(fd, size, data, fsync)
         if len(_known) >= _KNOWN_FILES and path not in _known:
             _known.clear()
-        _known[path] = ((stamp[0], stamp[1], size + len(data)), last)
+        _known[path] = ((stamp[0], stamp[1], size + len(data)), last, link, key)
         return len(parts)
     finally:
         os.close(fd)
@@ -494,12 +512,18 @@ def _open_locked(path: str):
     return fd, (info.st_dev, info.st_ino, info.st_size)
 
 
-def finalize_file(path, head, extra, fsync):
-    """Append the end record (head, then event_count, then extra) unless the last record already is one; return whether it wrote."""
+def finalize_file(path, head, extra, fsync, key=None):
+    """Append the end record (head, then event_count, then extra, then prev) unless the last record already is one; return whether it wrote."""
     fd, (_, _, size) = _open_locked(path)
     try:
         data = os.pread(fd, size, 0)
-        records = [r for r in map(parse_record, data.split(b"\n")[:-1]) if r is not None]
+        records = []
+        link_line = None
+        for line in data.split(b"\n")[:-1]:
+            record = parse_record(line)
+            if record is not None:
+                records.append(record)
+                link_line = line
         if records and records[-1].get("type") == "end":
             return False
         # SPEC section 4: the records after init, earlier end records (a resumed session) excepted.
@@ -508,7 +532,11 @@ def finalize_file(path, head, extra, fsync):
         out = ["\n"] if data and not data.endswith(b"\n") else []
         _encode(dict(head), 1, out)
         out[-1] = ',"event_count":%d' % count
-        _encode_items(dict.items(extra), out)
+        _encode_items(
+            ((k, v) for k, v in dict.items(extra) if not (issubclass(type(k), str) and str.__str__(k) == "prev")), out
+        )
+        if link_line is not None:
+            out.append(',"prev":"%s"' % _digest(link_line, key))
         out.append("}\n")
         _write_locked(fd, size, _to_bytes(out), fsync)
         return True
@@ -519,11 +547,12 @@ def finalize_file(path, head, extra, fsync):
 class Writer:
     """Buffer events and write them in batches: flushes when it holds max_events events or max_bytes bytes, or when an append finds the oldest event older than max_delay seconds."""
 
-    def __init__(self, path, fsync, max_events, max_bytes, max_delay):
+    def __init__(self, path, fsync, max_events, max_bytes, max_delay, key=None):
         import threading
 
         self._path = path
         self._fsync = fsync
+        self._key = key
         self._max_events = max_events
         self._max_bytes = max_bytes
         self._max_delay = max_delay
@@ -565,6 +594,6 @@ class Writer:
     def _flush(self) -> int:
         if not self._records:
             return 0
-        written = _append_parts(self._path, self._records, self._fsync)
+        written = _append_parts(self._path, self._records, self._fsync, self._key)
         self._records, self._bytes, self._oldest = [], 0, None
         return written

@@ -13,7 +13,9 @@ The reading commands (``list``, ``show``, ``tail``, ``stats``, ``verify``,
 lines, which they report on stderr), 1 when ``verify`` finds a problem, 2 for
 a usage error, 3 when the project directory does not exist, 4 for an unknown
 session id (close matches are suggested), 5 when a file cannot be read or
-written.
+written, 6 when ``verify`` finds the file was changed after it was written
+(the hash chain of SPEC section 10: a broken link, a line outside the chain, a
+plain or missing link after keyed ones, links that do not match the key).
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ def _settings(command: str, path: str, dry_run: bool, message_display: bool = Fa
 
 READ_COMMANDS = ("list", "show", "tail", "stats", "verify", "export", "report")
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_TAMPERED = 6  # verify: the hash chain shows the file was changed after it was written
 
 
 def _add_read_commands(commands) -> None:
@@ -127,7 +130,8 @@ def _add_read_commands(commands) -> None:
         "show": "a session as a readable timeline",
         "tail": "the last records of a session; -f follows it as records arrive",
         "stats": "counts by tool and verdict, files touched, durations, MCP servers and skills",
-        "verify": "check a session file's integrity (exit status 1 when anything is wrong)",
+        "verify": "check a session file's integrity and hash chain (exit status 1 when anything is wrong, "
+        "6 when the chain shows the file was changed after it was written)",
         "export": "a session as JSON, JSON Lines or Markdown",
         "report": "write a self-contained HTML report to .nova-protector/reports/ID.html",
     }
@@ -152,6 +156,12 @@ def _add_read_commands(commands) -> None:
             )
         if name == "export":
             command.add_argument("--format", choices=("json", "jsonl", "md"), default="json")
+        if name == "verify":
+            command.add_argument(
+                "--key-file",
+                metavar="FILE",
+                help="the chain's key file (mode 0600 or stricter; default: $NOVA_SESSION_CHAIN_KEY_FILE)",
+            )
         if name in ("export", "report"):
             command.add_argument(
                 "--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of the default"
@@ -432,10 +442,39 @@ def _cmd_stats(options, root: str, sid: str) -> int:
     return EXIT_OK
 
 
+_CHAIN_STATUS = {
+    "intact": "intact",
+    "tampered": "TAMPERED: the file was changed after it was written",
+    "needs_key": "keyed: not checked without the key",
+    "unkeyed": "not keyed, although a key was given",
+    "none": "no links",
+}
+
+
+def _chain_line(chain: dict) -> str:
+    """``chain: intact (12 links: 12 plain)``: the hash chain's verdict in one line."""
+    counts = []
+    if chain["links"]:
+        kinds = [
+            "%d %s" % (n, name) for n, name in ((chain["plain_links"], "plain"), (chain["keyed_links"], "keyed")) if n
+        ]
+        counts.append("%s: %s" % (_many(chain["links"], "link"), ", ".join(kinds) or "malformed"))
+    if chain["broken_links"]:
+        counts.append(_many(chain["broken_links"], "broken link"))
+    if chain["outside_chain"]:
+        counts.append("%s outside the chain" % _many(chain["outside_chain"], "line"))
+    if chain["unchained"]:
+        counts.append(_many(chain["unchained"], "unchained record"))
+    if chain["key"]:
+        counts.append("key from %s" % chain["key"])
+    status = _CHAIN_STATUS.get(chain["status"], chain["status"])
+    return "chain: %s%s" % (status, " (%s)" % "; ".join(counts) if counts else "")
+
+
 def _cmd_verify(options, root: str, sid: str) -> int:
     from . import reading
 
-    result = reading.verify(root, sid)
+    result = reading.verify(root, sid, key_file=options.key_file)
     if options.json:
         _emit_json(result)
     else:
@@ -444,6 +483,7 @@ def _cmd_verify(options, root: str, sid: str) -> int:
             "session %s: %s (%d lines, %d records, %s)"
             % (sid, verdict, result["lines"], result["records"], result["state"])
         )
+        _emit("  %s" % _safe(_chain_line(result["chain"])))
         for problem in result["problems"]:
             where = "line %d" % problem["line"] if problem["line"] is not None else "file"
             _emit("  %s: %s: %s" % (where, problem["kind"], _safe(problem["message"])))
@@ -453,6 +493,8 @@ def _cmd_verify(options, root: str, sid: str) -> int:
             _emit("  note: %s" % note)
         for call in result["unfinished_tool_calls"]:
             _emit("  unfinished: #%s %s %s" % (_safe(call["id"]), _safe(call["tool_name"]), _safe(call["summary"])))
+    if result["tampered"]:
+        return EXIT_TAMPERED
     return EXIT_OK if result["ok"] else EXIT_PROBLEMS
 
 

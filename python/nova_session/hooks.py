@@ -756,7 +756,7 @@ def on_session_end(hook: Hook) -> None:
     hook.truncated(extra)
     path = paths.existing_session_file(hook.root, sid)
     head = {"type": "end", "session_id": sid, "timestamp": sessions.timestamp(hook.now_ms)}
-    sessions.kernel.finalize_file(path, head, extra, sessions.fsync_requested())
+    sessions.kernel.finalize_file(path, head, extra, sessions.fsync_requested(), sessions.chain_key())
     hook.drop_state(sid)
     sessions.clear_mark(hook.root, sid)
 

@@ -9,7 +9,8 @@ the file up to that size without holding any lock, so writers never wait on it.
 Lines are read one at a time: ``summarize``, ``session_stats`` and ``verify``
 use memory that does not grow with the number of events (``session_stats``
 keeps one entry per distinct tool, file, MCP server and skill). A line that is
-not a complete JSON object is skipped and counted, never fatal.
+not a complete JSON object is skipped and counted, never fatal. ``verify`` also
+checks the hash chain (SPEC section 10) through ``chain``, imported only then.
 """
 
 from __future__ import annotations
@@ -728,10 +729,12 @@ def raw_records(root: str, sid: str, skipped: list | None = None):
 
 
 class Verifier:
-    """Checks a session line by line: bad lines, init, ids, end records, counts."""
+    """Checks a session line by line: bad lines, init, ids, end records, counts and,
+    when ``chain`` is a ``chain.ChainChecker``, the hash chain (SPEC section 10)."""
 
-    def __init__(self, sid: str):
+    def __init__(self, sid: str, chain=None):
         self.session_id = sid
+        self.chain = chain
         self.problems: list = []
         self.problem_count = 0
         self.by_kind: dict = {}
@@ -751,6 +754,11 @@ class Verifier:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append({"line": line, "kind": kind, "message": message})
 
+    def uncounted(self, kind: str, count: int) -> None:
+        """Count problems that are not listed."""
+        self.problem_count += count
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + count
+
     def add_line(self, number: int, raw: bytes, record, complete: bool) -> None:
         self.lines = number
         if not complete:
@@ -760,8 +768,12 @@ class Verifier:
             self.problem(number, BAD_JSON, "not a JSON object (%s)" % _why_unparsable(raw))
             return
         self.records += 1
-        if number == 1 or not self.saw_init:
+        first = number == 1 or not self.saw_init
+        if first:
             self.check_init(number, record)
+        if self.chain is not None:
+            self.chain.add(number, raw, record, first and self.saw_init)
+        if first:
             if self.saw_init:
                 return
         elif record.get("type") == "init":
@@ -835,7 +847,13 @@ class Verifier:
         if self.resumes:
             times = "%d time%s" % (self.resumes, "" if self.resumes == 1 else "s")
             notes.append("continued after an end record %s (resumed)" % times)
-        return {
+        chain = None
+        if self.chain is not None:
+            chain, chain_notes = self.chain.finish()
+            notes.extend(chain_notes)
+            # Chain findings name earlier lines than the one that revealed them: list by line, file-level last.
+            self.problems.sort(key=lambda item: (item["line"] is None, item["line"] or 0))
+        result = {
             "session_id": self.session_id,
             "ok": self.problem_count == 0,
             "state": state,
@@ -847,6 +865,12 @@ class Verifier:
             "problems_shown": len(self.problems),
             "notes": notes,
         }
+        if chain is not None:
+            from .chain import TAMPER_KINDS
+
+            result["chain"] = chain
+            result["tampered"] = any(kind in TAMPER_KINDS for kind in self.by_kind)
+        return result
 
 
 def _why_unparsable(raw: bytes) -> str:
@@ -865,12 +889,28 @@ def _why_unparsable(raw: bytes) -> str:
     return "a JSON %s" % type(value).__name__
 
 
-def verify(root: str, sid: str) -> dict:
+def verify(root: str, sid: str, key: bytes | None = None, key_file: str | None = None) -> dict:
     """The integrity report of a session; ``ok`` is False when anything is wrong.
 
     Tool calls that started and never closed are listed (``unfinished``) but
-    are not integrity problems: a denied or killed call is what happened."""
+    are not integrity problems: a denied or killed call is what happened.
+
+    The hash chain (SPEC section 10) is checked with ``key`` (the key's bytes),
+    else the bytes of ``key_file``, else of the file NOVA_SESSION_CHAIN_KEY_FILE
+    names; a key file must be a regular file of mode 0600 or stricter (else a
+    ``key_file`` problem, and no key). ``chain`` summarizes the check (see
+    ``chain.ChainChecker``: status ``intact``, ``tampered``, ``needs_key``,
+    ``unkeyed`` or ``none``); ``tampered`` is True when a problem shows the file
+    was changed after it was written (``chain.TAMPER_KINDS``: broken_link,
+    outside_chain, mixed_chain, key_mismatch). Memory stays constant: the
+    checker keeps the digests of the last two complete, parsable lines."""
+    from . import chain
+
     verifier = Verifier(sid)
+    found, source, refused = chain.find_key(key, key_file)
+    if refused is not None:
+        verifier.problem(None, chain.KEY_FILE, "%s: the chain's keyed links are not checked" % refused)
+    verifier.chain = chain.ChainChecker(found, verifier.problem, source, verifier.uncounted)
     calls = Summary(sid)
     for number, raw, record, complete in read_lines(session_path(root, sid)):
         verifier.add_line(number, raw, record, complete)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 kernel: Any = None  # set by nova_session/__init__.py to the selected kernel module
 
 FSYNC_VAR = "NOVA_SESSION_FSYNC"
+CHAIN_KEY_VAR = "NOVA_SESSION_CHAIN_KEY_FILE"
 
 # This process's registry: session id -> resolved project directory (SPEC section 6).
 _registry: dict = {}
@@ -54,6 +55,49 @@ def _fail(function: str, exc: BaseException) -> None:
 
 def fsync_requested() -> bool:
     return os.environ.get(FSYNC_VAR) == "1"
+
+
+# (path, dev, ino, size, mtime) -> the key bytes (None: refused, warned once).
+_keys: dict = {}
+
+
+def chain_key() -> bytes | None:
+    """The HMAC key of the chain (SPEC section 10): the bytes of the file that
+    NOVA_SESSION_CHAIN_KEY_FILE names when it is readable and of mode 0600 or
+    stricter; otherwise None, the plain sha256 chain, with one warning per file."""
+    path = os.environ.get(CHAIN_KEY_VAR)
+    if not path:
+        return None
+    try:
+        info = os.stat(path)
+        stamp = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    except OSError as exc:
+        if (path, "missing") not in _keys:
+            _keys[(path, "missing")] = None
+            _log.warn(
+                "%s=%r cannot be used (%s): the chain is the plain sha256 one", CHAIN_KEY_VAR, path, describe(exc)
+            )
+        return None
+    if stamp in _keys:
+        return _keys[stamp]
+    key = None
+    if info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode):
+        _log.warn(
+            "%s=%r is not a private regular file (mode 0600 or stricter): the chain is the plain sha256 one",
+            CHAIN_KEY_VAR,
+            path,
+        )
+    else:
+        try:
+            key = paths.read_regular(path, 1 << 16)
+        except OSError as exc:
+            _log.warn(
+                "%s=%r cannot be read (%s): the chain is the plain sha256 one", CHAIN_KEY_VAR, path, describe(exc)
+            )
+    if len(_keys) >= 16:
+        _keys.clear()
+    _keys[stamp] = key
+    return key
 
 
 def timestamp(millis=None) -> str:
@@ -219,7 +263,7 @@ def create_session(sid: str, root: str, extra: dict, millis: int | None = None) 
 
 def append_records(sid: str, root: str, records: list) -> None:
     """Append records to an existing session in one locked write (raises on failure)."""
-    kernel.append_records(_checked_session_file(root, sid), records, fsync_requested())
+    kernel.append_records(_checked_session_file(root, sid), records, fsync_requested(), chain_key())
 
 
 # (project, session id) -> (session file, until when its directories count as checked).
@@ -326,8 +370,8 @@ def finalize_session(session_id, project_dir, **extra):
         root = project_root(project_dir)
         path = existing_session_file(root, sid)
         head = {"type": "end", "session_id": sid, "timestamp": timestamp()}
-        tail = {key: value for key, value in extra.items() if key not in head and key != "event_count"}
-        kernel.finalize_file(path, head, tail, fsync_requested())
+        tail = {key: value for key, value in extra.items() if key not in head and key not in ("event_count", "prev")}
+        kernel.finalize_file(path, head, tail, fsync_requested(), chain_key())
         clear_mark(root, sid)
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("finalize_session", exc)
@@ -368,6 +412,32 @@ def read_session_events(session_id, project_dir):
         _fail("read_session_events", exc)
         return []
     return records
+
+
+def verify_session(session_id, project_dir, key_file=None):
+    """Check a session file's integrity and hash chain (SPEC section 10).
+
+    Args:
+        session_id: the session's id.
+        project_dir: an existing directory.
+        key_file: the chain's key file; default ``$NOVA_SESSION_CHAIN_KEY_FILE``.
+    Returns:
+        The report ``nova-session verify --json`` prints: ``ok``, ``tampered``,
+        ``problems`` (each with its line and kind: ``broken_link``,
+        ``outside_chain``, ``unparsable``, ...), ``chain``, ``notes``; or None
+        when the call fails. Creates nothing.
+    Never raises: failures return None with one warning.
+    """
+    try:
+        sid = check_session_id(session_id)
+        root = project_root(project_dir)
+        existing_session_file(root, sid)
+        from . import reading
+
+        return reading.verify(root, sid, key_file=key_file)
+    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        _fail("verify_session", exc)
+        return None
 
 
 class SessionManager:

@@ -64,7 +64,7 @@ class SessionWriter:
             limits = self._limits(max_events, max_bytes, max_delay)
             path = sessions.existing_session_file(paths.project_path(project_dir), sid)
             os.close(paths.open_regular(path, os.O_RDONLY))  # it exists and is a regular file
-            self._arguments = (path, sessions.fsync_requested()) + limits
+            self._arguments = (path, sessions.fsync_requested()) + limits + (sessions.chain_key(),)
             self._kernel_writer = sessions.kernel.Writer(*self._arguments)
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
             self._refusal = "cannot write session %r: %s" % (session_id, sessions.describe(exc))

@@ -12,6 +12,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::chain::{self, Key};
 use crate::encode::EventParts;
 use crate::error::Error;
 use crate::jsonline::{add_one, is_integer_text, scan_record, Kind};
@@ -45,13 +46,27 @@ fn read_at(file: &File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>>
     Ok(buffer)
 }
 
-/// The last complete record's integer id (decimal text), and whether the file ends in a torn line.
-/// Reads backwards a block at a time: the cost does not grow with the file's size.
-pub fn scan_tail(file: &File, path: &Path, size: u64) -> Result<(Option<String>, bool)> {
+/// What the end of a session file says: the last complete record's integer id
+/// (decimal text), the last complete, parsable line (the next record links to it,
+/// SPEC section 10), and whether the file ends in a torn line.
+pub struct Tail {
+    pub last_id: Option<String>,
+    pub link_line: Option<Vec<u8>>,
+    pub torn: bool,
+}
+
+/// Read the end of a file backwards a block at a time, until the last integer id is
+/// found: the cost does not grow with the file's size.
+pub fn scan_tail(file: &File, path: &Path, size: u64) -> Result<Tail> {
+    let mut tail = Tail {
+        last_id: None,
+        link_line: None,
+        torn: false,
+    };
     if size == 0 {
-        return Ok((None, false));
+        return Ok(tail);
     }
-    let torn = read_at(file, path, size - 1, 1)?[0] != b'\n';
+    tail.torn = read_at(file, path, size - 1, 1)?[0] != b'\n';
     let mut pos = size;
     let mut pending: Vec<u8> = Vec::new();
     let mut tail_dropped = false;
@@ -78,15 +93,21 @@ pub fn scan_tail(file: &File, path: &Path, size: u64) -> Result<(Option<String>,
                 first = Some(line.to_vec());
                 break;
             }
-            if let Some(id) = scan_record(line).and_then(|record| record.id) {
-                return Ok((Some(id), torn));
+            if let Some(record) = scan_record(line) {
+                if tail.link_line.is_none() {
+                    tail.link_line = Some(line.to_vec());
+                }
+                if let Some(id) = record.id {
+                    tail.last_id = Some(id);
+                    return Ok(tail);
+                }
             }
         }
         let Some(mut first) = first else { break };
         first.push(b'\n');
         pending = first;
     }
-    Ok((None, torn))
+    Ok(tail)
 }
 
 /// What this process last wrote to a file: if, when it next holds the lock, the
@@ -101,27 +122,32 @@ struct Stamp {
     size: u64,
 }
 
+#[derive(Clone)]
 struct Known {
     stamp: Stamp,
     last: Option<String>,
+    /// The digest of the last line written, and the key it was made with.
+    link: Option<String>,
+    key: Option<Vec<u8>>,
 }
 
 static KNOWN: Mutex<Option<HashMap<PathBuf, Known>>> = Mutex::new(None);
 
-/// The stamp this process's last write left on `path`, and the last id it wrote.
-fn remembered(path: &Path) -> Option<(Stamp, Option<String>)> {
+/// What this process's last write left on `path` (stamp, last id, link), if it was
+/// made with the same key.
+fn remembered(path: &Path, key: Key<'_>) -> Option<Known> {
     let known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let entry = known.as_ref()?.get(path)?;
-    Some((entry.stamp, entry.last.clone()))
+    (entry.key.as_deref() == key).then(|| entry.clone())
 }
 
-fn remember(path: &Path, stamp: Stamp, last: Option<String>) {
+fn remember(path: &Path, entry: Known) {
     let mut known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let map = known.get_or_insert_with(HashMap::new);
     if map.len() >= KNOWN_FILES && !map.contains_key(path) {
         map.clear();
     }
-    map.insert(path.to_path_buf(), Known { stamp, last });
+    map.insert(path.to_path_buf(), entry);
 }
 
 /// Open an existing session file for appending and reading (never through a
@@ -150,13 +176,18 @@ fn open_locked(path: &Path) -> Result<(File, Stamp)> {
     ))
 }
 
-/// Append events under the lock, assigning ids; returns how many were written.
-pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<usize> {
+/// Append events under the lock, assigning ids and chaining each to the line
+/// before it (SPEC section 10); returns how many were written.
+pub fn append_events(path: &Path, events: &[EventParts], fsync: bool, key: Key<'_>) -> Result<usize> {
     let (file, stamp) = open_locked(path)?;
     let size = stamp.size;
-    let (mut last, torn) = match remembered(path) {
-        Some((known, last)) if known == stamp => (last, false),
-        _ => scan_tail(&file, path, size)?,
+    let (mut last, mut link, torn) = match remembered(path, key) {
+        Some(known) if known.stamp == stamp => (known.last, known.link, false),
+        _ => {
+            let tail = scan_tail(&file, path, size)?;
+            let link = tail.link_line.map(|line| chain::digest(&line, key));
+            (tail.last_id, link, tail.torn)
+        }
     };
     let mut next = last.as_deref().map_or_else(|| "1".to_owned(), add_one);
     let mut data = Vec::with_capacity(events.iter().map(|e| e.head.len() + e.tail.len() + 24).sum::<usize>() + 1);
@@ -164,6 +195,7 @@ pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<
         data.push(b'\n'); // terminate the torn line first: it stays, readers skip it
     }
     for event in events {
+        let start = data.len();
         data.extend_from_slice(&event.head);
         if let Some(given) = &event.given_id {
             data.extend_from_slice(given);
@@ -177,17 +209,26 @@ pub fn append_events(path: &Path, events: &[EventParts], fsync: bool) -> Result<
             last = Some(std::mem::take(&mut next));
             next = add_one(last.as_deref().expect("just set"));
         }
-        data.extend_from_slice(&event.tail);
+        data.extend_from_slice(&event.tail[..event.tail.len() - 1]); // all but the closing brace
+        if let Some(prev) = &link {
+            data.extend_from_slice(&chain::prev_member(prev));
+        }
+        data.push(b'}');
+        link = Some(chain::digest(&data[start..], key));
         data.push(b'\n');
     }
     write_locked(&file, path, size, &data, fsync)?;
     remember(
         path,
-        Stamp {
-            size: size + data.len() as u64,
-            ..stamp
+        Known {
+            stamp: Stamp {
+                size: size + data.len() as u64,
+                ..stamp
+            },
+            last,
+            link,
+            key: key.map(<[u8]>::to_vec),
         },
-        last,
     );
     Ok(events.len())
 }
@@ -229,22 +270,23 @@ pub fn create_file(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
 /// Append the end record unless the last record already is one; returns whether it wrote.
 /// `head` is the record's opening (`{"type":"end",...` without the closing brace), and
 /// `extra` the members after `event_count` (`,"k":v...`).
-pub fn finalize(path: &Path, head: &[u8], extra: &[u8], fsync: bool) -> Result<bool> {
+pub fn finalize(path: &Path, head: &[u8], extra: &[u8], fsync: bool, key: Key<'_>) -> Result<bool> {
     let (file, Stamp { size, .. }) = open_locked(path)?;
     let data = read_at(&file, path, 0, usize::try_from(size).expect("file fits in memory"))?;
     let complete = match data.iter().rposition(|b| *b == b'\n') {
         Some(end) => &data[..end],
         None => &data[..0],
     };
-    let kinds: Vec<Kind> = if data.contains(&b'\n') {
-        complete
-            .split(|b| *b == b'\n')
-            .filter_map(scan_record)
-            .map(|r| r.kind)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut kinds: Vec<Kind> = Vec::new();
+    let mut link_line: Option<&[u8]> = None;
+    if data.contains(&b'\n') {
+        for line in complete.split(|b| *b == b'\n') {
+            if let Some(record) = scan_record(line) {
+                kinds.push(record.kind);
+                link_line = Some(line);
+            }
+        }
+    }
     if kinds.last() == Some(&Kind::End) {
         return Ok(false);
     }
@@ -258,6 +300,9 @@ pub fn finalize(path: &Path, head: &[u8], extra: &[u8], fsync: bool) -> Result<b
     line.extend_from_slice(head);
     line.extend_from_slice(format!(",\"event_count\":{count}").as_bytes());
     line.extend_from_slice(extra);
+    if let Some(previous) = link_line {
+        line.extend_from_slice(&chain::prev_member(&chain::digest(previous, key)));
+    }
     line.extend_from_slice(b"}\n");
     write_locked(&file, path, size, &line, fsync)?;
     Ok(true)
@@ -291,19 +336,25 @@ mod tests {
         assert!(
             matches!(create_file(&path, b"x\n", false), Err(Error::Io { ref source, .. }) if source.raw_os_error() == Some(libc::EEXIST))
         );
-        assert_eq!(append_events(&path, &[event("1"), event("2")], false).unwrap(), 2);
-        assert!(finalize(&path, b"{\"type\":\"end\"", b",\"reason\":\"r\"", false).unwrap());
-        assert!(!finalize(&path, b"{\"type\":\"end\"", b"", false).unwrap());
-        append_events(&path, &[event("3")], true).unwrap();
+        assert_eq!(append_events(&path, &[event("1"), event("2")], false, None).unwrap(), 2);
+        assert!(finalize(&path, b"{\"type\":\"end\"", b",\"reason\":\"r\"", false, None).unwrap());
+        assert!(!finalize(&path, b"{\"type\":\"end\"", b"", false, None).unwrap());
+        append_events(&path, &[event("3")], true, None).unwrap();
         // A resumed session ends again; the earlier end record is not counted.
-        assert!(finalize(&path, b"{\"type\":\"end\"", b"", false).unwrap());
+        assert!(finalize(&path, b"{\"type\":\"end\"", b"", false, None).unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            text,
-            "{\"type\":\"init\"}\n{\"type\":\"event\",\"id\":1,\"x\":1}\n{\"type\":\"event\",\"id\":2,\"x\":2}\n\
-             {\"type\":\"end\",\"event_count\":2,\"reason\":\"r\"}\n{\"type\":\"event\",\"id\":3,\"x\":3}\n\
-             {\"type\":\"end\",\"event_count\":3}\n"
-        );
+        let lines: Vec<&str> = text.lines().collect();
+        // Each record ends with the digest of the line before it (SPEC section 10).
+        let link = |n: usize| format!(",\"prev\":\"{}\"}}", chain::digest(lines[n].as_bytes(), None));
+        let expected = [
+            "{\"type\":\"init\"}".to_owned(),
+            format!("{{\"type\":\"event\",\"id\":1,\"x\":1{}", link(0)),
+            format!("{{\"type\":\"event\",\"id\":2,\"x\":2{}", link(1)),
+            format!("{{\"type\":\"end\",\"event_count\":2,\"reason\":\"r\"{}", link(2)),
+            format!("{{\"type\":\"event\",\"id\":3,\"x\":3{}", link(3)),
+            format!("{{\"type\":\"end\",\"event_count\":3{}", link(4)),
+        ];
+        assert_eq!(lines, expected, "{text}");
         assert_eq!(
             std::fs::read_dir(&dir).unwrap().count(),
             1,
@@ -320,13 +371,15 @@ mod tests {
             "{{\"type\":\"event\",\"id\":41}}\n{{\"long\":\"{long}\"}}\n{{\"type\":\"event\",\"id\":42,\"x\":\"tor"
         );
         std::fs::write(&path, body).unwrap();
-        append_events(&path, &[event("0")], false).unwrap();
+        append_events(&path, &[event("0")], false, None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.ends_with("\"x\":\"tor\n{\"type\":\"event\",\"id\":42,\"x\":0}\n"),
-            "{}",
-            &text[text.len() - 80..]
+        // The torn line is ended and stays out of the chain: the record links to the long line.
+        let long_line = format!("{{\"long\":\"{long}\"}}");
+        let expected = format!(
+            "\"x\":\"tor\n{{\"type\":\"event\",\"id\":42,\"x\":0,\"prev\":\"{}\"}}\n",
+            chain::digest(long_line.as_bytes(), None)
         );
+        assert!(text.ends_with(&expected), "{}", &text[text.len() - 160..]);
     }
 
     #[test]
@@ -335,13 +388,13 @@ mod tests {
         let path = dir.join("s.jsonl");
         create_file(&path, b"{\"type\":\"init\"}\n", false).unwrap();
         // id 1, remembered
-        append_events(&path, &[event("1")], false).unwrap();
+        append_events(&path, &[event("1")], false, None).unwrap();
         // Another writer appends id 7 behind this process's back: the size changed.
         let mut other = OpenOptions::new().append(true).open(&path).unwrap();
         other.write_all(b"{\"type\":\"event\",\"id\":7}\n").unwrap();
-        append_events(&path, &[event("2")], false).unwrap();
+        append_events(&path, &[event("2")], false, None).unwrap();
         // remembered again: 9
-        append_events(&path, &[event("3")], false).unwrap();
+        append_events(&path, &[event("3")], false, None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let ids: Vec<&str> = text.lines().skip(1).map(|l| &l[21..22]).collect();
         assert_eq!(ids, ["1", "7", "8", "9"], "{text}");
@@ -354,11 +407,11 @@ mod tests {
         std::fs::write(&target, b"").unwrap();
         let link = dir.join("link.jsonl");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(append_events(&link, &[event("1")], false).is_err());
+        assert!(append_events(&link, &[event("1")], false, None).is_err());
         assert!(create_file(&link, b"x", false).is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"");
         assert!(matches!(
-            append_events(&dir, &[event("1")], false),
+            append_events(&dir, &[event("1")], false, None),
             Err(Error::NotRegular(_) | Error::Io { .. })
         ));
     }

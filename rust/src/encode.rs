@@ -72,7 +72,8 @@ pub fn event_parts(record: &Bound<'_, PyDict>) -> PyResult<EventParts> {
     let tail = with_scratch(|tail| {
         walked = for_each_pair(record, |key, value| {
             if let Ok(name) = key.cast::<PyString>() {
-                if name == "type" || name == "id" {
+                // type and id are written first; prev is the chain's, written last (SPEC section 10).
+                if name == "type" || name == "id" || name == "prev" {
                     return;
                 }
             }
@@ -84,9 +85,14 @@ pub fn event_parts(record: &Bound<'_, PyDict>) -> PyResult<EventParts> {
     Ok(EventParts { head, given_id, tail })
 }
 
-/// `,"key":value` for every pair of a dict, values at depth 2.
+/// `,"key":value` for every pair of a dict but `prev` (the chain's own), values at depth 2.
 pub fn write_members(out: &mut Vec<u8>, dict: &Bound<'_, PyDict>) -> PyResult<()> {
-    for_each_pair(dict, |key, value| write_member(out, key, value, 2))
+    for_each_pair(dict, |key, value| {
+        if key.cast::<PyString>().is_ok_and(|name| name == "prev") {
+            return;
+        }
+        write_member(out, key, value, 2);
+    })
 }
 
 fn write_member(out: &mut Vec<u8>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, depth: usize) {

@@ -5,6 +5,7 @@
 //! concern, testable with `cargo test` without an interpreter.
 
 pub mod append;
+pub mod chain;
 pub mod decode;
 pub mod encode;
 pub mod error;
@@ -59,28 +60,37 @@ mod _rust {
             .map_err(PyErr::from)
     }
 
-    /// Append records (dicts) to an existing session file under an exclusive flock, assigning ids; return how many.
+    /// Append records (dicts) to an existing session file under an exclusive flock, assigning ids and chaining each to the line before it (key: HMAC key bytes, or None for sha256); return how many.
     #[pyfunction]
-    fn append_records(py: Python<'_>, path: PathBuf, records: Vec<Bound<'_, PyDict>>, fsync: bool) -> PyResult<usize> {
+    #[pyo3(signature = (path, records, fsync, key=None))]
+    fn append_records(
+        py: Python<'_>,
+        path: PathBuf,
+        records: Vec<Bound<'_, PyDict>>,
+        fsync: bool,
+        key: Option<&[u8]>,
+    ) -> PyResult<usize> {
         let parts = records.iter().map(encoder::event_parts).collect::<PyResult<Vec<_>>>()?;
-        py.detach(|| append::append_events(&path, &parts, fsync))
+        py.detach(|| append::append_events(&path, &parts, fsync, key))
             .map_err(PyErr::from)
     }
 
-    /// Append the end record (head, then event_count, then extra) unless the last record already is one; return whether it wrote.
+    /// Append the end record (head, then event_count, then extra, then prev) unless the last record already is one; return whether it wrote.
     #[pyfunction]
+    #[pyo3(signature = (path, head, extra, fsync, key=None))]
     fn finalize_file(
         py: Python<'_>,
         path: PathBuf,
         head: &Bound<'_, PyDict>,
         extra: &Bound<'_, PyDict>,
         fsync: bool,
+        key: Option<&[u8]>,
     ) -> PyResult<bool> {
         let mut opening = encoder::encode(head.as_any());
         opening.pop(); // the closing brace: event_count and the extras follow
         let mut members = Vec::new();
         encoder::write_members(&mut members, extra)?;
-        py.detach(|| append::finalize(&path, &opening, &members, fsync))
+        py.detach(|| append::finalize(&path, &opening, &members, fsync, key))
             .map_err(PyErr::from)
     }
 }

@@ -23,11 +23,11 @@ struct Buffer {
 
 impl Buffer {
     /// Write everything held, in one locked append; on failure everything stays held.
-    fn flush(&mut self, path: &std::path::Path, fsync: bool) -> Result<usize, crate::error::Error> {
+    fn flush(&mut self, path: &std::path::Path, fsync: bool, key: Option<&[u8]>) -> Result<usize, crate::error::Error> {
         if self.events.is_empty() {
             return Ok(0);
         }
-        let written = append::append_events(path, &self.events, fsync)?;
+        let written = append::append_events(path, &self.events, fsync, key)?;
         *self = Buffer::default();
         Ok(written)
     }
@@ -41,6 +41,8 @@ pub struct Writer {
     max_events: usize,
     max_bytes: usize,
     max_delay: Duration,
+    /// The chain key (SPEC section 10): None for the plain sha256 chain.
+    key: Option<Vec<u8>>,
     // A Mutex, not &mut self: the lock is taken with the interpreter released,
     // so a thread writing a batch never stalls the others' Python code.
     buffer: Mutex<Buffer>,
@@ -49,13 +51,22 @@ pub struct Writer {
 #[pymethods]
 impl Writer {
     #[new]
-    fn new(path: PathBuf, fsync: bool, max_events: usize, max_bytes: usize, max_delay: f64) -> Self {
+    #[pyo3(signature = (path, fsync, max_events, max_bytes, max_delay, key=None))]
+    fn new(
+        path: PathBuf,
+        fsync: bool,
+        max_events: usize,
+        max_bytes: usize,
+        max_delay: f64,
+        key: Option<Vec<u8>>,
+    ) -> Self {
         Writer {
             path,
             fsync,
             max_events,
             max_bytes,
             max_delay: Duration::try_from_secs_f64(max_delay.max(0.0)).unwrap_or(Duration::MAX),
+            key,
             buffer: Mutex::new(Buffer::default()),
         }
     }
@@ -73,7 +84,7 @@ impl Writer {
                 || buffer.bytes >= self.max_bytes
                 || now.duration_since(oldest) >= self.max_delay
             {
-                buffer.flush(&self.path, self.fsync)
+                buffer.flush(&self.path, self.fsync, self.key.as_deref())
             } else {
                 Ok(0)
             }
@@ -84,10 +95,11 @@ impl Writer {
     /// Write every buffered record in one locked append; return how many.
     fn flush(&self, py: Python<'_>) -> PyResult<usize> {
         py.detach(|| {
-            self.buffer
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .flush(&self.path, self.fsync)
+            self.buffer.lock().unwrap_or_else(PoisonError::into_inner).flush(
+                &self.path,
+                self.fsync,
+                self.key.as_deref(),
+            )
         })
         .map_err(PyErr::from)
     }
