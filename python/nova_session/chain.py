@@ -56,7 +56,8 @@ KEY_MISMATCH = "key_mismatch"
 NEEDS_KEY = "needs_key"
 UNKEYED = "unkeyed"
 KEY_FILE = "key_file"
-TAMPER_KINDS = frozenset((BROKEN_LINK, OUTSIDE_CHAIN, MIXED_CHAIN, KEY_MISMATCH))
+# With the anchor's (anchor.py): a cut-off tail, or another line where the anchor's ended.
+TAMPER_KINDS = frozenset((BROKEN_LINK, OUTSIDE_CHAIN, MIXED_CHAIN, KEY_MISMATCH, "anchor_cut", "anchor_mismatch"))
 
 STATUS_INTACT = "intact"  # every link checked and matching
 STATUS_TAMPERED = "tampered"  # a problem of TAMPER_KINDS

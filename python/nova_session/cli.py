@@ -162,6 +162,11 @@ def _add_read_commands(commands) -> None:
                 metavar="FILE",
                 help="the chain's key file (mode 0600 or stricter; default: $NOVA_SESSION_CHAIN_KEY_FILE)",
             )
+            command.add_argument(
+                "--anchor-dir",
+                metavar="DIR",
+                help="where the session's anchor is kept (default: $NOVA_SESSION_ANCHOR_DIR)",
+            )
         if name in ("export", "report"):
             command.add_argument(
                 "--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of the default"
@@ -474,7 +479,7 @@ def _chain_line(chain: dict) -> str:
 def _cmd_verify(options, root: str, sid: str) -> int:
     from . import reading
 
-    result = reading.verify(root, sid, key_file=options.key_file)
+    result = reading.verify(root, sid, key_file=options.key_file, anchor_dir=options.anchor_dir)
     if options.json:
         _emit_json(result)
     else:
@@ -484,6 +489,8 @@ def _cmd_verify(options, root: str, sid: str) -> int:
             % (sid, verdict, result["lines"], result["records"], result["state"])
         )
         _emit("  %s" % _safe(_chain_line(result["chain"])))
+        if result["anchor"] != "none":
+            _emit("  anchor: %s" % result["anchor"])
         for problem in result["problems"]:
             where = "line %d" % problem["line"] if problem["line"] is not None else "file"
             _emit("  %s: %s: %s" % (where, problem["kind"], _safe(problem["message"])))

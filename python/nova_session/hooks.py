@@ -756,7 +756,8 @@ def on_session_end(hook: Hook) -> None:
     hook.truncated(extra)
     path = paths.existing_session_file(hook.root, sid)
     head = {"type": "end", "session_id": sid, "timestamp": sessions.timestamp(hook.now_ms)}
-    sessions.kernel.finalize_file(path, head, extra, sessions.fsync_requested(), sessions.chain_key())
+    if sessions.kernel.finalize_file(path, head, extra, sessions.fsync_requested(), sessions.chain_key()):
+        sessions.anchor_after_write(path, sid, hook.root)
     hook.drop_state(sid)
     sessions.clear_mark(hook.root, sid)
 

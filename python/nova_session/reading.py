@@ -889,7 +889,9 @@ def _why_unparsable(raw: bytes) -> str:
     return "a JSON %s" % type(value).__name__
 
 
-def verify(root: str, sid: str, key: bytes | None = None, key_file: str | None = None) -> dict:
+def verify(
+    root: str, sid: str, key: bytes | None = None, key_file: str | None = None, anchor_dir: str | None = None
+) -> dict:
     """The integrity report of a session; ``ok`` is False when anything is wrong.
 
     Tool calls that started and never closed are listed (``unfinished``) but
@@ -903,7 +905,12 @@ def verify(root: str, sid: str, key: bytes | None = None, key_file: str | None =
     ``unkeyed`` or ``none``); ``tampered`` is True when a problem shows the file
     was changed after it was written (``chain.TAMPER_KINDS``: broken_link,
     outside_chain, mixed_chain, key_mismatch). Memory stays constant: the
-    checker keeps the digests of the last two complete, parsable lines."""
+    checker keeps the digests of the last two complete, parsable lines.
+
+    With an anchor (``anchor_dir``, else NOVA_SESSION_ANCHOR_DIR), the file is
+    also checked against it: ``anchor_cut`` (shorter than the anchor recorded)
+    and ``anchor_mismatch`` (another line ends where the anchor's did) are
+    tampering too; ``anchor`` says how the check went."""
     from . import chain
 
     verifier = Verifier(sid)
@@ -916,7 +923,18 @@ def verify(root: str, sid: str, key: bytes | None = None, key_file: str | None =
         verifier.add_line(number, raw, record, complete)
         if complete and record is not None:
             calls.add(record)
+    from . import anchor
+
+    directory = anchor_dir or anchor.anchor_dir()
+    anchored, note = "none", None
+    if directory is not None:
+        anchored, problems, note = anchor.check(session_path(root, sid), sid, directory, found)
+        for kind, message in problems:
+            verifier.problem(None, kind, message)
     result = verifier.finish(session_state(root, sid, verifier.last_type))
+    result["anchor"] = anchored
+    if note is not None:
+        result["notes"].append(note)
     result["unfinished_tool_calls"] = list(calls.open_calls.values())[:MAX_LISTED]
     result["unfinished_count"] = len(calls.open_calls)
     if calls.open_calls:

@@ -256,6 +256,7 @@ def create_session(sid: str, root: str, extra: dict, millis: int | None = None) 
         record.setdefault(key, value)
     path = session_file(root, sid)
     kernel.create_file(path, kernel.encode(record) + b"\n", fsync_requested())
+    anchor_after_write(path, sid, root)
     _registry[sid] = root
     write_mark(root, sid, claude)
     return path
@@ -263,7 +264,17 @@ def create_session(sid: str, root: str, extra: dict, millis: int | None = None) 
 
 def append_records(sid: str, root: str, records: list) -> None:
     """Append records to an existing session in one locked write (raises on failure)."""
-    kernel.append_records(_checked_session_file(root, sid), records, fsync_requested(), chain_key())
+    path = _checked_session_file(root, sid)
+    kernel.append_records(path, records, fsync_requested(), chain_key())
+    anchor_after_write(path, sid, root)
+
+
+def anchor_after_write(path: str, sid: str, root: str) -> None:
+    """Replace the session's anchor when NOVA_SESSION_ANCHOR_DIR asks for anchors (SPEC section 10)."""
+    if os.environ.get("NOVA_SESSION_ANCHOR_DIR"):
+        from . import anchor
+
+        anchor.write(path, sid, root, chain_key())
 
 
 # (project, session id) -> (session file, until when its directories count as checked).
@@ -371,7 +382,8 @@ def finalize_session(session_id, project_dir, **extra):
         path = existing_session_file(root, sid)
         head = {"type": "end", "session_id": sid, "timestamp": timestamp()}
         tail = {key: value for key, value in extra.items() if key not in head and key not in ("event_count", "prev")}
-        kernel.finalize_file(path, head, tail, fsync_requested(), chain_key())
+        if kernel.finalize_file(path, head, tail, fsync_requested(), chain_key()):
+            anchor_after_write(path, sid, root)
         clear_mark(root, sid)
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("finalize_session", exc)
@@ -414,13 +426,14 @@ def read_session_events(session_id, project_dir):
     return records
 
 
-def verify_session(session_id, project_dir, key_file=None):
+def verify_session(session_id, project_dir, key_file=None, anchor_dir=None):
     """Check a session file's integrity and hash chain (SPEC section 10).
 
     Args:
         session_id: the session's id.
         project_dir: an existing directory.
         key_file: the chain's key file; default ``$NOVA_SESSION_CHAIN_KEY_FILE``.
+        anchor_dir: where the session's anchor is kept; default ``$NOVA_SESSION_ANCHOR_DIR``.
     Returns:
         The report ``nova-session verify --json`` prints: ``ok``, ``tampered``,
         ``problems`` (each with its line and kind: ``broken_link``,
@@ -434,7 +447,7 @@ def verify_session(session_id, project_dir, key_file=None):
         existing_session_file(root, sid)
         from . import reading
 
-        return reading.verify(root, sid, key_file=key_file)
+        return reading.verify(root, sid, key_file=key_file, anchor_dir=anchor_dir)
     except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
         _fail("verify_session", exc)
         return None

@@ -56,6 +56,7 @@ class SessionWriter:
 
     def __init__(self, session_id, project_dir, max_events=256, max_bytes=1048576, max_delay=1.0):
         self._kernel_writer = None
+        self._where: tuple = ()
         self._arguments = ()
         self._exit_hook = None
         self._refusal = None
@@ -65,6 +66,7 @@ class SessionWriter:
             path = sessions.existing_session_file(paths.project_path(project_dir), sid)
             os.close(paths.open_regular(path, os.O_RDONLY))  # it exists and is a regular file
             self._arguments = (path, sessions.fsync_requested()) + limits + (sessions.chain_key(),)
+            self._where = (path, sid, paths.project_path(project_dir))  # for the anchor after each batch
             self._kernel_writer = sessions.kernel.Writer(*self._arguments)
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
             self._refusal = "cannot write session %r: %s" % (session_id, sessions.describe(exc))
@@ -117,9 +119,10 @@ class SessionWriter:
             _log.warn("nova_session.SessionWriter.append: %s", self._refusal)
             return False
         try:
-            writer.append(event)
+            written = writer.append(event)
             if self._kernel_writer is None:
-                writer.flush()  # closed while this event went in: close() drops the writer before its flush
+                written += writer.flush()  # closed while this event went in: close() drops the writer before its flush
+            self._anchor(written)
         except Exception as exc:  # noqa: BLE001 - held, not lost: flush failures keep the batch
             _log.warn(
                 "nova_session.SessionWriter.append: flush failed, events kept for the next flush: %s",
@@ -133,12 +136,18 @@ class SessionWriter:
         if writer is None:
             return 0
         try:
-            return writer.flush()
+            return self._anchor(writer.flush())
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
             _log.warn(
                 "nova_session.SessionWriter.flush failed, %d events kept: %s", writer.pending(), sessions.describe(exc)
             )
             return 0
+
+    def _anchor(self, written: int) -> int:
+        """After a batch went out, the session's anchor (when anchors are on); returns written."""
+        if written:
+            sessions.anchor_after_write(*self._where)
+        return written
 
     def close(self) -> None:
         """Flush, then refuse further appends. Idempotent; never raises."""
@@ -155,7 +164,7 @@ class SessionWriter:
             atexit.unregister(self._exit_hook)
             self._exit_hook = None
         try:
-            writer.flush()
+            self._anchor(writer.flush())
         except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
             _log.warn(
                 "nova_session.SessionWriter.close: %d held events could not be written and are lost: %s",
