@@ -451,12 +451,24 @@ def append_records(path, records, fsync, key=None):
     return _append_parts(path, [_event_parts(record) for record in records], fsync, key)
 
 
+def _sha256():
+    """The sha256 constructor, from CPython's own built-in module when there is one:
+    ``import hashlib`` loads OpenSSL, milliseconds in a hook process."""
+    try:
+        from _sha2 import sha256  # type: ignore  # CPython 3.12+, not in every typeshed
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore  # CPython 3.9-3.11, not in every typeshed
+        except ImportError:
+            from hashlib import sha256  # type: ignore  # the same constructor, by another module
+    return sha256
+
+
 def _digest(line: bytes, key) -> str:
     """The link to a line (SPEC section 10): sha256, or HMAC-SHA256 with the key."""
-    import hashlib
-
     if key is None:
-        return "sha256:" + hashlib.sha256(line).hexdigest()
+        return "sha256:" + _sha256()(line).hexdigest()
+    import hashlib
     import hmac
 
     return "hmac-sha256:" + hmac.new(key, line, hashlib.sha256).hexdigest()
