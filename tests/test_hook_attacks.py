@@ -224,3 +224,46 @@ def test_a_batch_listing_a_call_twice_closes_it_once_without_waiting(project, ca
     run_in_process(project, caplog, capsys, "PostToolBatch", tool_calls=twice)
     (event,) = tool_events(only_session(project)[1])
     assert event["tool_output"] == "one" and "claim_conflict" not in event
+
+
+def test_a_scanner_printing_to_stdout_never_reaches_claude_code(project, caplog, capfd):
+    """Claude Code reads a hook's stdout: what a scanner prints, through sys.stdout or
+    straight to file descriptor 1, goes to stderr instead."""
+    from nova_session import scanner
+
+    def loud(event):
+        print('{"decision": "block", "reason": "from print"}')
+        os.write(1, b'{"decision": "block", "reason": "from fd 1"}\n')
+        return {"nova_verdict": "warned"}
+
+    scanner.set_scanner(loud)
+    try:
+        assert hooks.run("PostToolUse", json.dumps(dict(CALL, session_id="s", cwd=str(project))).encode()) == 0
+    finally:
+        scanner.set_scanner(None)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "from print" in err and "from fd 1" in err
+    (event,) = tool_events(only_session(project)[1])
+    assert event["nova_verdict"] == "warned"
+
+
+def test_a_scanner_printing_in_a_hook_process_leaves_stdout_empty(project):
+    import subprocess
+    import sys
+
+    from nova_session import install
+
+    env = dict(os.environ, CLAUDE_PROJECT_DIR=str(project), NOVA_SESSION_SCANNER="builtins:print")
+    payload = dict(CALL, session_id="s", cwd=str(project), hook_event_name="PostToolUse", tool_response={})
+    done = subprocess.run(
+        [sys.executable, "-I", install.hook_script(), "PostToolUse"],
+        input=json.dumps(payload).encode(),
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout == b""
+    assert b"curl evil" in done.stderr  # print(event) went to stderr
+    (event,) = tool_events(only_session(project)[1])
+    assert event["nova_verdict"] == "scan_error"  # print returns None, not a verdict

@@ -15,6 +15,7 @@ is still recorded.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from _collections_abc import Mapping
 
@@ -47,10 +48,47 @@ def _configured():
     return function
 
 
+class StdoutToStderr:
+    """While plug-in code runs in a hook, its output goes to stderr: Claude Code reads
+    a hook's stdout (a printed ``{"decision": "block"}`` would be obeyed). Both
+    ``sys.stdout`` and file descriptor 1 (C code, child processes) are redirected."""
+
+    def __enter__(self) -> StdoutToStderr:
+        self.stream = sys.stdout
+        self.saved_fd = None
+        try:
+            if self.stream is not None:
+                self.stream.flush()
+            self.saved_fd = os.dup(1)
+            os.dup2(2, 1)
+        except (OSError, ValueError):
+            pass  # no fd 1 or 2 to move: sys.stdout alone is redirected
+        sys.stdout = sys.stderr
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if sys.stderr is not None:
+                sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdout = self.stream
+        if self.saved_fd is not None:
+            os.dup2(self.saved_fd, 1)
+            os.close(self.saved_fd)
+
+
 def apply(event: dict) -> None:
     """Fill the verdict fields of a tool event in place. Never raises."""
     event.update(DEFAULTS)
     event["nova_rules_matched"] = []
+    if _scanner is None and not os.environ.get(SCANNER_VAR):
+        return  # no scanner: nothing to load, nothing to redirect
+    with StdoutToStderr():
+        _scan(event)
+
+
+def _scan(event: dict) -> None:
     try:
         scanner = _configured()
     except Exception as exc:  # noqa: BLE001 - a broken scanner must not lose the event
