@@ -267,3 +267,49 @@ def test_a_scanner_printing_in_a_hook_process_leaves_stdout_empty(project):
     assert b"curl evil" in done.stderr  # print(event) went to stderr
     (event,) = tool_events(only_session(project)[1])
     assert event["nova_verdict"] == "scan_error"  # print returns None, not a verdict
+
+
+def test_a_hook_that_cannot_write_leaves_a_mark_the_next_write_carries(project, caplog, capsys, monkeypatch):
+    """Losses leave a mark: a hook call that could not record counts itself in
+    lost/{claude session}; the session's next record says ``lost_records``, and
+    verify and list report it."""
+    from nova_session import cli, sessions
+
+    run_in_process(project, caplog, capsys, "PreToolUse", **CALL)
+    real = sessions.append_records
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sessions, "append_records", full_disk)
+    run_in_process(project, caplog, capsys, "PostToolUse", warnings=1, tool_response={}, **CALL)
+    run_in_process(project, caplog, capsys, "Stop", warnings=1)
+    monkeypatch.setattr(sessions, "append_records", real)
+    run_in_process(project, caplog, capsys, "Notification", message="back", notification_type="x")
+    run_in_process(project, caplog, capsys, "SessionEnd", reason="other")
+    sid, records = only_session(project)
+    assert [r["type"] for r in records] == ["init", "tool_start", "notification", "end"]
+    assert records[2]["lost_records"] == 2 and "lost_records" not in records[3]
+    report = reading_verify(project, sid)
+    assert [(p["line"], p["kind"]) for p in report["problems"]] == [(3, "lost_records")]
+    capsys.readouterr()
+    assert cli.main(["list", "--project", str(project)]) == 0
+    assert "2 record(s) lost" in capsys.readouterr().out
+
+
+def test_a_session_file_removed_mid_session_is_started_again_saying_so(project, caplog, capsys):
+    run_in_process(project, caplog, capsys, "PreToolUse", **CALL)
+    sid, _ = only_session(project)
+    os.unlink(data_dir(project) / "sessions" / ("%s.jsonl" % sid))  # what the command does
+    run_in_process(project, caplog, capsys, "PostToolUse", tool_response={}, **CALL)
+    same, records = only_session(project)
+    assert same == sid and records[0]["previous_file_missing"] is True
+    assert records[1]["type"] == "event" and records[1]["tool_use_id"] == "t1"
+    report = reading_verify(project, sid)
+    assert "previous_file_missing" in [p["kind"] for p in report["problems"]]
+
+
+def reading_verify(project, sid):
+    from nova_session import reading
+
+    return reading.verify(reading.project_root(str(project)), sid)

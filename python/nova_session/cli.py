@@ -263,7 +263,12 @@ def _cmd_list(options, root: str, sid) -> int:
         if "error" in item:
             _emit(row % (item["session_id"], "-", "-", "-", "-", "-", "-", "-", item["state"], _safe(item["error"])))
             continue
-        note = "%d unreadable line(s)" % item["bad_lines"] if item["bad_lines"] else ""
+        notes = ["%d unreadable line(s)" % item["bad_lines"]] if item["bad_lines"] else []
+        if item["lost_records"]:
+            notes.append("%d record(s) lost" % item["lost_records"])
+        if item["previous_file_missing"]:
+            notes.append("an earlier file was removed")
+        note = "; ".join(notes)
         start = (item["start"] or "-")[:19].replace("T", " ")
         _emit(
             row

@@ -75,6 +75,8 @@ CLAUDE_DIR = "claude"
 PENDING_DIR = "pending"
 CLOSED_DIR = "closed"
 AGENTS_DIR = "agents"
+LOST_DIR = "lost"
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # A pending start holds one truncated tool input; anything larger is not ours.
 MAX_PENDING_BYTES = 1 << 20
 # Unfinished calls an end record describes in full; the rest are listed by id.
@@ -314,8 +316,9 @@ class Hook:
         if sid is not None:
             _publish(path, sid.encode("ascii"))
 
-    def start_session(self, sid: str, source: str) -> None:
-        """Write the init record (unless another hook process already did)."""
+    def start_session(self, sid: str, source: str, previous_file_missing: bool = False) -> None:
+        """Write the init record (unless another hook process already did); a session
+        whose file was removed mid-session says so (``previous_file_missing``)."""
         from . import _backend
 
         extra = {
@@ -330,6 +333,8 @@ class Hook:
         for key in ("permission_mode", "model"):
             if key in self.payload:
                 extra[key] = self.payload[key]
+        if previous_file_missing:
+            extra["previous_file_missing"] = True
         self.truncated(extra)
         try:
             sessions.create_session(sid, self.root, extra, self.now_ms)
@@ -337,14 +342,59 @@ class Hook:
             pass
 
     def append(self, sid: str, *new: dict) -> None:
-        """Append records to the session in one locked write."""
+        """Append records to the session in one locked write; the first one carries
+        ``lost_records`` when earlier hook calls of this session could not write."""
+        lost = self.take_lost()
+        if lost:
+            new[0]["lost_records"] = lost
         try:
-            sessions.append_records(sid, self.root, list(new))
-        except FileNotFoundError:
-            # The map was published by a parallel hook whose init is not written
-            # yet (or the file was removed): write the init ourselves, once, then retry.
-            self.start_session(sid, "unknown")
-            sessions.append_records(sid, self.root, list(new))
+            try:
+                sessions.append_records(sid, self.root, list(new))
+            except FileNotFoundError:
+                # The map was published by a parallel hook whose init is not written yet,
+                # or the file was removed: an active mark says it existed. Write the init
+                # ourselves (saying so when the file went missing), then retry.
+                missing = os.path.lexists(os.path.join(paths.active_dir(self.root), sid))
+                self.start_session(sid, "unknown", previous_file_missing=missing)
+                sessions.append_records(sid, self.root, list(new))
+        except BaseException:
+            self.note_lost(lost)  # not written after all: they stay counted
+            raise
+
+    def _lost_path(self) -> str:
+        return os.path.join(self.base, LOST_DIR, safe_name(self.claude_session_id))
+
+    def note_lost(self, count: int = 1) -> None:
+        """Count records this hook call could not write, where the session's next write
+        finds them (one byte each). Best effort: the disk may be full."""
+        if count <= 0:
+            return
+        try:
+            paths.check_real_dir(self.base)  # never through a link: nothing is written outside
+            paths.make_dir(os.path.join(self.base, LOST_DIR))
+            fd = os.open(self._lost_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND | _O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, b"x" * min(count, 1 << 20))
+            finally:
+                os.close(fd)
+        except (OSError, paths.Refused):
+            pass
+
+    def take_lost(self) -> int:
+        """How many records of this session were lost since its last write (and reset it)."""
+        path = self._lost_path()
+        claimed = "%s.%d" % (path, os.getpid())
+        try:
+            paths.check_real_dir(self.base)
+            os.rename(path, claimed)  # the one write that takes the count
+        except (OSError, paths.Refused):
+            return 0
+        try:
+            count = os.lstat(claimed).st_size
+            os.unlink(claimed)
+        except OSError:
+            return 0
+        return count
 
     # ---------------------------------------------------- per-session state
 
@@ -753,6 +803,9 @@ def on_session_end(hook: Hook) -> None:
         extra["unfinished"] = unfinished
     if isinstance(hook.payload.get("prompt_id"), str):
         extra["prompt_id"] = hook.payload["prompt_id"]
+    lost = hook.take_lost()
+    if lost:
+        extra["lost_records"] = lost
     hook.truncated(extra)
     path = paths.existing_session_file(hook.root, sid)
     head = {"type": "end", "session_id": sid, "timestamp": sessions.timestamp(hook.now_ms)}
@@ -797,6 +850,7 @@ def run(event: str, data: bytes | None = None, plugin: bool = False) -> int:
     ``plugin``: the call comes from the Claude Code plugin; it records nothing
     when ``settings.json`` hooks of ours already handle this event (each event
     is recorded once)."""
+    hook = None
     try:
         if not _valid_event(event):
             raise HookError("%r is not a hook event name; nothing recorded" % event)
@@ -811,10 +865,13 @@ def run(event: str, data: bytes | None = None, plugin: bool = False) -> int:
 
             if install.settings_handle(event, payload.get("cwd")):
                 return 0
-        HANDLERS.get(event, on_record)(Hook(event, payload, agent))
+        hook = Hook(event, payload, agent)
+        HANDLERS.get(event, on_record)(hook)
     except HookError as exc:
         _log.warn("nova-session hook %s: %s", event, exc)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a hook never fails the agent (a scanner may sys.exit)
         reason = "%s (%s)" % (exc.strerror, exc.filename) if isinstance(exc, OSError) and exc.strerror else exc
         _log.warn("nova-session hook %s: not recorded: %s: %s", event, type(exc).__name__, reason)
+        if hook is not None:
+            hook.note_lost()  # the session's next write says a record is missing
     return 0

@@ -459,6 +459,7 @@ class Summary:
         self.errors = 0  # failed tool calls
         self.scan_errors = 0
         self.bad_lines = 0
+        self.lost_records = 0  # records hooks could not write, as later records say
         self.last_time = None
         # tool_use_id -> the tool_start of a call not closed (yet): memory grows only
         # with the calls open at once, not with the session.
@@ -476,6 +477,9 @@ class Summary:
         moment = record_time(record)
         if moment is not None and (self.last_time is None or moment > self.last_time):
             self.last_time = moment
+        lost = record.get("lost_records")
+        if type(lost) is int and lost > 0:
+            self.lost_records += lost
         if kind == "init" and self.init is None:
             self.init = record
             return
@@ -543,6 +547,8 @@ class Summary:
             "errors": self.errors,
             "scan_errors": self.scan_errors,
             "bad_lines": self.bad_lines,
+            "lost_records": self.lost_records,
+            "previous_file_missing": (self.init or {}).get("previous_file_missing") is True,
             "end_reason": (self.last_end or {}).get("reason") if state == STATE_ENDED else None,
             # Started (tool_start) and never closed: denied, killed, blocked, or still running.
             "unfinished_tool_calls": list(self.open_calls.values())[:MAX_LISTED],
@@ -768,6 +774,11 @@ class Verifier:
             self.problem(number, BAD_JSON, "not a JSON object (%s)" % _why_unparsable(raw))
             return
         self.records += 1
+        lost = record.get("lost_records")
+        if type(lost) is int and lost > 0:
+            self.problem(number, "lost_records", "%d earlier record(s) of this session could not be written" % lost)
+        if record.get("previous_file_missing") is True:
+            self.problem(number, "previous_file_missing", "the session's earlier file was removed; this one goes on")
         first = number == 1 or not self.saw_init
         if first:
             self.check_init(number, record)
