@@ -313,3 +313,45 @@ def reading_verify(project, sid):
     from nova_session import reading
 
     return reading.verify(reading.project_root(str(project)), sid)
+
+
+def test_a_huge_command_is_recorded_within_the_bounds(project, caplog, capsys):
+    """45,000 `cd a &&` (360 KB): path extraction stays linear and bounded, and the
+    record stays under the record cap, with what was cut in truncated_fields."""
+    command = "cd a && " * 45000 + "ls"
+    call = dict(CALL, tool_input={"command": command})
+    run_in_process(project, caplog, capsys, "PostToolUse", tool_response={"stdout": ""}, **call)
+    sid, _ = only_session(project)
+    line = (data_dir(project) / "sessions" / ("%s.jsonl" % sid)).read_bytes().split(b"\n")[1]
+    assert len(line) <= 1 << 20
+    (event,) = tool_events(only_session(project)[1])
+    fields = {note["field"] for note in event["truncated_fields"]}
+    assert "files_accessed" in fields and "tool_input.command" in fields
+    assert len(event["files_accessed"]) <= 1000 or event["files_accessed"].startswith("<cut: ")
+
+
+def test_a_record_of_many_small_strings_is_capped(project, caplog, capsys, monkeypatch):
+    monkeypatch.setenv("NOVA_SESSION_MAX_RECORD_BYTES", "100000")
+    output = {"lines": ["line %d" % n for n in range(50_000)]}  # each string small, the list huge
+    run_in_process(project, caplog, capsys, "PostToolUse", tool_response=output, **CALL)
+    sid, _ = only_session(project)
+    line = (data_dir(project) / "sessions" / ("%s.jsonl" % sid)).read_bytes().split(b"\n")[1]
+    assert len(line) <= 100_000
+    (event,) = tool_events(only_session(project)[1])
+    assert event["tool_output"].startswith("<cut: ") and event["tool_use_id"] == "t1"
+    assert {"field": "tool_output", "original_bytes": event["truncated_fields"][0]["original_bytes"]}.items() <= (
+        event["truncated_fields"][0].items()
+    )
+
+
+def test_path_extraction_follows_cd_only_to_real_directory_lengths():
+    from nova_session import records
+
+    paths = records.bash_paths(("cd %s && " % ("d" * 300)) * 40 + "cat x.txt", "/p")
+    assert len(paths) == 14 and all(len(path) <= 4096 + len("/x.txt") for path in paths)  # 13 cds followed
+    assert paths[-1] == paths[-2] + "/x.txt"
+    notes: list = []
+    found = records.files_accessed(
+        "Bash", {"command": "cat " + " ".join("f%d.txt" % n for n in range(3000))}, None, "/p", notes
+    )
+    assert len(found) == 1000 and notes[0]["field"] == "files_accessed" and notes[0]["kept_count"] == 1000

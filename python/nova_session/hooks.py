@@ -598,8 +598,11 @@ class Hook:
         record.update(computed)
         return record
 
-    def truncated(self, record: dict) -> dict:
-        notes = records.truncate_strings(record, records.max_field_bytes())
+    def truncated(self, record: dict, notes: list | None = None) -> dict:
+        """The record with long strings cut, and within the record size cap; what was cut
+        (here, or in ``notes`` already) listed in ``truncated_fields``."""
+        notes = list(notes or ()) + records.truncate_strings(record, records.max_field_bytes())
+        notes.extend(records.cap_record(record, sessions.kernel.encode))
         if notes:
             record["truncated_fields"] = notes
         return record
@@ -610,6 +613,7 @@ class Hook:
         tool_name = tool_name if isinstance(tool_name, str) else None
         tool_input = call.get("tool_input")
         started_at, cwd = self.start_of(sid, call.get("tool_use_id"))
+        file_notes: list = []  # files_accessed cut by its limits
         cwd = cwd if cwd is not None else self.cwd
         event = {
             "timestamp_start": started_at,
@@ -619,7 +623,7 @@ class Hook:
             "tool_input": tool_input,
             "tool_output": output,
             "working_dir": cwd,
-            "files_accessed": records.files_accessed(tool_name or "", tool_input, output, cwd),
+            "files_accessed": records.files_accessed(tool_name or "", tool_input, output, cwd, file_notes),
             "nova_verdict": "allowed",
             "nova_severity": None,
             "nova_rules_matched": [],
@@ -640,7 +644,7 @@ class Hook:
             event["claim_conflict"] = True
             self.claim_conflict = False
         scanner.apply(event)
-        return self.truncated(event)
+        return self.truncated(event, file_notes)
 
 
 # ------------------------------------------------------------------- handlers

@@ -8,6 +8,7 @@ process.
 from __future__ import annotations
 
 import os
+import time
 
 TRUNCATE_VAR = "NOVA_SESSION_MAX_FIELD_BYTES"
 DEFAULT_MAX_FIELD_BYTES = 10240
@@ -121,6 +122,37 @@ def _cut_keys(container: dict, prefix: str, limit: int, notes: list) -> None:
         container[key] = value
 
 
+MAX_RECORD_VAR = "NOVA_SESSION_MAX_RECORD_BYTES"
+DEFAULT_MAX_RECORD_BYTES = 1 << 20
+
+
+def cap_record(record: dict, encode) -> list:
+    """Keep one record within NOVA_SESSION_MAX_RECORD_BYTES (default 1 MiB) once
+    encoded: strings are cut already, but a list of many can still be huge. Its
+    largest top-level values are replaced by ``"<cut: N bytes>"``, largest first,
+    until it fits; returns the notes for ``truncated_fields``."""
+    limit = _env_int(MAX_RECORD_VAR, DEFAULT_MAX_RECORD_BYTES)
+    size = len(encode(record))
+    notes: list = []
+    if size <= limit:
+        return notes
+    sizes = sorted(
+        ((len(encode({"v": value})) - 6, key) for key, value in record.items() if key not in _KEPT), reverse=True
+    )
+    for value_size, key in sizes:
+        if size <= limit or value_size < 64:
+            break
+        placeholder = "<cut: %d bytes>" % value_size
+        record[key] = placeholder
+        size -= value_size - len(placeholder) - 2
+        notes.append({"field": str(key), "original_bytes": value_size, "kept_bytes": len(placeholder) + 2})
+    return notes
+
+
+# Keys a record keeps whole however large it is: they say what the record is.
+_KEPT = ("type", "id", "timestamp", "tool_use_id", "tool_name", "hook_event", "agent", "prev")
+
+
 # --------------------------------------------------------------- tool details
 
 
@@ -144,22 +176,60 @@ def skill_name(tool_input) -> object:
     return None
 
 
-def files_accessed(tool_name: str, tool_input, tool_output, cwd: str) -> list:
-    """Absolute, normalised, deduplicated paths a tool call read, wrote or listed."""
+def files_accessed(tool_name: str, tool_input, tool_output, cwd: str, notes: list | None = None) -> list:
+    """Absolute, normalised, deduplicated paths a tool call read, wrote or listed.
+
+    At most NOVA_SESSION_MAX_FILES of them (default 1000), found within
+    NOVA_SESSION_ENRICH_BUDGET_MS (default 1000 ms): when either runs out, what
+    was found is kept and ``notes`` (the record's ``truncated_fields``) says so."""
+    limit = _env_int(MAX_FILES_VAR, DEFAULT_MAX_FILES)
+    deadline = time.monotonic() + _env_int(BUDGET_VAR, DEFAULT_BUDGET_MS) / 1000.0
     found: list = []
+    cut = None
     if type(tool_input) is dict:
         for key in _PATH_KEYS.get(tool_name, ()):
             if isinstance(tool_input.get(key), str):
                 found.append(tool_input[key])
         if tool_name == "Bash" and isinstance(tool_input.get("command"), str):
-            found.extend(bash_paths(tool_input["command"], cwd))
+            named, cut = _bash_paths(tool_input["command"], cwd, limit, deadline)
+            found.extend(named)
         if tool_name == "MultiEdit" and isinstance(tool_input.get("edits"), list):
             found.extend(
                 e["file_path"] for e in tool_input["edits"] if type(e) is dict and isinstance(e.get("file_path"), str)
             )
     if tool_name in _LISTING_TOOLS and type(tool_output) is dict and isinstance(tool_output.get("filenames"), list):
         found.extend(name for name in tool_output["filenames"] if isinstance(name, str))
-    return normalise_paths(found, cwd)
+    paths = normalise_paths(found, cwd)
+    if len(paths) > limit:
+        cut = cut or "more than %d paths (%s)" % (limit, MAX_FILES_VAR)
+        paths = paths[:limit]
+    if cut is not None and notes is not None:
+        notes.append({"field": "files_accessed", "kept_count": len(paths), "cut": cut})
+    return paths
+
+
+MAX_FILES_VAR = "NOVA_SESSION_MAX_FILES"
+DEFAULT_MAX_FILES = 1000
+BUDGET_VAR = "NOVA_SESSION_ENRICH_BUDGET_MS"
+DEFAULT_BUDGET_MS = 1000
+# A directory longer than this is no real one (PATH_MAX): a cd past it is not followed.
+_MAX_DIRECTORY = 4096
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+        if value < 0:
+            raise ValueError
+        return value
+    except ValueError:
+        from . import _log
+
+        _log.warn("%s=%r is not a count; using %d", name, raw, default)
+        return default
 
 
 def normalise_paths(paths, cwd: str) -> list:
@@ -287,11 +357,21 @@ def bash_paths(command: str, cwd: str) -> list:
     A quoted word with a ``/`` counts only when it names an existing file
     (``"s/a/b/g"`` is a sed script, not a path).
     """
+    return _bash_paths(command, cwd, DEFAULT_MAX_FILES, time.monotonic() + DEFAULT_BUDGET_MS / 1000.0)[0]
+
+
+def _bash_paths(command: str, cwd: str, limit: int, deadline: float):
+    """(bash_paths, why they were cut or None): at most limit + 1 paths, until deadline;
+    linear in the command's size (a cd past PATH_MAX is not followed)."""
     paths: list = []
     base = cwd
     redirect = skip_next = change_directory = False
     command_position = True
-    for word, kind in _shell_tokens(command):
+    for count, (word, kind) in enumerate(_shell_tokens(command)):
+        if len(paths) > limit:
+            return paths, "more than %d paths (%s)" % (limit, MAX_FILES_VAR)
+        if count % 256 == 255 and time.monotonic() > deadline:
+            return paths, "time budget of %s ran out" % BUDGET_VAR
         if kind == "op":
             redirect = word in _REDIRECTS
             skip_next = word in _STRING_OPERATORS
@@ -315,15 +395,18 @@ def bash_paths(command: str, cwd: str) -> list:
                 paths.append(path)  # a script run from the project
             continue
         if change_directory:
-            base = os.path.normpath(os.path.join(base, os.path.expanduser(word)))
-            paths.append(base)  # the directory it went into was accessed too
             change_directory = False
+            target = os.path.normpath(os.path.join(base, os.path.expanduser(word)))
+            if len(target) > _MAX_DIRECTORY:
+                continue  # no real directory: later words stay relative to the last real one
+            base = target
+            paths.append(base)  # the directory it went into was accessed too
             continue
         if kind == "quoted" and "/" in word and not os.path.exists(os.path.join(base, word)):
             continue  # "s/a/b/g" is a sed script; a quoted path counts when it is there
         if _looks_like_path(word, base):
             paths.append(path)
-    return paths
+    return paths, None
 
 
 def _looks_like_path(word: str, cwd: str) -> bool:
