@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_SRC := python tests benches examples
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: help venv build browser test test-rust test-py bench demo lint fmt clean
+.PHONY: help venv build browser test test-rust test-py bench fuzz demo lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ demo: build ## record a realistic session into a temporary project and print whe
 bench: build ## benchmarks with timing on
 	$(PY) -c "import nova_session, sys; sys.exit(0 if nova_session.BACKEND == 'rust' else 'Rust kernel not loaded')"
 	$(PY) -m pytest benches --benchmark-enable -q
+
+fuzz: build ## the fuzz properties at length: 100,000 inputs each in Rust, 20,000 each in Python (make test runs a few hundred)
+	PROPTEST_CASES=$${PROPTEST_CASES:-100000} cargo test --release --quiet --test fuzz_parsers
+	NOVA_SESSION_FUZZ_EXAMPLES=$${NOVA_SESSION_FUZZ_EXAMPLES:-20000} $(PY) -m pytest -q tests/test_fuzz.py -p no:cacheprovider
 
 fmt: venv ## format the Rust and Python code (cargo fmt, ruff format, ruff check --fix)
 	cargo fmt --all
