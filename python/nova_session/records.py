@@ -35,19 +35,7 @@ _GLOB_CHARS = "*?[]{}$`"
 
 def max_field_bytes() -> int:
     """The truncation limit: NOVA_SESSION_MAX_FIELD_BYTES, default 10240 bytes."""
-    raw = os.environ.get(TRUNCATE_VAR)
-    if raw is None:
-        return DEFAULT_MAX_FIELD_BYTES
-    try:
-        value = int(raw)
-        if value < 0:
-            raise ValueError
-        return value
-    except ValueError:
-        from . import _log
-
-        _log.warn("%s=%r is not a byte count; using %d", TRUNCATE_VAR, raw, DEFAULT_MAX_FIELD_BYTES)
-        return DEFAULT_MAX_FIELD_BYTES
+    return _env_int(TRUNCATE_VAR, DEFAULT_MAX_FIELD_BYTES)
 
 
 # ----------------------------------------------------------------- truncation
@@ -228,7 +216,7 @@ def _env_int(name: str, default: int) -> int:
     except ValueError:
         from . import _log
 
-        _log.warn("%s=%r is not a count; using %d", name, raw, default)
+        _log.warn("%s=%r is not a count (a whole number >= 0); using %d", name, raw, default)
         return default
 
 
