@@ -355,3 +355,39 @@ def test_path_extraction_follows_cd_only_to_real_directory_lengths():
         "Bash", {"command": "cat " + " ".join("f%d.txt" % n for n in range(3000))}, None, "/p", notes
     )
     assert len(found) == 1000 and notes[0]["field"] == "files_accessed" and notes[0]["kept_count"] == 1000
+
+
+def test_a_process_holding_the_lock_does_not_hold_the_hooks(api, kernel, project):
+    """A command that takes the session file's flock and keeps it (``flock -x file sleep``)
+    must not make every hook wait for Claude Code's timeout: after a bounded wait the
+    write fails open (False, one warning), and it works again once the lock is gone."""
+    import subprocess
+    import sys
+
+    from support import child_env, new_session
+
+    sid, path = new_session(api, project)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX);"
+            " print('held', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        code = (
+            "import nova_session, sys; ok = nova_session.append_event(sys.argv[1], {'n': 1}, sys.argv[2]);"
+            " sys.exit(0 if ok is False else 3)"
+        )
+        env = child_env(kernel.__name__.rsplit("._", 1)[1])
+        done = subprocess.run([sys.executable, "-c", code, sid, str(project)], env=env, capture_output=True, timeout=40)
+        assert done.returncode == 0, done  # returned False instead of waiting for the holder (60 s)
+        assert b"locked by another process" in done.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    assert api.append_event(sid, {"n": 2}, project) is True

@@ -390,9 +390,30 @@ def _scan_tail(fd: int, size: int):
 # --------------------------------------------------------------------- file I/O
 
 
+# How long a writer (or reader) waits for a session file's lock: a process that holds
+# it (a stuck writer, or a command of the agent's) must not hold every hook until
+# Claude Code's timeout. As LOCK_WAIT in rust/src/append.rs.
+LOCK_WAIT_SECONDS = 3.0
+
+
 def _lock(fd: int, exclusive: bool) -> None:
-    if _fcntl is not None:
-        _fcntl.flock(fd, _fcntl.LOCK_EX if exclusive else _fcntl.LOCK_SH)
+    """Take the flock, waiting at most LOCK_WAIT_SECONDS (then OSError ETIMEDOUT)."""
+    if _fcntl is None:
+        return
+    mode = (_fcntl.LOCK_EX if exclusive else _fcntl.LOCK_SH) | _fcntl.LOCK_NB
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.001
+    while True:
+        try:
+            _fcntl.flock(fd, mode)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                import errno
+
+                raise OSError(errno.ETIMEDOUT, "the session file stayed locked by another process for 3 s") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
 
 def lock_shared(fd: int) -> None:

@@ -150,6 +150,33 @@ fn remember(path: &Path, entry: Known) {
     map.insert(path.to_path_buf(), entry);
 }
 
+/// How long a writer waits for the session file's lock: a process that holds it
+/// (a stuck writer, or a command of the agent's) must not hold every hook until
+/// Claude Code's timeout. The write then fails, and the hook leaves its mark.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Take the exclusive `flock`, waiting at most `LOCK_WAIT`.
+fn lock_bounded(file: &File) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the session file stayed locked by another process for 3 s",
+                ))
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(error),
+        }
+    }
+}
+
 /// Open an existing session file for appending and reading (never through a
 /// symbolic link), take the exclusive lock, and return it with its stamp.
 fn open_locked(path: &Path) -> Result<(File, Stamp)> {
@@ -159,7 +186,7 @@ fn open_locked(path: &Path) -> Result<(File, Stamp)> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(Error::io(path))?;
-    file.lock().map_err(Error::io(path))?;
+    lock_bounded(&file).map_err(Error::io(path))?;
     // One fstat, after the lock: the size is final, and it also refuses a FIFO,
     // a device or a directory (a FIFO opened with O_NONBLOCK cannot block the lock).
     let meta = file.metadata().map_err(Error::io(path))?;
