@@ -33,14 +33,12 @@ The first four kinds are tampering evident (``TAMPER_KINDS``); the others say
 the chain could not vouch for the file.
 
 Memory is constant: the digests of the last two complete, parsable lines.
-The digests come from the standard library (hashlib, hmac); ``reading.verify``
-imports this module when it runs, so the hooks never load it.
+The digests come from the standard library (hashlib, hmac, imported when a
+digest is made: the writers read their key file with ``read_key_file`` too).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import stat
 
@@ -122,6 +120,9 @@ def find_key(key: bytes | None = None, key_file: str | None = None, environ=None
 
 def digest(line: bytes, key: bytes | None = None) -> str:
     """The link to a line (its exact bytes, without the newline): ``sha256:…`` or, with a key, ``hmac-sha256:…``."""
+    import hashlib
+    import hmac
+
     if key is None:
         return "%s:%s" % (PLAIN, hashlib.sha256(line).hexdigest())
     return "%s:%s" % (KEYED, hmac.new(key, line, hashlib.sha256).hexdigest())
@@ -199,6 +200,9 @@ class ChainChecker:
                 )
             elif self.links:
                 self.unchained_after_links += 1
+        import hashlib
+        import hmac
+
         keyed = hmac.new(self.key, raw, hashlib.sha256).hexdigest() if self.key is not None else None
         self.before, self.previous = self.previous, (number, hashlib.sha256(raw).hexdigest(), keyed)
 
@@ -240,6 +244,8 @@ class ChainChecker:
         if scheme == KEYED and self.key is None:
             self.unchecked += 1
             return
+        import hmac
+
         index = 2 if scheme == KEYED else 1
         if hmac.compare_digest(digits, previous[index]):
             matched = True

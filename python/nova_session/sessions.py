@@ -80,20 +80,13 @@ def chain_key() -> bytes | None:
         return None
     if stamp in _keys:
         return _keys[stamp]
+    from . import chain  # read as the verifier reads it: one rule for a usable key file
+
     key = None
-    if info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode):
-        _log.warn(
-            "%s=%r is not a private regular file (mode 0600 or stricter): the chain is the plain sha256 one",
-            CHAIN_KEY_VAR,
-            path,
-        )
-    else:
-        try:
-            key = paths.read_regular(path, 1 << 16)
-        except OSError as exc:
-            _log.warn(
-                "%s=%r cannot be read (%s): the chain is the plain sha256 one", CHAIN_KEY_VAR, path, describe(exc)
-            )
+    try:
+        key = chain.read_key_file(path)
+    except chain.KeyFileError as exc:
+        _log.warn("%s: %s; the chain is the plain sha256 one", CHAIN_KEY_VAR, exc)
     if len(_keys) >= 16:
         _keys.clear()
     _keys[stamp] = key
