@@ -16,7 +16,7 @@ $(VENV)/.ready: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	@# mypy <2: mypy 2 no longer accepts python_version = "3.9", the floor this package supports
-	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4" "ruff>=0.6" "mypy>=1.11,<2"
+	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4" "ruff>=0.6" "mypy>=1.11,<2" "atheris>=2.3"
 	@# The real Claude Code CLI, for tests/realclient (it ships inside this wheel); pinned: its payloads are the contract
 	$(PY) -m pip install --quiet "claude-agent-sdk==0.2.189"
 	touch $@
@@ -44,9 +44,12 @@ bench: build ## benchmarks with timing on
 	$(PY) -c "import nova_session, sys; sys.exit(0 if nova_session.BACKEND == 'rust' else 'Rust kernel not loaded')"
 	$(PY) -m pytest benches --benchmark-enable -q
 
-fuzz: build ## the fuzz properties at length: 100,000 inputs each in Rust, 20,000 each in Python (make test runs a few hundred)
+fuzz: build ## fuzzing at length: 100,000 inputs per Rust property, 20,000 per Python property, atheris for 5 minutes
 	PROPTEST_CASES=$${PROPTEST_CASES:-100000} cargo test --release --quiet --test fuzz_parsers
-	NOVA_SESSION_FUZZ_EXAMPLES=$${NOVA_SESSION_FUZZ_EXAMPLES:-20000} $(PY) -m pytest -q tests/test_fuzz.py -p no:cacheprovider
+	NOVA_SESSION_FUZZ_EXAMPLES=$${NOVA_SESSION_FUZZ_EXAMPLES:-20000} $(PY) -m pytest -q tests/test_fuzz.py -p no:cacheprovider -k "not coverage_guided"
+	scratch=$$(mktemp -d) && TMPDIR=$$scratch $(PY) tests/fuzz/atheris_targets.py -max_total_time=$${FUZZ_SECONDS:-300} \
+	  -max_len=8192 -artifact_prefix=$$scratch/ -print_final_stats=1; status=$$?; \
+	  ls $$scratch/crash-* 2>/dev/null; rm -rf $$scratch; exit $$status
 
 fmt: venv ## format the Rust and Python code (cargo fmt, ruff format, ruff check --fix)
 	cargo fmt --all

@@ -534,17 +534,35 @@ def test_a_missing_or_linked_key_file_is_refused(project, tmp_path):
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["plain", "keyed"])
-def test_a_torn_line_that_parses_once_ended_is_outside_the_chain(project, key):
-    """A writer died just before the newline; the next write ended the line and
-    linked past it to the line before (SPEC section 10): reported, never accepted."""
+def test_a_torn_line_that_parses_once_ended_is_reported_not_tampering(project, key):
+    """A writer died just before the newline; the next write ended the line, took
+    its id again and linked past it to the line before (SPEC section 10):
+    reported as outside the chain, not vouched for, and not called tampering."""
     lines = chained(records(2, end=False), key)
     torn = encode(event(3), link(lines[-1], key))  # complete JSON, even a valid link of its own
-    after = chained([event(3), end_record(4)], key, before=lines[-1])
+    after = chained([event(3, tool_output="another"), end_record(4)], key, before=lines[-1])
     result = check(project, lines + [torn] + after, key)
-    assert found(result) == {("outside_chain", 4), ("duplicate_id", 5)}
-    assert result["ok"] is False and result["tampered"] is True
+    assert found(result) == {("torn_ended", 4)}
+    assert result["ok"] is False and result["tampered"] is False and result["chain"]["status"] == "intact"
     message = result["problems"][0]["message"]
-    assert "line 5 links past it to line 3" in message and "torn line" in message
+    assert "line 5 ended" in message and "same id 3" in message and "line 3" in message
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["plain", "keyed"])
+def test_a_record_duplicated_in_place_is_outside_the_chain(project, key):
+    """A copy of the next record (the same bytes) is not what a crash leaves."""
+    lines = chained(records(3), key)
+    lines.insert(2, lines[2])
+    result = check(project, lines, key)
+    assert ("outside_chain", 3) in found(result) and result["tampered"] is True
+
+
+def test_a_line_shaped_like_a_torn_write_with_another_link_is_outside_the_chain(project):
+    lines = chained(records(3))
+    forged = encode(event(2), link(lines[0]))  # the next record's id, not its link
+    lines.insert(2, forged)
+    result = check(project, lines)
+    assert ("outside_chain", 3) in found(result) and result["tampered"] is True
 
 
 def test_a_torn_line_that_does_not_parse_is_unparsable_only(project):
@@ -661,7 +679,7 @@ def test_files_written_by_the_api_verify_clean_and_a_changed_byte_is_caught(api,
     assert ("broken_link", 6) in found(result) and result["tampered"] is True
 
 
-def test_a_torn_line_ended_by_the_api_is_outside_the_chain(api, project):
+def test_a_torn_line_ended_by_the_api_is_reported_not_tampering(api, project):
     sid = api.generate_session_id()
     api.init_session_file(sid, project)
     api.append_event(sid, {"tool_name": "Bash"}, project)
@@ -673,8 +691,8 @@ def test_a_torn_line_ended_by_the_api_is_outside_the_chain(api, project):
     api.append_event(sid, {"tool_name": "Edit"}, project)
     api.finalize_session(sid, project)
     result = reading.verify(reading.project_root(str(project)), sid)
-    assert ("outside_chain", 3) in found(result) and "broken_link" not in kinds(result)
-    assert result["tampered"] is True
+    assert found(result) == {("torn_ended", 3)} and result["tampered"] is False
+    assert result["chain"]["status"] == "intact"
 
 
 def test_concurrent_writers_form_one_chain(api, project):

@@ -4,13 +4,17 @@ stdin, the JSON parsers of both kernels, and the readers of a session file.
 Each property runs on NOVA_SESSION_FUZZ_EXAMPLES inputs (200 in ``make test``;
 ``make fuzz`` runs 20,000, and the Rust properties of rust/tests/fuzz_parsers.rs
 on 100,000). The property is always: no crash, nothing on stdout, only the
-errors the contract names.
+errors the contract names. The same entry points are also fuzzed with
+coverage guidance (atheris, tests/fuzz/atheris_targets.py) for
+NOVA_SESSION_FUZZ_RUNS inputs (3,000 here; ``make fuzz`` runs it for 5 minutes).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -108,3 +112,17 @@ def test_the_readers_take_any_session_file(project, capsys, lines):
         assert cli.main([*command, "--project", str(project)]) in (0, 1, 6)
     out = capsys.readouterr().out
     assert "\x1b" not in out
+
+
+def test_coverage_guided_fuzzing_finds_no_crash(tmp_path):
+    """libFuzzer through atheris: hooks, both parsers, the readers, and the two
+    kernels appending to the same bytes (tests/fuzz/atheris_targets.py)."""
+    runs = int(os.environ.get("NOVA_SESSION_FUZZ_RUNS", "3000"))
+    target = os.path.join(os.path.dirname(__file__), "fuzz", "atheris_targets.py")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    args = [sys.executable, target, "-runs=%d" % runs, "-max_len=8192", "-artifact_prefix=%s/" % tmp_path]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == ""
+    assert "Done %d runs" % runs in done.stderr
+    assert not list(tmp_path.glob("crash-*"))

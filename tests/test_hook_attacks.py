@@ -140,10 +140,12 @@ def test_a_spoiled_session_map_does_not_split_or_stop_the_trail(project, caplog,
     assert records[-1]["unfinished_tool_calls"] == 0
 
 
-def test_the_fallback_reads_a_torn_line_in_a_process_without_json(project, tmp_path):
+@pytest.mark.parametrize("backend", ["rust", "python"])
+def test_a_torn_line_is_read_in_processes_without_json(project, tmp_path, backend):
     """CPython 3.10/3.11's C scanner fails with SystemError on bad JSON while json.decoder
     is not imported, as in a hook process: a torn line (a hook killed mid-write) must still
-    read as a bad line, and SessionEnd must still end the session."""
+    read as a bad line, SessionEnd must still end the session, and read_session_events in
+    a fresh interpreter without json must skip only that line, on both backends."""
     import subprocess
     import sys
 
@@ -160,7 +162,7 @@ def test_the_fallback_reads_a_torn_line_in_a_process_without_json(project, tmp_p
 
     from nova_session import install
 
-    env = dict(os.environ, CLAUDE_PROJECT_DIR=str(project), NOVA_SESSION_BACKEND="python")
+    env = dict(os.environ, CLAUDE_PROJECT_DIR=str(project), NOVA_SESSION_BACKEND=backend)
     command = [sys.executable, "-I", install.hook_script()]
     base = {"session_id": "torn", "cwd": str(project), "transcript_path": "/t"}
 
@@ -175,11 +177,17 @@ def test_the_fallback_reads_a_torn_line_in_a_process_without_json(project, tmp_p
         handle.write(b'{"type":"event","id":9,"tool_input":{"command":"l')  # a hook killed mid-write
     hook("PostToolUse", tool_response={"stdout": ""}, **CALL)
     hook("SessionEnd", reason="other")
-    import nova_session
-
-    records = nova_session.read_session_events(name[: -len(".jsonl")], project)  # skips the torn line
-    assert [r["type"] for r in records] == ["init", "tool_start", "event", "end"]
-    assert records[-1]["event_count"] == 2
+    read = (
+        "import sys\n"
+        "import nova_session\n"
+        "assert 'json' not in sys.modules and nova_session.BACKEND == sys.argv[3]\n"
+        "records = nova_session.read_session_events(sys.argv[1], sys.argv[2])\n"
+        "assert [r['type'] for r in records] == ['init', 'tool_start', 'event', 'end'], records\n"
+        "assert records[-1]['event_count'] == 2\n"
+    )
+    args = [sys.executable, "-I", "-c", read, name[: -len(".jsonl")], str(project), backend]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
 
 
 def test_session_end_stays_bounded_with_many_pending_starts(project, caplog, capsys):

@@ -15,6 +15,12 @@ a file in order and reports, through the verifier's ``problem`` callback:
   last line it completes before writing (even one that parses once ended),
   and an inserted line looks the same: never silently accepted. Unparsable
   lines are never links; they are reported as unparsable, not twice.
+- ``torn_ended`` (on the skipped line): a line outside the chain shaped the
+  way a writer's torn write is once a later write ended it: the record after
+  it has the same id and the same ``prev`` (the crashed writer's id was never
+  counted, so the next writer took it again) and other bytes. Reported, and
+  not vouched for, but not tampering: a crash leaves exactly this. A copy of
+  the next record (the same bytes) is a duplicate: ``outside_chain``.
 - ``mixed_chain`` (on the record's line): a record after a keyed link whose
   link is plain sha256 or missing: anyone can write that, without the key (a
   tail re-chained or stripped after an edit).
@@ -49,6 +55,7 @@ KEYED = "hmac-sha256"
 
 BROKEN_LINK = "broken_link"
 OUTSIDE_CHAIN = "outside_chain"
+TORN_ENDED = "torn_ended"
 MIXED_CHAIN = "mixed_chain"
 KEY_MISMATCH = "key_mismatch"
 NEEDS_KEY = "needs_key"
@@ -156,10 +163,11 @@ class ChainChecker:
         self.key_source = key_source
         self.problem = problem
         self.uncounted = uncounted
-        # (line number, sha256 hex, HMAC hex or None) of the last complete, parsable
-        # line and of the one before it: all the memory the check needs.
+        # (line number, sha256 hex, HMAC hex or None, its prev, its id) of the last
+        # complete, parsable line and of the one before it: all the memory the check needs.
         self.previous: tuple | None = None
         self.before: tuple | None = None
+        self.torn_ended_by: int | None = None  # the line that ended the last torn_ended line
         self.links = 0
         self.plain = 0
         self.keyed = 0
@@ -185,8 +193,13 @@ class ChainChecker:
 
     def add(self, number: int, raw: bytes, record: dict, is_init: bool = False) -> None:
         """A complete, parsable line: check its link, then make it the line the next one links to."""
+        import hashlib
+        import hmac
+
+        plain = hashlib.sha256(raw).hexdigest()
+        keyed = hmac.new(self.key, raw, hashlib.sha256).hexdigest() if self.key is not None else None
         if PREV in record:
-            self.check(number, record[PREV])
+            self.check(number, record[PREV], plain, record.get("id"))
         elif not is_init:
             self.unchained += 1
             if len(self.unchained_lines) < LISTED_LINES:
@@ -200,13 +213,9 @@ class ChainChecker:
                 )
             elif self.links:
                 self.unchained_after_links += 1
-        import hashlib
-        import hmac
+        self.before, self.previous = self.previous, (number, plain, keyed, record.get(PREV), record.get("id"))
 
-        keyed = hmac.new(self.key, raw, hashlib.sha256).hexdigest() if self.key is not None else None
-        self.before, self.previous = self.previous, (number, hashlib.sha256(raw).hexdigest(), keyed)
-
-    def check(self, number: int, value) -> None:
+    def check(self, number: int, value, plain: str = "", record_id=None) -> None:
         self.links += 1
         link = parse_link(value)
         if link is None:
@@ -252,12 +261,21 @@ class ChainChecker:
         elif before is not None and hmac.compare_digest(digits, before[index]):
             matched = True
             self.outside += 1
-            self._tamper(
-                previous[0],
-                OUTSIDE_CHAIN,
-                "a line outside the chain: line %d links past it to line %d (a torn line ended by a later write, "
-                "or a line inserted)" % (number, before[0]),
-            )
+            if previous[3] == value and type(record_id) is int and previous[4] == record_id and previous[1] != plain:
+                self.torn_ended_by = number
+                self.problem(
+                    previous[0],
+                    TORN_ENDED,
+                    "a line outside the chain, not vouched for: a torn write that line %d ended (same id %d, same "
+                    "link to line %d, written again after the crash)" % (number, record_id, before[0]),
+                )
+            else:
+                self._tamper(
+                    previous[0],
+                    OUTSIDE_CHAIN,
+                    "a line outside the chain: line %d links past it to line %d (a line inserted or duplicated there)"
+                    % (number, before[0]),
+                )
         else:
             matched = False
             message = (

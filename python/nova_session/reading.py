@@ -809,6 +809,8 @@ class Verifier:
             return
         if self.max_id is not None:
             if value == self.max_id:
+                if self.chain is not None and self.chain.torn_ended_by == number:
+                    return  # the id of the torn write before it, taken again: reported as torn_ended
                 self.problem(number, "duplicate_id", "duplicate id %d (also on line %d)" % (value, self.max_id_line))
                 return
             if value < self.max_id:
