@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PY_SRC := python tests benches examples
+PY_SRC := python tests benches examples tools
 export VIRTUAL_ENV := $(abspath $(VENV))
 
 .PHONY: help venv build browser test test-rust test-py bench fuzz demo lint fmt clean

@@ -20,6 +20,8 @@ BASELINES = {
     "append": "floor: os.write of a prebuilt line",
     "growth-rust": "append_event @ 10 prior events",
     "growth-python": "append_event @ 10 prior events",
+    "redact": "baseline: rust encode of the 10 KB text",
+    "redact-first": "python -c pass",
 }
 
 

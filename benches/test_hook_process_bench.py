@@ -69,6 +69,7 @@ CASES = {
     "python -c pass": ([sys.executable, "-c", "pass"], None),
     "PreToolUse hook, rust": (HOOK + ["PreToolUse"], "rust"),
     "PostToolUse hook, rust": (HOOK + ["PostToolUse"], "rust"),
+    "PostToolUse hook, rust, redaction off": (HOOK + ["PostToolUse"], "rust-noredact"),
     "PostToolUse hook, python fallback": (HOOK + ["PostToolUse"], "python"),
     # Claude Code gives SessionEnd hooks about 1.5 s in all: this shows how little of it is used.
     "SessionEnd hook, rust": (HOOK + ["SessionEnd"], "rust"),
@@ -81,7 +82,10 @@ def test_hook_process(measure, project, label):
     env = dict(os.environ, CLAUDE_PROJECT_DIR=project)
     if backend is not None:
         argv = [sys.executable] + argv
+        backend, _, off = backend.partition("-")
         env["NOVA_SESSION_BACKEND"] = backend
+        if off:
+            env["NOVA_SESSION_REDACT"] = "0"
     event = argv[-1]
     if event == "SessionEnd":
         run(argv[:-1] + ["PostToolUse"], payload(project), env)  # the session must exist to be ended

@@ -49,6 +49,7 @@ def test_python_kernel_all_lists_the_interface():
         "append_records",
         "finalize_file",
         "Writer",
+        "Redactor",
     }
     for name in _python.__all__:
         assert callable(getattr(_python, name)), name
@@ -68,6 +69,14 @@ def test_same_docstring(rust, name):
     rust_doc, python_doc = getattr(rust, name).__doc__, getattr(_python, name).__doc__
     assert python_doc and python_doc.strip() and "\n" not in python_doc.strip(), "a one-line docstring"
     assert rust_doc == python_doc
+
+
+def test_the_redactors_have_the_same_methods(rust):
+    for name in ("redact_text", "redact_record", "problems", "rule_count"):
+        rust_member, python_member = getattr(rust.Redactor, name), getattr(_python.Redactor, name)
+        assert rust_member.__doc__ == python_member.__doc__, name
+        if callable(python_member):
+            assert inspect.signature(rust_member) == inspect.signature(python_member), name
 
 
 def test_same_version(rust):

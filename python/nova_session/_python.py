@@ -18,6 +18,7 @@ import time
 from _collections_abc import Mapping
 
 from ._backend import VERSION as __version__  # noqa: F401 - the kernel attribute _backend compares
+from ._python_redact import Redactor
 
 try:  # the C escaper and scanner behind json, without importing json (and re): milliseconds in a hook
     from _json import encode_basestring as _c_escape
@@ -30,7 +31,16 @@ try:
 except ImportError:  # pragma: no cover - Windows has no flock
     _fcntl = None  # type: ignore[assignment]  # checked for None before use
 
-__all__ = ["Writer", "append_records", "create_file", "encode", "finalize_file", "generate_session_id", "loads"]
+__all__ = [
+    "Redactor",
+    "Writer",
+    "append_records",
+    "create_file",
+    "encode",
+    "finalize_file",
+    "generate_session_id",
+    "loads",
+]
 
 _MAX_DEPTH = 64
 _FIRST_BLOCK = 8192  # the first block read back from the end; each further read doubles it

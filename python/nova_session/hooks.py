@@ -29,6 +29,7 @@ import sys
 import time
 
 from . import _log, agents, paths, records, scanner, sessions
+from .guard import redact
 
 # The events install registers, in Claude Code's order of a session.
 EVENTS = (
@@ -599,8 +600,11 @@ class Hook:
         return record
 
     def truncated(self, record: dict, notes: list | None = None) -> dict:
-        """The record with long strings cut, and within the record size cap; what was cut
-        (here, or in ``notes`` already) listed in ``truncated_fields``."""
+        """The record with its secrets redacted (unless NOVA_SESSION_REDACT=0), long strings
+        cut, and within the record size cap; what was cut (here, or in ``notes`` already)
+        listed in ``truncated_fields``."""
+        if redact.enabled():
+            redact.apply(record)  # after the scan (it sees the raw text), before any cut (no half secret)
         notes = list(notes or ()) + records.truncate_strings(record, records.max_field_bytes())
         notes.extend(records.cap_record(record, sessions.kernel.encode))
         if notes:

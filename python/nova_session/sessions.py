@@ -450,8 +450,11 @@ class SessionManager:
     """The module functions bound to one project directory.
 
     Same names and results as the functions, without the ``project_dir``
-    argument; never raises.
+    argument; never raises. With ``redact = True`` its ``append_event``
+    redacts secrets first (``nova_session.guard.redact``).
     """
+
+    redact = False
 
     def __init__(self, project_dir):
         self.project_dir = project_dir
@@ -470,7 +473,11 @@ class SessionManager:
         return init_session_file(session_id, self.project_dir, **extra)
 
     def append_event(self, session_id, event_data):
-        """``append_event`` for this project."""
+        """``append_event`` for this project (secrets redacted first when ``redact`` is set)."""
+        if self.redact and isinstance(event_data, Mapping):
+            from .guard.redact import redact_event
+
+            event_data = redact_event(event_data)
         return append_event(session_id, event_data, self.project_dir)
 
     def get_active_session(self, claude_session_id=None):

@@ -51,8 +51,12 @@ class SessionWriter:
         max_events, max_bytes, max_delay: the flush thresholds (256 events,
             1 MiB, 1.0 s by default).
     Events accepted but not yet flushed are lost only if the process is killed
-    (SIGKILL) or the machine stops; see the module documentation.
+    (SIGKILL) or the machine stops; see the module documentation. With
+    ``redact = True`` each event's secrets are redacted when it is accepted
+    (``nova_session.guard.redact``).
     """
+
+    redact = False
 
     def __init__(self, session_id, project_dir, max_events=256, max_bytes=1048576, max_delay=1.0):
         self._kernel_writer = None
@@ -114,6 +118,10 @@ class SessionWriter:
                 _log.warn("nova_session.SessionWriter.append: event must be a dict, not %s", type(event).__name__)
                 return False
             event = dict(event)
+        if self.redact:
+            from .guard.redact import redact_event
+
+            event = redact_event(event)
         writer = self._kernel_writer  # one read: close() may run meanwhile (another thread, a __str__)
         if writer is None:
             _log.warn("nova_session.SessionWriter.append: %s", self._refusal)

@@ -141,7 +141,7 @@ extern "C" {
 }
 
 /// The UTF-8 bytes of a str (its subclasses included), or None when it holds lone surrogates.
-fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a [u8]> {
+pub(crate) fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a [u8]> {
     let mut size: pyo3::ffi::Py_ssize_t = 0;
     // SAFETY: `s` is a live str object (PyUnicode_Check holds for it and its subclasses)
     // and we hold the GIL; the pointer refers to the UTF-8 buffer cached in the object,

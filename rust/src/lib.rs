@@ -1,5 +1,6 @@
 //! `nova_session._rust`: the compiled kernel of nova_session. Session ids,
-//! encoding records to JSON bytes, and the locked, crash-safe append.
+//! encoding records to JSON bytes, the locked, crash-safe append, and secret
+//! redaction.
 //!
 //! This file only binds the kernel to Python; the work lives in one module per
 //! concern, testable with `cargo test` without an interpreter.
@@ -11,6 +12,7 @@ pub mod encode;
 pub mod error;
 pub mod ids;
 pub mod jsonline;
+pub mod redact;
 pub mod text;
 pub mod writer;
 
@@ -27,6 +29,9 @@ mod _rust {
 
     #[pymodule_export]
     use crate::writer::Writer;
+
+    #[pymodule_export]
+    use crate::redact::py::Redactor;
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {

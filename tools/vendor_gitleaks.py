@@ -1,0 +1,1262 @@
+#!/usr/bin/env python3
+"""Generate python/nova_session/guard/rules/redact.json from gitleaks' default config plus our own rules.
+
+Dev-time tool (Python >= 3.11, stdlib only); the package only ships the generated JSON.
+
+    python tools/vendor_gitleaks.py                      # regenerate redact.json
+    python tools/vendor_gitleaks.py --check              # fail if redact.json is stale
+    python tools/vendor_gitleaks.py --rust-checker BIN   # also compile + differential-test every pattern in Rust
+
+The gitleaks config is read with ``git show <commit>:config/gitleaks.toml`` from a clone (``--git-dir``,
+default ``$GITLEAKS_GIT_DIR``) or from a file (``--toml``). The conversion is deterministic: same input, same
+bytes out.
+
+Patterns are rewritten from Go RE2 syntax into "the dialect" that means the same thing in Rust ``regex::bytes``
+(``unicode(false)``) and in Python ``re`` on bytes (after the engine's only rewrite, ``\\z`` -> ``\\Z``):
+
+* ``$`` (end of text in Go) -> ``\\z``;
+* a bare flag group in the middle of a pattern (``a(?i)b``) -> a scoped group around the rest of each
+  alternative of the enclosing group (``a(?i:b)``), as Go applies it;
+* POSIX classes (``[[:alnum:]]``) -> explicit ASCII ranges;
+* literal ``{`` / ``}`` that are not a repetition -> ``\\{`` / ``\\}`` (Rust rejects them bare);
+* ``\\<`` / ``\\>`` (literal in Go, word boundaries in Rust) -> ``<`` / ``>``;
+* inside a class: a literal ``[`` and the second char of ``&&``, ``--``, ``~~``, ``||`` are escaped (Python
+  warns about set operations, Rust performs them).
+Anything else outside the common subset raises ``Untranslatable`` and the rule is dropped (none today).
+
+``--rust-checker BIN`` talks JSON lines to a tiny Rust program (source in RUST_CHECKER_MAIN_RS below; write a
+cargo project with ``--emit-rust-checker DIR`` and ``cargo build --release`` there): every pattern must compile
+with ``regex::bytes::RegexBuilder::new(p).unicode(false)``, and for every rule both engines must report the same
+match and group spans on the rule's examples, on random strings built from the pattern's own literals and random
+bytes, and on long texts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "python" / "nova_session" / "guard" / "rules" / "redact.json"
+GITLEAKS_COMMIT = "b58d3f102cf3a2c84cb7f923d05c25c9b1aed84b"
+GITLEAKS_DESCRIBE = "v8.30.0-27-gb58d3f10"
+GITLEAKS_DATE = "2026-07-22"
+
+# gitleaks rules dropped on purpose (id -> why); see NOTICE.md
+DROPPED = {"pkcs12-file": "path-only rule (matches file names, has no regex); we scan text, not paths"}
+
+# gitleaks rules that are broad (not tied to one provider's token format): they run after our own rules, so the
+# precise rules redact first and these act as a backstop on what is left
+BROAD = (
+    "private-key",
+    "jwt",
+    "jwt-base64",
+    "hashicorp-tf-password",
+    "kubernetes-secret-yaml",
+    "curl-auth-header",
+    "curl-auth-user",
+    "generic-api-key",
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Go RE2 -> dialect
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class Untranslatable(ValueError):
+    pass
+
+
+_POSIX = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "digit": "0-9",
+    "lower": "a-z",
+    "upper": "A-Z",
+    "xdigit": "0-9A-Fa-f",
+    "word": "0-9A-Za-z_",
+    "space": "\\t\\n\\v\\f\\r ",
+    "blank": "\\t ",
+}
+_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
+_FLAGS = re.compile(r"\(\?([imsU]*(?:-[imsU]+)?)\)")
+_SIMPLE_ESC = set("dDwWsSbBAznrtfv")
+_CLASS_ESC = set("dDwWsSnrtfv")
+
+
+class _Translator:
+    """Recursive re-emitter of a Go regexp; copies the source text except for the constructs listed above."""
+
+    def __init__(self, pattern: str) -> None:
+        if any(ord(c) > 0x7E or (ord(c) < 0x20) for c in pattern):
+            raise Untranslatable("non-printable or non-ASCII character in pattern")
+        self.p = pattern
+        self.i = 0
+
+    def run(self) -> str:
+        out = self.alternation(top=True)
+        if self.i != len(self.p):
+            raise Untranslatable("unbalanced ')' at %d" % self.i)
+        return out
+
+    def peek(self, n: int = 1) -> str:
+        return self.p[self.i : self.i + n]
+
+    def alternation(self, top: bool) -> str:
+        active: list[str] = []  # flags set by bare (?x) groups earlier in this group: they persist across '|'
+        alts = []
+        while True:
+            seq, active = self.sequence(active, top)
+            alts.append(seq)
+            if self.peek() == "|":
+                self.i += 1
+                continue
+            return "|".join(alts)
+
+    def sequence(self, active: list[str], top: bool) -> tuple[str, list[str]]:
+        parts = ["(?%s:" % f for f in active]
+        opened = len(active)
+        while self.i < len(self.p) and self.peek() not in "|)":
+            m = _FLAGS.match(self.p, self.i)
+            if m:
+                self.i = m.end()
+                if top and m.start() == 0:
+                    parts.append(m.group(0))  # leading global flags are fine in both engines
+                else:
+                    active = active + [m.group(1)]
+                    parts.append("(?%s:" % m.group(1))
+                    opened += 1
+                continue
+            parts.append(self.item())
+        return "".join(parts) + ")" * opened, active
+
+    def item(self) -> str:
+        atom = self.atom()
+        rep = self.repeat()
+        if rep and atom in ("^", "\\z", "\\b", "\\B", "\\A"):
+            raise Untranslatable("repeated assertion")
+        return atom + rep
+
+    def repeat(self) -> str:
+        c = self.peek()
+        if c in ("*", "+", "?"):
+            self.i += 1
+            rep = c
+        elif c == "{" and _REPEAT.match(self.p, self.i):
+            m = _REPEAT.match(self.p, self.i)
+            assert m is not None
+            lo, hi = int(m.group(1)), m.group(3)
+            if lo > 1000 or (hi and int(hi) > 1000) or (hi and int(hi) < lo):
+                raise Untranslatable("repetition count")
+            self.i = m.end()
+            rep = m.group(0)
+        else:
+            return ""
+        if self.peek() == "?":
+            self.i += 1
+            rep += "?"
+        if self.peek() in ("*", "+", "?") or (self.peek() == "{" and _REPEAT.match(self.p, self.i)):
+            raise Untranslatable("nested repetition")
+        return rep
+
+    def atom(self) -> str:
+        c = self.peek()
+        if c == "(":
+            return self.group()
+        if c == "[":
+            return self.cls()
+        if c == "\\":
+            return self.escape(in_class=False)
+        self.i += 1
+        if c == "$":
+            return "\\z"
+        if c in "{}":
+            return "\\" + c  # not a repetition here (checked by repeat()): a literal brace
+        if c in "*+?":
+            raise Untranslatable("missing repetition argument")
+        return c
+
+    def group(self) -> str:
+        p, i = self.p, self.i
+        if p.startswith("(?P<", i) or p.startswith("(?<", i):
+            j = p.index(">", i)
+            name = p[i + (4 if p[i + 2] == "P" else 3) : j]
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise Untranslatable("group name")
+            head = "(?P<%s>" % name
+            self.i = j + 1
+        elif p.startswith("(?", i):
+            m = re.compile(r"\(\?([imsU]*(?:-[imsU]+)?):").match(p, i)
+            if not m:
+                raise Untranslatable("unsupported group syntax at %d" % i)
+            if "U" in m.group(1):
+                raise Untranslatable("ungreedy flag")
+            head = m.group(0)
+            self.i = m.end()
+        else:
+            head = "("
+            self.i += 1
+        body = self.alternation(top=False)
+        if self.peek() != ")":
+            raise Untranslatable("unclosed group")
+        self.i += 1
+        return head + body + ")"
+
+    def escape(self, in_class: bool) -> str:
+        p, i = self.p, self.i
+        if i + 1 >= len(p):
+            raise Untranslatable("trailing backslash")
+        c = p[i + 1]
+        if c == "x":
+            m = re.compile(r"\\x([0-9A-Fa-f]{2})").match(p, i)
+            if not m:
+                raise Untranslatable("\\x{...} escape")
+            self.i = m.end()
+            return m.group(0)
+        self.i = i + 2
+        if c in (_CLASS_ESC if in_class else _SIMPLE_ESC):
+            return "\\" + c
+        if c in "<>":
+            return c  # literal in Go; a word boundary in Rust
+        if not c.isalnum() and c.isprintable():
+            return "\\" + c  # every escaped ASCII punctuation means the literal in both engines
+        raise Untranslatable("escape \\%s" % c)
+
+    def cls(self) -> str:
+        p = self.p
+        self.i += 1
+        out = ["["]
+        if self.peek() == "^":
+            out.append("^")
+            self.i += 1
+        first = True
+        prev = ""  # last emitted literal char (for '&&' style doubles)
+        while True:
+            if self.i >= len(p):
+                raise Untranslatable("unclosed class")
+            c = p[self.i]
+            if c == "]" and not first:
+                self.i += 1
+                out.append("]")
+                return "".join(out)
+            first = False
+            if p.startswith("[:", self.i):
+                j = p.find(":]", self.i + 2)
+                name = p[self.i + 2 : j] if j > 0 else ""
+                if name not in _POSIX:
+                    raise Untranslatable("POSIX class %r" % name)
+                out.append(_POSIX[name])
+                self.i = j + 2
+                prev = ""
+                continue
+            if c == "\\":
+                out.append(self.escape(in_class=True))
+                prev = ""
+                continue
+            self.i += 1
+            if c == "[":
+                out.append("\\[")
+                prev = ""
+                continue
+            if c in "&~|-" and prev == c:
+                out.append("\\" + c)
+                prev = ""
+                continue
+            out.append(c)
+            prev = c
+
+
+def translate(pattern: str) -> str:
+    """Go RE2 pattern -> dialect pattern (raises Untranslatable)."""
+    return _Translator(pattern).run()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dialect checks (the same ones tests/guard/test_rule_data.py makes)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def dialect_problems(p: str) -> list[str]:
+    """Lint a dialect pattern: constructs that are invalid in one engine or mean different things."""
+    probs = []
+    if any(ord(c) > 0x7E or ord(c) < 0x20 for c in p):
+        probs.append("non-printable or non-ASCII char")
+    i, in_class, class_start = 0, False, -1
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            nxt = p[i + 1 : i + 2]
+            if nxt in ("<", ">", "Z", "Q", "E", "p", "P", "e", "h", "u", "U", "N", "k", "g", "G", "K", "C", "R", "X"):
+                probs.append("escape \\%s" % nxt)
+            elif nxt.isdigit():
+                probs.append("octal escape or backreference \\%s" % nxt)
+            elif nxt == "x" and p[i + 2 : i + 3] == "{":
+                probs.append("\\x{...}")
+            elif nxt == "b" and in_class:
+                probs.append("\\b in a class")
+            elif nxt == "\\" and p[i + 2 : i + 3] == "z":
+                probs.append("'\\\\z' (a naive \\z -> \\Z rewrite would break it)")
+            i += 2
+            continue
+        if in_class:
+            if c == "]" and i > class_start:
+                in_class = False
+            elif c == "[":
+                probs.append("unescaped '[' in a class (nested class / POSIX class)")
+            elif c in "&~|-" and p[i + 1 : i + 2] == c:
+                probs.append("set-operation-like %r in a class" % (c * 2))
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            class_start = i + 1 + (p[i + 1 : i + 2] == "^")  # a ']' right after '[' or '[^' is literal
+            i = class_start
+            continue
+        if c == "$" and not (p[max(0, i - 4) : i] == "(?m:" and p[i + 1 : i + 2] == ")"):
+            probs.append("bare '$' (use \\z or (?m:$))")
+        if c == "(" and p[i + 1 : i + 2] == "?":
+            m = re.compile(r"\(\?([a-zA-Z]*(?:-[a-zA-Z]*)?)([:)])").match(p, i)
+            if p.startswith(("(?=", "(?!", "(?<=", "(?<!", "(?>", "(?#", "(?|", "(?("), i):
+                probs.append("lookaround/atomic/conditional group")
+            elif p.startswith("(?P<", i):
+                pass
+            elif p.startswith("(?<", i):
+                probs.append("(?<name>) group (Python 3.11 rejects it)")
+            elif not m:
+                probs.append("unknown group syntax")
+            else:
+                if set(m.group(1)) - set("ims-"):
+                    probs.append("flag other than i/m/s")
+                if m.group(2) == ")" and i != 0:
+                    probs.append("bare flag group in the middle of the pattern")
+        if c in "*+?}" and p[i + 1 : i + 2] == "+":
+            probs.append("possessive quantifier")
+        if c == "{" and p[i + 1 : i + 2] == ",":
+            probs.append("'{,n}'")
+        if c == "{" and not _REPEAT.match(p, i):
+            probs.append("unescaped literal '{'")
+        i += 1
+    if in_class:
+        probs.append("unclosed class")
+    return probs
+
+
+def py_compile(p: str) -> re.Pattern[bytes]:
+    """Compile as the Python engine does (only \\z -> \\Z), with warnings as errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return re.compile(p.replace("\\z", "\\Z").encode(), 0)
+
+
+def min_width(p: str) -> int:
+    from re import _parser  # type: ignore[attr-defined]
+
+    return _parser.parse(p.replace("\\z", "\\Z").encode()).getwidth()[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reference semantics (what the engines implement; used to check examples)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def shannon(data: bytes) -> float:
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in (data.count(b) for b in set(data)))
+
+
+class CompiledRule:
+    def __init__(self, rule: dict, global_allow: dict) -> None:
+        self.rule = rule
+        self.id = rule["id"]
+        self.rx = py_compile(rule["regex"])
+        self.keywords = [k.encode() for k in rule["keywords"]]
+        self.group = rule.get("secret_group")
+        self.entropy = rule.get("entropy")
+        self.allow = [_compile_allow(dict(global_allow, target="secret", condition="or"))]
+        self.allow += [_compile_allow(a) for a in rule.get("allow", [])]
+
+    def findings(self, text: bytes) -> list[tuple[int, int]]:
+        """Spans of the secrets this rule reports in text (after keywords, entropy and allowlists)."""
+        low = text.lower()
+        if not any(k in low for k in self.keywords):
+            return []
+        out = []
+        for m in self.rx.finditer(text):
+            if self.group is not None:
+                span = m.span(self.group)
+            else:
+                span = next((m.span(g) for g in range(1, (self.rx.groups or 0) + 1) if m.start(g) < m.end(g)), m.span())
+            if span[0] < 0 or span[0] == span[1]:
+                continue
+            secret = text[span[0] : span[1]]
+            if self.entropy is not None and shannon(secret) < self.entropy:
+                continue
+            line_start = text.rfind(b"\n", 0, m.start()) + 1
+            line_end = text.find(b"\n", m.end())
+            targets = {
+                "secret": secret,
+                "match": m.group(0),
+                "line": text[line_start : len(text) if line_end < 0 else line_end],
+            }
+            if any(_allowed(a, targets, secret) for a in self.allow):
+                continue
+            out.append(span)
+        return out
+
+
+def _compile_allow(a: dict) -> dict:
+    return {
+        "regexes": [py_compile(r) for r in a.get("regexes", [])],
+        "stopwords": [s.encode() for s in a.get("stopwords", [])],
+        "target": a.get("target", "secret"),
+        "condition": a.get("condition", "or"),
+    }
+
+
+def _allowed(a: dict, targets: dict, secret: bytes) -> bool:
+    target = targets[a["target"]]
+    rx_hit = any(r.search(target) for r in a["regexes"])
+    low = secret.lower()
+    sw_hit = any(s in low for s in a["stopwords"])
+    if a["condition"] == "and":
+        return (rx_hit or not a["regexes"]) and (sw_hit or not a["stopwords"])
+    return rx_hit or sw_hit
+
+
+def redact(rules: list[CompiledRule], text: bytes) -> bytes:
+    for r in rules:
+        spans = r.findings(text)
+        for s, e in reversed(spans):
+            text = text[:s] + b"[REDACTED:" + r.id.encode() + b"]" + text[e:]
+    return text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# global allowlist and our own rules
+# ---------------------------------------------------------------------------------------------------------------
+
+# Placeholders and references that are never a secret. Applied (target: secret) to every finding of every rule,
+# after gitleaks' global allowlist. Tight on purpose: none of these can match a random token.
+OWN_GLOBAL_REGEXES = [
+    r"(?i)example",  # AKIAIOSFODNN7EXAMPLE, example.com, "your-example-token"...
+    r"\[REDACTED:",  # already redacted: never redact twice
+    r"(?i)^[x*]+(?:[ ._:/-]+[x*]+)*\z",  # xxxx, XXXX-XXXX, ****, x
+    r"(?i)x{6}",  # sk-xxxxxxxxxx, ghp_XXXXXXXXXXXXXXXXXXXX
+    r"\*{3}",  # masked values: ****1234, abc***
+    r"<[A-Za-z_][\w .:/-]{0,60}>",  # <token>, <your api key>, Bearer <TOKEN>
+    r"^\$[A-Za-z_][A-Za-z0-9_]*\z",  # $VAR, $db_password2
+    r"^\$\{[A-Za-z_][\w.]*(?::[A-Za-z_][\w.]*)?(?::?\?[^}]*|:?-)?\}\z",  # ${VAR} ${env:VAR} ${VAR:?msg} ${VAR:-}
+    r"^\$\(",  # $(command substitution)
+    r"^\$?\{\{",  # {{ template }}, ${{ secrets.X }} (possibly cut at a space)
+    r"^%[A-Za-z_][A-Za-z0-9_]*%\z",  # %VAR%
+    r"^\{[A-Za-z_][\w.]*\}\z",  # {var} (str.format / f-string field)
+    r"^#\{[A-Za-z_][\w.]*\}\z",  # #{var} (Ruby interpolation)
+    r"^%\([A-Za-z_]\w*\)[sdr]\z",  # %(name)s
+    r"(?i)change[_-]?(?:me|it)|placeholder|dummy",
+    r"(?i)(?:^|[^a-z])your[_-]",  # your-api-key, YOUR_TOKEN_HERE, <your_password>
+    r"(?i)[_-]here\z",  # insert-token-here
+    r"(?i)^(?:password|passwd|pass|pwd|secret|token|api[_-]?key|redacted|none|nil|null|undefined|empty|"
+    r"true|false|yes|no|on|off|required|optional|test|foo|bar|foobar|string|str|bytes|int|bool|secretstr|~|-)\z",
+]
+
+# building blocks of the assignment rule
+_ASSIGN_NAMES = (
+    r"password|passwd|passphrase|pwd|secret"
+    r"|(?:api|secret|secret[_.-]?access|private|auth|encryption|signing|master|access)[_.-]?key|apikey"
+    r"|(?:access|auth|refresh|api|bearer|session)[_.-]?token"
+)
+_ASSIGN_PREFIXED = r"token|pass"  # only as the last part of a longer name: GITHUB_TOKEN, DB_PASS
+_CAMEL = r"Password|Passwd|Passphrase|Secret|Token|ApiKey|SecretKey|PrivateKey|AccessKey"
+_KEY_NAMED = (  # a name, or one ending in [_.-]name: DB_PASSWORD, spring.datasource.password, _password
+    r"\b_{0,2}(?:(?:[A-Za-z0-9]+[_.-]){0,8}(?i:" + _ASSIGN_NAMES + r")"
+    r"|(?:[A-Za-z0-9]+[_-]){1,8}(?i:" + _ASSIGN_PREFIXED + r"))"
+)
+_KEY_CAMEL = r"\b[A-Za-z][A-Za-z0-9]{0,40}(?:" + _CAMEL + r")"  # dbPassword, clientSecret, apiKey
+_KEY = r"(?:" + _KEY_NAMED + r"|" + _KEY_CAMEL + r")"
+_QUOTED = (  # a quoted literal (also JSON-escaped \"...\"); the first char is not one that ends an expression
+    r"\\?\"([^\"\r\n\s,;)+][^\"\r\n]{0,255}?)\\?\""
+    r"|\\?'([^'\r\n\s,;)+][^'\r\n]{0,255}?)\\?'"
+    r"|`([^`\r\n\s,;)+][^`\r\n]{0,255}?)`"
+)
+_TEMPLATE = r"\$?\{\{[^}\r\n]{0,200}\}\}|\$\{[^}\s]{1,200}\}"  # captured whole so the global allowlist sees it
+_FIRST = r"[^\s'\"`,;&|<>(){}\[\]#!=\\*~-]"  # not a quote, a YAML indicator, an operator, empty, a list...
+_TOKEN = r"(" + _TEMPLATE + r"|" + _FIRST + r"[^\s'\"`,;|<>)\]}\\]{0,255})"  # up to a space / delimiter
+_LINE = (  # the rest of the line (YAML/INI values may contain spaces), before a " #" comment
+    r"(" + _TEMPLATE + r"|" + _FIRST + r"[^\r\n]{0,255}?)[ \t]*,?(?:[ \t]+#[^\r\n]*)?[ \t]*(?:\r?\n|\z)"
+)
+_AFTER_KEY = (  # operator and value after a key found anywhere on a line
+    # key = value, key := value, key => value: a quoted literal or one token
+    r"\\?[\"']?[ \t]*(?:(?::=|=>|=)[ \t]*(?:" + _QUOTED + "|" + _TOKEN + ")"
+    # key: "quoted", or key: token when the token ends the entry ({password: abc, ...}) or the line
+    r"|:[ \t]*(?:" + _QUOTED + "|" + _TOKEN + r"[ \t]*(?:[,;}\]]|\r|\n|\\[nr]|\z)))"
+)
+_SECRET_ASSIGNMENT = "|".join(
+    [
+        # YAML / header style, unquoted key first on its line: "key: value" up to the end of the line
+        r"(?m:^)[ \t]*(?:-[ \t]+)?" + _KEY + r"[ \t]*:[ \t]*" + _LINE,
+        # anywhere on a line
+        _KEY_NAMED + _AFTER_KEY,
+        # a camelCase key in an assignment is nearly always code: only with a quoted value there
+        _KEY_CAMEL + _AFTER_KEY.replace("|" + _TOKEN + ")", ")", 1),
+        # command-line flag with a separate value: --password VALUE, --db-pass VALUE, --token VALUE (no `...`:
+        # in a shell that is a command substitution, in prose a code span)
+        r"--(?i:"
+        + _ASSIGN_NAMES
+        + r"|token|pass|(?:[a-z0-9]+-){1,4}(?:token|pass))[ \t]+(?:"
+        + _QUOTED.rsplit("|", 1)[0]
+        + "|"
+        + _TOKEN
+        + ")",
+        # XML element: <password>value</password>
+        r"<(?:[\w.-]*[_.:-])?(?i:" + _ASSIGN_NAMES + r")>([^<\s][^<\r\n]{0,255})</",
+    ]
+)
+
+CODE_VALUE_ALLOW = [
+    # code, not a value: calls and subscripts (os.getenv( / request.form[), member chains (self.password,
+    # process.env.JWT_SECRET!), variables named after a secret (hashedPassword, new_password, DB_PASSWORD),
+    # type annotations and keywords
+    r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::|\?\.)[A-Za-z_$][\w$]*)*[(\[]",
+    r"^[A-Za-z_$][A-Za-z_$]*(?:(?:\.|->|::|\?\.)[A-Za-z_$][A-Za-z_$]*)+[!?]?\z",
+    r"(?i)^[a-z_]*(?:password|passwd|passphrase|secret|token|key|pass|pwd|credentials?)\z",
+    r"^(?:[A-Za-z_]\w*\.)?(?:str|bytes|int|bool|float|dict|list|Any|Optional|Union|List|Dict|SecretStr|"
+    r"SecretBytes|string|String|number|boolean)(?:[\[ \t|=;,?]|\z)",
+    r"^(?:raise|return|continue|break|pass|if|else|elif|and|or|not|in|is|def|lambda|await|yield|del|assert|"
+    r"with|for|while|import|from|class|new|this|self|var|let|const|function|void|None|nil|null|user|username|"
+    r"login|email|value|default|args|kwargs|options|opts|params|config|settings|env|data|ctx|context)\z",
+    r"^(?:[A-Za-z_]\w*\.)*[A-Z][A-Za-z0-9]*(?:\[|[ \t]*\||[ \t]+=[ \t])",  # annotations: PageToken | None
+    r"^-?\d{1,3}\z",  # flags and counts (HAVE_PASSWD = 1)
+    r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\z",  # the name of a variable: ACCESS_KEY = 'AWS_ACCESS_KEY_ID'
+    r"^[a-z]+(?:_[a-z]+)+\z",  # snake_case identifiers: access_key=aws_access_key_id
+    r"^(?:[A-Za-z_]\w*\.)*[A-Z][A-Za-z0-9]*(?:Types?|Key|Token|Secret|Password|Credentials?)\z",  # class names
+    # docstrings: "password: The password for the account."
+    r"^(?:The|the|A|An|an|If|if|Whether|whether|Optional|optional|Required|required|Used|used|See|see)[ \t]+"
+    r"[a-z]+[ \t]+[a-z]+",
+]
+
+OWN_RULES: list[dict] = [
+    {
+        "id": "nova-private-key-block",
+        "description": "Private key block (PEM/OpenSSH/PGP), also with JSON-escaped \\n; the BEGIN/END lines stay.",
+        "regex": r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:((?:[^-]|-{1,4}[^-]){32,}?)-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+        r"|((?:(?:\r?\n|\\r?\\n)[ \t]*(?:[A-Za-z][\w-]*:[^\r\n\\]*)?)*"
+        r"(?:\r?\n|\\r?\\n)[ \t]*[A-Za-z0-9+/=]{16,}(?:(?:\r?\n|\\r?\\n)[ \t]*[A-Za-z0-9+/=]{16,})*))",
+        "keywords": ["private key"],
+        "examples": {
+            "redact": [
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+                "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----\n",
+                '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\\n'
+                'VJTUt9Us8cKjMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNb\\n-----END PRIVATE KEY-----\\n"}',
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+                "QyNTUxOQAAACDc3MWZsZWQtc2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQAAAJg=\n-----END OPENSSH PRIVATE KEY-----",
+                "-----BEGIN EC PRIVATE KEY-----\r\nMHcCAQEEIIm9wVr4f3gKQdY1w8mX0pJ8rK2zq7TnS5cV6bH4eLd0oAoGCCqGSM49\r\n"
+                "AwEHoUQDQgAE4Yb8ZsLq1N2r0pM9vT3xK7cW5jH6dF8gA1sQ2wE3rT4yU5iO6pL7\r\n-----END EC PRIVATE KEY-----\r\n",
+                "-----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQD3s9v1q2w8e7r6t5y4u3i2o1p0a9s8d7f6g5h4j3k2l1z0x9c8v7\n"
+                "-----END DSA PRIVATE KEY-----",
+                "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\nlQOYBF4u8DABCAC3yq1r5o6m8n9b0v1c2x3z4a5s6d7f8g9h0j1k2l3q4w5e6r7t\n"
+                "=kd8P\n-----END PGP PRIVATE KEY BLOCK-----",
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQIr5g1sA8cZ0YCAggA\n"
+                "-----END ENCRYPTED PRIVATE KEY-----",
+                "$ head -3 id_rsa\n-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n"
+                "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n",
+                "key = -----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7 -----END PRIVATE KEY-----",
+            ],
+            "keep": [
+                "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END PUBLIC KEY-----",
+                "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n-----END CERTIFICATE-----",
+                "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
+                "-----BEGIN PRIVATE KEY-----\n<your private key here>\n-----END PRIVATE KEY-----",
+                "grep -r 'BEGIN RSA PRIVATE KEY' .",
+            ],
+        },
+    },
+    {
+        "id": "nova-jwt",
+        "description": "JSON Web Token (three base64url segments, header and payload starting with eyJ), anywhere.",
+        "regex": r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
+        "keywords": ["eyj"],
+        "secret_group": 1,
+        "examples": {
+            "redact": [
+                "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4i"
+                "LCJpYXQiOjE1MTYyMzkwMjJ9.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+                "https://app.test/cb?id_token=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lkcCJ9.c2lnbmF0dXJlLXZhbHVl&state=1",
+                '{"access_token":"eyJraWQiOiJrMSIsImFsZyI6IkVTMjU2In0.eyJzdWIiOiJ1MSIsImV4cCI6MTcwMDAwMDAwMH0.MEUCIQ'
+                'D4k2Vx9Qz7sPq1y0nL3mW8tR5uJ6hG2fD1aS0zX9cV8bN7mQIgT5"}',
+                "token=eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.",
+            ],
+            "keep": [
+                "eyJhbGciOiJIUzI1NiJ9 is just a base64 header",
+                "commit 3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a39",
+                "eyJ.eyJ.abc",
+                "token: eyJhbGciOiJIUzI1NiJ9.eyJFWEFNUExFIjoxfQ.EXAMPLE-signature",
+            ],
+        },
+    },
+    {
+        "id": "nova-docker-config-auth",
+        "description": "Docker config.json registry credential (auths.*.auth base64 user:password, identitytoken, "
+        "registrytoken).",
+        "regex": r"\\?\"(?:auth|identitytoken|registrytoken)\\?\"[ \t]*:[ \t]*\\?\"([A-Za-z0-9+/=._~-]{8,})\\?\"",
+        "keywords": ["auth", "identitytoken", "registrytoken"],
+        "secret_group": 1,
+        "allow": [{"regexes": [r"^[a-z_-]+\z"], "target": "secret", "condition": "or"}],
+        "examples": {
+            "redact": [
+                '{"auths": {"https://index.docker.io/v1/": {"auth": "bm92YXVzZXI6czNjcjN0LXBhc3N3MHJk"}}}',
+                '{\n  "auths": {\n    "ghcr.io": {\n      "auth": "Z2l0aHViOmdocF9hYmNkZWYxMjM0NTY="\n    }\n  }\n}',
+                '"registry.example.org": {"identitytoken": "3d7e9c1a-5b2f-4e8d-9a6c-1f0b2e3d4c5a"}',
+                '{\\"auths\\":{\\"quay.io\\":{\\"auth\\":\\"cXVheXVzZXI6cXVheXBhc3MxMjM=\\"}}}',
+                '"registrytoken": "dGhpc2lzYXJlZ2lzdHJ5dG9rZW4xMjM="',
+            ],
+            "keep": [
+                '{"auths": {"https://index.docker.io/v1/": {}}, "credsStore": "desktop"}',
+                '{"auth": "oauth2", "type": "bearer"}',
+                '{"auth": ""}',
+                '"auth": "${DOCKER_AUTH}"',
+            ],
+        },
+    },
+    {
+        "id": "nova-docker-login-password",
+        "description": "Password given on the command line of docker/podman/nerdctl/buildah/skopeo/oras/helm "
+        "registry login (-p / --password).",
+        "regex": r"\b(?:(?:docker|podman|nerdctl|buildah|skopeo|oras)[ \t]+login|helm[ \t]+registry[ \t]+login)\b"
+        r"(?:[^\r\n|;&]|\\\r?\n){0,300}?[ \t](?:-p|--password)(?:=|[ \t]+)"
+        r"(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)'|([^\s'\"-][^\s'\"]*))",
+        "keywords": ["login"],
+        "examples": {
+            "redact": [
+                "docker login -u admin -p s3cr3tP4ss registry.internal:5000",
+                "docker login --username ci --password 'Zx9!kq2#Lm' ghcr.io",
+                'podman login quay.io -u robot --password="hQ7tR2mW9pL4"',
+                "docker login \\\n  -u deploy \\\n  -p Tr0ub4dor3 \\\n  registry.gitlab.com",
+                "helm registry login registry.io --username me --password hunter22",
+            ],
+            "keep": [
+                "echo $TOKEN | docker login ghcr.io -u me --password-stdin",
+                "docker login -u admin -p $REGISTRY_PASSWORD registry.io",
+                'docker login -u admin -p "${CI_REGISTRY_PASSWORD}" $CI_REGISTRY',
+                "docker login registry.io",
+                "docker run -p 8080:80 nginx && echo login",
+            ],
+        },
+    },
+    {
+        "id": "nova-authorization-header",
+        "description": "Value of an Authorization / Proxy-Authorization header (any scheme or a raw value): the "
+        "scheme name stays, the credential is redacted.",
+        "regex": r"(?i:\b(?:proxy-)?authorization)\\?[\"']?[ \t]*(?:=>|[:=,])[ \t]*(?:[bfrBFR]{0,2}\\?[`\"'])?[ \t]*"
+        r"(?:(?i:digest|aws4-hmac-sha256|oauth|signature|hoba|mutual|sharedkey|sharedkeylite)[ \t]+([^\r\n'`]{8,})"
+        r"|(?:[A-Za-z][\w-]{0,30}[ \t]+)?(\$?\{\{[^}\r\n]{0,100}\}\}|[\w+/=.~:@!#$%&*?^|(\[-]{8,}))",
+        "keywords": ["authorization"],
+        "allow": [
+            {
+                "regexes": [
+                    r"(?i)^(?:basic|bearer|token|digest|negotiate|ntlm|undefined|required|optional|header|headers)\z",
+                    # code: header names, variables, member chains, calls and subscripts
+                    r"^[A-Z][a-z]+(?:-[A-Z][a-z]+)+\z",
+                    r"(?i)^[a-z_]*(?:authorization|auth|token|credentials?|header|key|secret|password|value)\z",
+                    r"^[A-Za-z_$][A-Za-z_$]*(?:(?:\.|->|::)[A-Za-z_$][A-Za-z_$]*)+\z",
+                    r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::|\?\.)[A-Za-z_$][\w$]*)*[(\[]",
+                ],
+                "target": "secret",
+                "condition": "or",
+            }
+        ],
+        "examples": {
+            "redact": [
+                'curl -H "Authorization: Bearer sk-live-8f3Kq1ZpL0aW9xY2" https://api.test/v1',
+                "curl -H 'authorization: token ghx_0123456789abcdefAB' https://api.test",
+                "GET /v1/items HTTP/1.1\r\nHost: api.test\r\nAuthorization: Basic YWxpY2U6czNjcjN0UGFzcw==\r\n",
+                "> Proxy-Authorization: Basic cHJveHl1c2VyOnByb3h5cGFzcw==",
+                "2024-01-01 INFO request headers={'Authorization': 'Bearer 9f8e7d6c5b4a39281706'}",
+                'headers = {"Authorization": "a8Fh2Kq9Zl0PwX3m"}',
+                'Authorization: Digest username="Mufasa", realm="testrealm@host.test", '
+                'response="8ca523f5e9506fed4657c9700eebdbec"',
+                'req.Header.Set("Authorization", "Bearer 4f2d9c8b7a6e5d4c3b2a")',
+                "authorization=Bearer%20abcdef123456 and more",
+                "AUTHORIZATION: AWS4-HMAC-SHA256 Credential=AKIDQ3W2E1R4T5Y6U7I8/20130524/us-east-1/s3/aws4_request, "
+                "Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+            ],
+            "keep": [
+                'curl -H "Authorization: Bearer $TOKEN" https://api.test',
+                "Authorization: Bearer ${GITHUB_TOKEN}",
+                "Authorization: Bearer {{ api_token }}",
+                "Authorization: Bearer <token>",
+                "headers['Authorization'] = 'Bearer ' + token",
+                "const auth = { authorization: req.headers.authorization };",
+                "The Authorization header carries the credentials.",
+                'headers = {"Authorization": f"Bearer {token}"}',
+                "authorization: Bearer ${{ secrets.API_TOKEN }}",
+                "Authorization: Basic [REDACTED:nova-authorization-header]",
+                "    authorization=authorization,",
+                'retry_headers = ["Cookie", "Authorization", "Proxy-Authorization"]',
+                "        authorization = base64.decodebytes(authorization)",
+            ],
+        },
+    },
+    {
+        "id": "nova-url-credentials",
+        "description": "Password in the userinfo of a URL (scheme://user:password@host); the user name stays.",
+        "regex": r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\[\]'\"<>`]{0,128}:([^\s/?#'\"<>`]{1,256})@[\w\[.-]",
+        "keywords": ["://"],
+        "secret_group": 1,
+        "examples": {
+            "redact": [
+                "postgres://app:Xk9vQ2mL7pR4@db.internal:5432/prod",
+                "DATABASE_URL=mysql://root:hunter2@127.0.0.1/app",
+                "git clone https://oauth2:glpat-AbCdEf123456@gitlab.com/org/repo.git",
+                "redis://:s3cr3tR3dis@cache:6379/0",
+                "mongodb+srv://admin:p%40ss:w0rd@cluster0.abcde.mongodb.net/test",
+                '"url": "amqp://guest:gu3st-pw@rabbit:5672/"',
+            ],
+            "keep": [
+                "git@github.com:org/repo.git",
+                "ssh://git@github.com/org/repo.git",
+                "https://user@example.org/path",
+                "https://github.com/org/repo",
+                "http://localhost:8080/path?next=http://a@b",
+                "postgres://app:${DB_PASSWORD}@db:5432/app",
+                "postgres://user:password@localhost/db",
+                "mailto:someone@example.org",
+                "https://user:[REDACTED:nova-url-credentials]@host",
+            ],
+        },
+    },
+    {
+        "id": "nova-secret-assignment",
+        "description": "Value assigned to a secret-named key (password, passwd, pwd, secret, *_PASSWORD, *_SECRET, "
+        "*_TOKEN, api_key, ...) in env files, shell, YAML, JSON, TOML, INI, XML, code and CLI flags.",
+        "regex": _SECRET_ASSIGNMENT,
+        "keywords": ["pass", "pwd", "secret", "token", "key"],
+        "allow": [
+            {"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"},
+            {
+                # not credentials: pagination / CSRF / ML tokens, and $PWD (the working directory)
+                "regexes": [
+                    r"(?i)^[ \t\"'\\-]*[\w.-]*?(?:csrf|xsrf|page|next|continuation|sync|cancellation|pagination|resume|"
+                    r"idempotency|max|num|eos|bos|pad|unk|sep|cls|mask|start|end|last|first|prev|previous|cursor|"
+                    r"public)[_.-]?token(?:\W|\z)",
+                    r"(?i)^pwd\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?~?/",
+                    r"^[ \t]*passwd:[ \t]+(?:files|compat|systemd|ldap|nis|sss|db|winbind|cache)\b",  # nsswitch.conf
+                ],
+                "target": "match",
+                "condition": "or",
+            },
+            {
+                # prose about a flag: "the --password option", "--token is required"
+                "regexes": [
+                    r"(?i)^--[\w-]+[ \t]+(?:options?|flags?|arguments?|args?|parameters?|params?|switch|values?|is|"
+                    r"are|was|and|or|to|the|a|an|can|cannot|must|should|will|for|with|of|in|on|instead|when|if)\z"
+                ],
+                "target": "match",
+                "condition": "or",
+            },
+        ],
+        "examples": {
+            "redact": [
+                "DB_PASSWORD=Xk9vQ2mL7pR4",
+                "export GITHUB_TOKEN=gho_0123456789abcdef",
+                "password: s3cr3t-Value",
+                '{"password": "hunter2!", "user": "bob"}',
+                'api_key = "a1b2c3d4e5f6a7b8"',
+                "[database]\npassword = Tr0ub4dor&3\n",
+                "  client_secret: 'Zx8yW7vU6tS5'",
+                "SECRET=abc123def",
+                "passwd: qwerty123",
+                "Server=db;Database=app;User Id=sa;Pwd=Sa_Pa55w0rd;",
+                "mysql -u root --password=RootPw_2024 -h db",
+                "vault login --token s.AbCdEfGh12345678",
+                "spring.datasource.password=jdbcPw!99",
+                "<password>mvnRepoPass1</password>",
+                "const dbPassword = 'p@ss-w0rd-123';",
+                '{\\"secret\\": \\"q8W2e4R6t8Y0\\"}',
+                "curl -d 'user=bob&password=Pa55word123&remember=1' https://x.test/login",
+                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz",
+                "- POSTGRES_PASSWORD=pgPass_42",
+                "x-api-key: 3b9f0c1d2e4a5b6c",
+                "db:\n  user: app\n  password: correct horse battery staple\n",
+                'self._password = "Hunter2-xyz"',
+                "{password: s3cr3tValue, user: admin}",
+            ],
+            "keep": [
+                "password: ${DB_PASSWORD}",
+                "password=",
+                "password_reset_url=https://example.org/reset",
+                "--password-file /run/secrets/db",
+                "password = os.environ['DB_PASSWORD']",
+                "password: str",
+                "def login(user, password=None):",
+                "password = getpass.getpass()",
+                "self.password = password",
+                'print("password:", pw)',
+                "csrf_token = generate_token()",
+                "next_page_token: offset-100",
+                "PWD=/work/main",
+                "passwd:         files systemd",
+                'password: "{{ vault_db_password }}"',
+                "token: ${{ secrets.GITHUB_TOKEN }}",
+                "SECRET_KEY=$(openssl rand -hex 32)",
+                "password: <your-password>",
+                "password = changeme",
+                "password: [REDACTED:nova-secret-assignment]",
+                "Password must be at least 12 characters.",
+                "docker login --password-stdin",
+                "{ password: hashedPassword, email }",
+                "if not password: raise ValueError('empty')",
+                "Error: invalid password: expected at least 8 characters",
+                "self.token = nextchar",
+                "        next_token: PageToken = None,",
+                "    private_key: ed25519.Ed25519PrivateKey,",
+                '    "passwd:dir",',
+                "# The --username and --password options cannot be combined",
+                "const secret = process.env.JWT_SECRET!;",
+                "    api_key: str = Field(..., description='API key')",
+            ],
+        },
+    },
+]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# conversion
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def load_gitleaks(toml_path: str | None, git_dir: str | None, commit: str) -> dict:
+    if toml_path:
+        data = Path(toml_path).read_bytes()
+    else:
+        if not git_dir:
+            sys.exit("need --toml PATH or --git-dir DIR (or $GITLEAKS_GIT_DIR)")
+        data = subprocess.run(
+            ["git", "-C", git_dir, "show", "%s:config/gitleaks.toml" % commit], check=True, capture_output=True
+        ).stdout
+    return tomllib.loads(data.decode("utf-8"))
+
+
+def convert_allowlist(a: dict, rule_id: str, notes: list[str]) -> dict | None:
+    regexes = [translate(r) for r in a.get("regexes", [])]
+    stopwords = [s.lower() for s in a.get("stopwords", [])]
+    cond = a.get("condition", "OR").lower()
+    if a.get("paths"):
+        if not regexes and not stopwords:
+            notes.append("%s: dropped an allowlist that only had paths" % rule_id)
+            return None
+        if cond == "and":
+            # "path AND regex": without the path the regexes alone would allow far more than upstream intended
+            notes.append("%s: dropped a path-scoped AND allowlist (paths %s)" % (rule_id, ", ".join(a["paths"])))
+            return None
+        notes.append("%s: dropped the paths of an allowlist, kept its regexes/stopwords" % rule_id)
+    out: dict = {}
+    if regexes:
+        out["regexes"] = regexes
+    if stopwords:
+        out["stopwords"] = stopwords
+    out["target"] = a.get("regexTarget", "secret")
+    out["condition"] = cond
+    return out
+
+
+# Equivalent rewrites that only make Python's backtracking faster. Two adjacent lazy loops over the same class
+# find the same leftmost-first match as one loop over the summed range (the match depends only on the total length
+# consumed, tried shortest first either way): 2500 -> 100 steps per start position in Python. validate() checks
+# the equivalence on generated texts.
+SPEEDUPS = [(r"[\w.-]{0,50}?(?i:[\w.-]{0,50}?", r"(?i:[\w.-]{0,100}?")]
+_ORIGINAL_REGEX: dict[str, str] = {}  # rule id -> translated regex before SPEEDUPS
+
+
+def convert_rule(r: dict, notes: list[str]) -> dict:
+    rx = translate(r["regex"])
+    for slow, fast in SPEEDUPS:
+        if rx.startswith(slow):
+            _ORIGINAL_REGEX[r["id"]] = rx
+            rx = fast + rx[len(slow) :]
+            notes.append("%s: rewrote the leading %s as %s (same matches, faster in Python)" % (r["id"], slow, fast))
+    out: dict = {"id": r["id"], "description": r["description"], "regex": rx}
+    out["keywords"] = [k.lower() for k in r["keywords"]]
+    if "secretGroup" in r:
+        out["secret_group"] = r["secretGroup"]
+    if "entropy" in r:
+        out["entropy"] = r["entropy"]
+    allow = [a for a in (convert_allowlist(a, r["id"], notes) for a in r.get("allowlists", [])) if a]
+    if allow:
+        out["allow"] = allow
+    if "path" in r:
+        notes.append("%s: dropped its path condition %s (the rule now applies to any text)" % (r["id"], r["path"]))
+    return out
+
+
+# Deviations from upstream's global allowlist (documented in NOTICE.md)
+GLOBAL_REGEX_FIXES = {
+    # upstream's alternation is unanchored in the middle: it allows any secret *containing* "false" or ending in
+    # "null"; anchor it as intended so a random token containing those letters is never allowed
+    "(?i)^true|false|null$": "(?i)^(?:true|false|null)\\z",
+}
+
+
+def build(cfg: dict) -> tuple[dict, list[str]]:
+    notes: list[str] = []
+    g = cfg["allowlist"]
+    notes.append("global allowlist: dropped its %d paths" % len(g.get("paths", [])))
+    global_regexes = [translate(GLOBAL_REGEX_FIXES.get(r, r)) for r in g.get("regexes", [])]
+    global_regexes += [x for x in OWN_GLOBAL_REGEXES if x not in global_regexes]
+    allow = {"regexes": global_regexes, "stopwords": [s.lower() for s in g.get("stopwords", [])]}
+
+    provider, broad = [], {}
+    for r in cfg["rules"]:
+        if r["id"] in DROPPED:
+            continue
+        try:
+            conv = convert_rule(r, notes)
+        except Untranslatable as exc:  # pragma: no cover - none today
+            notes.append("%s: dropped, not expressible in the dialect (%s)" % (r["id"], exc))
+            continue
+        if r["id"] in BROAD:
+            broad[r["id"]] = conv
+        else:
+            provider.append(conv)
+    rules = provider + [dict(x) for x in OWN_RULES] + [broad[i] for i in BROAD if i in broad]
+    doc = {
+        "format": 1,
+        "source": "gitleaks %s config/gitleaks.toml (commit %s, %s, MIT, see LICENSE.gitleaks) converted by "
+        "tools/vendor_gitleaks.py, plus nova_session's own rules (ids nova-*); see NOTICE.md"
+        % (GITLEAKS_DESCRIBE, GITLEAKS_COMMIT, GITLEAKS_DATE),
+        "allow": allow,
+        "rules": rules,
+    }
+    return doc, notes
+
+
+def render(doc: dict) -> str:
+    return json.dumps(doc, indent=1, ensure_ascii=True) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------------------------------------
+
+ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def validate(doc: dict) -> list[str]:
+    errs = []
+    patterns = [("global allow", p) for p in doc["allow"]["regexes"]]
+    seen = set()
+    for r in doc["rules"]:
+        rid = r["id"]
+        if not ID_RE.fullmatch(rid) or rid in seen:
+            errs.append("%s: bad or duplicate id" % rid)
+        seen.add(rid)
+        if not r.get("keywords") or any(k != k.lower() or not k.isascii() or not k for k in r["keywords"]):
+            errs.append("%s: keywords" % rid)
+        patterns.append((rid, r["regex"]))
+        patterns += [("%s allow" % rid, p) for a in r.get("allow", []) for p in a.get("regexes", [])]
+    for where, p in patterns:
+        for prob in dialect_problems(p):
+            errs.append("%s: %s: %s" % (where, prob, p[:80]))
+        try:
+            py_compile(p)
+        except (re.error, Warning) as exc:
+            errs.append("%s: python: %s" % (where, exc))
+            continue
+        if where == "global allow" or " allow" in where:
+            continue
+        if min_width(p) == 0:
+            errs.append("%s: can match the empty string" % where)
+    if errs:
+        return errs
+    rng = random.Random(1)
+    for r in doc["rules"]:
+        if r["id"] in _ORIGINAL_REGEX:
+            slow, fast = py_compile(_ORIGINAL_REGEX[r["id"]]), py_compile(r["regex"])
+            for t in corpus(r, rng, 4000):
+                if [m.regs for m in slow.finditer(t)] != [m.regs for m in fast.finditer(t)]:
+                    errs.append("%s: SPEEDUPS rewrite changed the matches on %r" % (r["id"], t[:100]))
+                    break
+    compiled = [CompiledRule(r, doc["allow"]) for r in doc["rules"]]
+    for cr in compiled:
+        ex = cr.rule.get("examples", {})
+        for text in ex.get("redact", []):
+            b = text.encode()
+            if not cr.findings(b):
+                errs.append("%s: redact example not found: %r" % (cr.id, text))
+            out = redact(compiled, b)
+            if redact(compiled, out) != out:
+                errs.append("%s: redaction not idempotent on %r -> %r" % (cr.id, text, out))
+        for text in ex.get("keep", []):
+            b = text.encode()
+            out = redact(compiled, b)
+            if out != b:
+                errs.append("%s: keep example redacted: %r -> %r" % (cr.id, text, out.decode("latin-1")))
+    return errs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# differential check against Rust
+# ---------------------------------------------------------------------------------------------------------------
+
+RUST_CHECKER_CARGO = """[package]
+name = "regexcheck"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+regex = "1"
+serde_json = "1"
+"""
+
+RUST_CHECKER_MAIN_RS = r"""// JSON lines on stdin: {"pattern": "...", "texts": ["latin-1 mapped bytes", ...]}
+// answers {"ok": true, "results": [[[[s,e] | null, ...groups], ...matches], ...texts]} or {"ok": false, "error": ".."}
+use regex::bytes::RegexBuilder;
+use serde_json::{json, Value};
+use std::io::{self, BufRead, Write};
+
+fn main() {
+    let stdin = io::stdin();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for line in stdin.lock().lines() {
+        let req: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let ans = match RegexBuilder::new(req["pattern"].as_str().unwrap()).unicode(false).build() {
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+            Ok(re) => {
+                let mut results = Vec::new();
+                for t in req["texts"].as_array().unwrap() {
+                    let b: Vec<u8> = t.as_str().unwrap().chars().map(|c| c as u32 as u8).collect();
+                    let ms: Vec<Value> = re
+                        .captures_iter(&b)
+                        .map(|c| (0..c.len()).map(|i| c.get(i).map_or(Value::Null, |m| json!([m.start(), m.end()]))).collect())
+                        .collect();
+                    results.push(Value::Array(ms));
+                }
+                json!({"ok": true, "results": results})
+            }
+        };
+        writeln!(out, "{}", ans).unwrap();
+        out.flush().unwrap();
+    }
+}
+"""
+
+
+def _literal_chars(p: str) -> bytes:
+    chars = set(re.sub(r"\\[dDwWsSbBAznrtfv]", "", p).encode()) | set(b"\n\r\t \"'\\=:")
+    return bytes(sorted(chars))
+
+
+_WORD = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+_CATEGORY = {
+    "CATEGORY_DIGIT": b"0123456789",
+    "CATEGORY_NOT_DIGIT": b"a-_ .Z\n",
+    "CATEGORY_SPACE": b" \t\n\r\f\v",
+    "CATEGORY_NOT_SPACE": b"aZ9_-./+=",
+    "CATEGORY_WORD": _WORD,
+    "CATEGORY_NOT_WORD": b" -./:=\"'\n\t\x80\xff",
+}
+
+
+def _gen(tree, rng: random.Random, out: bytearray, depth: int = 0) -> None:
+    """Append to out a random string that (mostly) matches a parsed Python pattern."""
+    from re import _constants as C  # type: ignore[attr-defined]
+
+    for op, av in tree:
+        if op is C.LITERAL:
+            out.append(av if rng.random() > 0.05 else (av ^ 0x20 if chr(av).isalpha() else av))
+        elif op is C.NOT_LITERAL:
+            out.append(rng.choice([c for c in b"aZ9_ -.\n\"'" if c != av]))
+        elif op is C.ANY:
+            out.append(rng.choice(b"aZ9_ -./\"'\t"))
+        elif op is C.IN:
+            out.append(_gen_in(av, rng))
+        elif op is C.BRANCH:
+            _gen(rng.choice(av[1]), rng, out, depth + 1)
+        elif op is C.SUBPATTERN:
+            _gen(av[-1], rng, out, depth + 1)
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            lo, hi, sub = av
+            hi = min(hi, lo + rng.choice((0, 1, 3, 10, 40)))
+            for _ in range(rng.randint(lo, hi) if depth < 6 else lo):
+                _gen(sub, rng, out, depth + 1)
+        elif op is C.AT:
+            if av is C.AT_BOUNDARY and rng.random() < 0.5:
+                out.append(rng.choice(b" .-\n"))
+        elif op is C.CATEGORY:
+            out.append(rng.choice(_CATEGORY[str(av)]))
+
+
+def _gen_in(items, rng: random.Random) -> int:
+    from re import _constants as C  # type: ignore[attr-defined]
+
+    if items and items[0][0] is C.NEGATE:
+        banned = set()
+        for op, av in items[1:]:
+            if op is C.LITERAL:
+                banned.add(av)
+            elif op is C.RANGE:
+                banned.update(range(av[0], av[1] + 1))
+            elif op is C.CATEGORY:
+                banned.update(_CATEGORY[str(av)])
+        pool = [c for c in b"aZ9_ -./\"'\n\t\\{}$@:=,;\x80\xff" if c not in banned]
+        return rng.choice(pool or [0])
+    op, av = rng.choice(items)
+    if op is C.LITERAL:
+        return av
+    if op is C.RANGE:
+        return rng.randint(av[0], av[1])
+    if op is C.CATEGORY:
+        return rng.choice(_CATEGORY[str(av)])
+    return rng.choice(b"aZ9")
+
+
+def generate(p: str, rng: random.Random) -> bytes:
+    from re import _parser  # type: ignore[attr-defined]
+
+    out = bytearray()
+    _gen(_parser.parse(p.replace("\\z", "\\Z").encode()), rng, out)
+    return bytes(out)
+
+
+def corpus(rule: dict, rng: random.Random, n_random: int) -> list[bytes]:
+    """Examples, strings generated from the pattern (most match), mutations of both, random strings over the
+    pattern's own literal characters and random bytes, and long texts."""
+    ex = rule.get("examples", {})
+    texts = [t.encode() for t in ex.get("redact", []) + ex.get("keep", [])]
+    alphabet = _literal_chars(rule["regex"])
+    noise = lambda n: bytes(rng.choice(alphabet) if rng.random() < 0.7 else rng.randrange(256) for _ in range(n))  # noqa: E731
+    generated = [generate(rule["regex"], rng) for _ in range(n_random // 2)]
+    texts += [noise(rng.choice((0, 1, 5))) + g + noise(rng.choice((0, 1, 5))) for g in generated]
+    for t in texts[: len(texts) // 2]:  # mutations
+        b = bytearray(t)
+        for _ in range(rng.randint(1, 4)):
+            if b:
+                b[rng.randrange(len(b))] = rng.choice(alphabet)
+        texts.append(bytes(b))
+    for _ in range(n_random // 4):
+        texts.append(noise(rng.choice((8, 24, 64, 200))))
+    # long texts: many generated matches glued with noise; a long run of the pattern's own characters
+    texts.append(b"".join(g + noise(rng.randint(0, 30)) for g in generated[:300]))
+    texts.append(bytes(rng.choice(alphabet) for _ in range(20000)))
+    return texts
+
+
+def differential(doc: dict, checker: str, n_random: int, seed: int) -> tuple[int, int, int, list[str]]:
+    proc = subprocess.Popen([checker], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdin and proc.stdout
+    errs: list[str] = []
+    n_patterns = n_texts = n_matches = 0
+
+    def ask(pattern: str, texts: list[bytes]) -> dict:
+        proc.stdin.write(json.dumps({"pattern": pattern, "texts": [t.decode("latin-1") for t in texts]}) + "\n")
+        proc.stdin.flush()
+        return json.loads(proc.stdout.readline())
+
+    rng = random.Random(seed)
+    jobs: list[tuple[str, str, list[bytes]]] = []
+    for p in doc["allow"]["regexes"]:
+        jobs.append(("global allow", p, corpus({"regex": p}, rng, n_random // 10)))
+    for r in doc["rules"]:
+        jobs.append((r["id"], r["regex"], corpus(r, rng, n_random)))
+        for a in r.get("allow", []):
+            for p in a.get("regexes", []):
+                jobs.append(("%s allow" % r["id"], p, corpus(dict(r, regex=p), rng, n_random // 10)))
+    for where, p, texts in jobs:
+        n_patterns += 1
+        ans = ask(p, texts)
+        if not ans["ok"]:
+            errs.append("%s: rust: %s" % (where, ans["error"].replace("\n", " ")))
+            continue
+        rx = py_compile(p)
+        before = n_matches
+        for t, rust_ms in zip(texts, ans["results"]):
+            n_texts += 1
+            py_ms = [
+                [list(m.span(g)) if m.start(g) >= 0 else None for g in range(rx.groups + 1)] for m in rx.finditer(t)
+            ]
+            n_matches += len(py_ms)
+            if py_ms != rust_ms:
+                errs.append("%s: spans differ on %r: python %s rust %s" % (where, t[:120], py_ms[:3], rust_ms[:3]))
+                break
+        if n_matches - before < 10:
+            print("differential: only %d matches for %s %s" % (n_matches - before, where, p[:60]))
+    proc.stdin.close()
+    proc.wait()
+    return n_patterns, n_texts, n_matches, errs
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--toml", help="path to gitleaks.toml (instead of --git-dir)")
+    ap.add_argument("--git-dir", default=os.environ.get("GITLEAKS_GIT_DIR"), help="a gitleaks clone (bare is fine)")
+    ap.add_argument("--commit", default=GITLEAKS_COMMIT)
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--check", action="store_true", help="fail if --out differs from what would be generated")
+    ap.add_argument("--rust-checker", help="binary built from RUST_CHECKER_MAIN_RS: run the differential check")
+    ap.add_argument("--random", type=int, default=3000, help="random texts per rule for the differential check")
+    ap.add_argument("--seed", type=int, default=20260722)
+    ap.add_argument("--emit-rust-checker", metavar="DIR", help="write the checker's cargo project to DIR and exit")
+    args = ap.parse_args(argv)
+
+    if args.emit_rust_checker:
+        d = Path(args.emit_rust_checker)
+        (d / "src").mkdir(parents=True, exist_ok=True)
+        (d / "Cargo.toml").write_text(RUST_CHECKER_CARGO)
+        (d / "src" / "main.rs").write_text(RUST_CHECKER_MAIN_RS)
+        print("wrote %s; build with: cargo build --release --manifest-path %s/Cargo.toml" % (d, d))
+        return 0
+
+    if args.commit != GITLEAKS_COMMIT and not args.toml:
+        print("note: --commit differs from the pinned GITLEAKS_COMMIT; update the constants and NOTICE.md")
+    doc, notes = build(load_gitleaks(args.toml, args.git_dir, args.commit))
+    for n in notes:
+        print("note:", n)
+    errs = validate(doc)
+    for e in errs:
+        print("error:", e)
+    if errs:
+        return 1
+    text = render(doc)
+    n_own = sum(r["id"].startswith("nova-") for r in doc["rules"])
+    print("rules: %d (%d gitleaks, %d ours)" % (len(doc["rules"]), len(doc["rules"]) - n_own, n_own))
+
+    if args.rust_checker:
+        n_p, n_t, n_m, derrs = differential(doc, args.rust_checker, args.random, args.seed)
+        for e in derrs:
+            print("differential:", e)
+        print("differential: %d patterns, %d texts, %d matches compared, %d mismatches" % (n_p, n_t, n_m, len(derrs)))
+        if derrs:
+            return 1
+
+    out = Path(args.out)
+    if args.check:
+        if not out.exists() or out.read_text() != text:
+            print("%s is stale: run tools/vendor_gitleaks.py" % out)
+            return 1
+        print("%s is up to date" % out)
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print("wrote", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
