@@ -471,14 +471,17 @@ class Redactor:
         return sorted(chosen)
 
     def _redact(self, text: bytes):
-        fired = []
+        """``(new bytes, [(rule, count)], [(rule, secret bytes)])``, or None when nothing was found."""
+        fired: list = []
+        secrets: list = []
         for number in self._candidates(text):
             rule = self._rules[number]
             spans = self._find(rule, text)
             if spans:
+                secrets.extend((number, text[start:end]) for start, end in spans)
                 text = _replace(text, spans, rule.placeholder)
                 fired.append((number, len(spans)))
-        return (text, fired) if fired else None
+        return (text, fired, secrets) if fired else None
 
     def _find(self, rule: _Rule, text: bytes) -> list:
         if rule.quick is not None and rule.quick.get().search(text) is None:
@@ -540,33 +543,39 @@ class Redactor:
             raise ValueError("redaction failed: %s" % exc) from None
         if result is None:
             return None
-        new, fired = result
-        return new.decode("utf-8", "surrogatepass"), fired
+        new, fired, secrets = result
+        return new.decode("utf-8", "surrogatepass"), fired, secrets
 
     def redact_text(self, /, text):
         """The text with each secret replaced by [REDACTED:<rule id>], and [(rule id, count)]; None when nothing was redacted."""
         result = self._text(text)
         if result is None:
             return None
-        new, fired = result
-        return new, [(self._rules[number].id, count) for number, count in fired]
+        return result[0], [(self._rules[number].id, count) for number, count in result[1]]
 
     def redact_record(self, /, record):
-        """A copy of a record (dict) with secrets redacted in every string, keys included (not the values of type, id, timestamp, session_id, prev), and [(field, rule id, count)]; None when nothing was redacted."""
+        """A copy of a record (dict) with secrets redacted in every string, keys included (not the values of type, id, timestamp, session_id, prev), [(field, rule id, count)] and [(rule id, secret)]; None when nothing was redacted."""
         found: list = []
-        new = self._dict(record, "", found, True)
-        return None if new is None else (new, found)
+        secrets: list = []
+        new = self._dict(record, "", (found, secrets), True)
+        if new is None:
+            return None
+        return new, found, [(self._rules[number].id, raw.decode("utf-8", "surrogatepass")) for number, raw in secrets]
 
-    def _note(self, path: str, fired: list, found: list) -> None:
-        for number, count in fired:
-            found.append((path, self._rules[number].id, count))
+    def _note(self, path: str, result, found) -> None:
+        fields, secrets = found
+        for number, count in result[1]:
+            fields.append((path, self._rules[number].id, count))
+        for secret in result[2]:
+            if secret not in secrets:
+                secrets.append(secret)
 
-    def _value(self, value, path: str, found: list):
+    def _value(self, value, path: str, found):
         if isinstance(value, str):
             result = self._text(value)
             if result is None:
                 return None
-            self._note(path, result[1], found)
+            self._note(path, result, found)
             return result[0]
         if isinstance(value, dict):
             return self._dict(value, path, found, False)
@@ -581,7 +590,7 @@ class Redactor:
             return items if changed else None
         return None
 
-    def _dict(self, value: dict, path: str, found: list, top: bool):
+    def _dict(self, value: dict, path: str, found, top: bool):
         items, changed = [], False
         for key, item in value.items():
             new_key = key
@@ -593,7 +602,7 @@ class Redactor:
                 name = key if result is None else result[0]
                 here = _push(path, str.encode(name, "utf-8", "surrogatepass").decode("utf-8", "replace"))
                 if result is not None:
-                    self._note(here, result[1], found)
+                    self._note(here, result, found)
                     new_key = result[0]
                     changed = True
             else:

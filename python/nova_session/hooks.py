@@ -599,11 +599,11 @@ class Hook:
         record.update(computed)
         return record
 
-    def truncated(self, record: dict, notes: list | None = None) -> dict:
-        """The record with its secrets redacted (unless NOVA_SESSION_REDACT=0), long strings
-        cut, and within the record size cap; what was cut (here, or in ``notes`` already)
-        listed in ``truncated_fields``."""
-        if redact.enabled():
+    def truncated(self, record: dict, notes: list | None = None, redacted: bool = False) -> dict:
+        """The record with its secrets redacted (unless NOVA_SESSION_REDACT=0, or ``redacted``
+        already), long strings cut, and within the record size cap; what was cut (here, or
+        in ``notes`` already) listed in ``truncated_fields``."""
+        if not redacted and redact.enabled():
             redact.apply(record)  # after the scan (it sees the raw text), before any cut (no half secret)
         notes = list(notes or ()) + records.truncate_strings(record, records.max_field_bytes())
         notes.extend(records.cap_record(record, sessions.kernel.encode))
@@ -648,7 +648,19 @@ class Hook:
             event["claim_conflict"] = True
             self.claim_conflict = False
         scanner.apply(event)
-        return self.truncated(event, file_notes)
+        if not redact.enabled():
+            return self.truncated(event, file_notes)
+        # The scanner saw the paths of the raw command; the trail gets those of the redacted
+        # one: a path cut out of a command can hold a piece of a secret no rule sees alone.
+        raw_files, event["files_accessed"] = event["files_accessed"], []
+        if redact.apply(event):
+            file_notes = []
+            event["files_accessed"] = records.files_accessed(
+                tool_name or "", event.get("tool_input"), event.get("tool_output"), cwd, file_notes
+            )
+        else:
+            event["files_accessed"] = raw_files
+        return self.truncated(event, file_notes, redacted=True)
 
 
 # ------------------------------------------------------------------- handlers

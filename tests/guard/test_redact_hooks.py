@@ -173,3 +173,16 @@ def test_library_callers_ask_for_it(redacting):
         assert secret.encode() not in body
     events = api_manager.read_session_events(sid)
     assert [bool(e.get("redactions")) for e in events[1:]] == [False, True, True, False]
+
+
+def test_a_secret_found_once_is_removed_from_the_whole_record(redacting, caplog, capsys):
+    """The output prints the value alone, where no rule could know it: it goes too,
+    and so do the paths cut out of the command."""
+    secret = "Zq" + token(ALNUM, 18)
+    command = "export DB_PASSWORD=%s; cat /srv/%s/x; echo $DB_PASSWORD" % (secret, secret)
+    event = bash_call(redacting, caplog, capsys, command, secret + "\n")
+    assert secret.encode() not in file_bytes(redacting)
+    assert event["tool_output"]["stdout"] == "[REDACTED:nova-secret-assignment]\n"
+    assert event["files_accessed"] == []  # from the redacted command: a bracketed path is not taken as a file
+    fields = [item["field"] for item in event["redactions"]]
+    assert "tool_input.command" in fields and "tool_output.stdout" in fields

@@ -147,7 +147,7 @@ def test_a_record_is_walked_keys_included(kernel):
         "tok_Zx8y7W6v5U": "key named like a secret",
         "n": 1.5,
     }
-    new, found = engine.redact_record(record)
+    new, found, secrets = engine.redact_record(record)
     assert new == {
         "type": "event",
         "id": 3,
@@ -161,13 +161,15 @@ def test_a_record_is_walked_keys_included(kernel):
         ("tool_input.args.1", "tok", 1),
         ("[REDACTED:tok]", "tok", 1),
     ]
+    # The secrets themselves, once each, for the Python layer to remove their copies elsewhere.
+    assert secrets == [("pw", "abc"), ("tok", "tok_a8F3k2M9q"), ("tok", "tok_Zx8y7W6v5U")]
     assert record["tool_input"]["command"] == "echo password=abc"  # a copy; the input is untouched
     assert engine.redact_record({"type": "event", "x": ["clean"]}) is None
 
 
 def test_keys_redacted_alike_are_numbered_not_lost(kernel):
     engine = redactor(kernel, TOKEN)
-    new, _ = engine.redact_record({"tok_a8F3k2M9q": 1, "tok_Zx8y7W6v5U": 2, "[REDACTED:tok]": 3})
+    new, _, _ = engine.redact_record({"tok_a8F3k2M9q": 1, "tok_Zx8y7W6v5U": 2, "[REDACTED:tok]": 3})
     assert new == {"[REDACTED:tok]": 1, "[REDACTED:tok]#2": 2, "[REDACTED:tok]#3": 3}
 
 

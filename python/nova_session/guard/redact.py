@@ -9,7 +9,9 @@ stay in force.
 
 ``apply(record)`` redacts a record in place (every string, keys too, but the
 values of type, id, timestamp, session_id and prev) and adds ``redactions``:
-``[{"field", "rule", "count"}]``, never the secret. It fails closed: when the
+``[{"field", "rule", "count"}]``, never the secret. A secret a rule finds in one
+string is then replaced wherever else it occurs in the record (a path cut out of
+the command, the value printed alone in the output). It fails closed: when the
 engine cannot run, the record's strings are replaced, not written in the
 clear (``redaction_error`` says why), and the record is still written.
 
@@ -32,6 +34,11 @@ SWITCH_ENV = "NOVA_SESSION_REDACT"
 BUILTIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules", "redact.json")
 MAX_RULE_FILE = 4 << 20
 FAILED = "[REDACTED:redaction-failed]"
+# A secret found in one string is also replaced in every other string of the record, when at
+# least this long (shorter ones would hit unrelated text).
+MIN_SCRUBBED = 6
+# Top-level keys whose values are never redacted (the kernels' list).
+STRUCTURE = frozenset(("type", "id", "timestamp", "session_id", "prev"))
 # What a record keeps when the engine cannot run: its structure and what the hook computed.
 _KEPT_ON_FAILURE = frozenset(
     ("type", "id", "timestamp", "session_id", "prev", "hook_event", "agent", "tool_name", "tool_use_id")
@@ -121,12 +128,50 @@ def apply(record: dict) -> list:
         return []
     if result is None:
         return []
-    new, found = result
+    new, found, secrets = result
+    scrub = [(secret, rule) for rule, secret in secrets if len(secret) >= MIN_SCRUBBED]
+    if scrub:
+        scrub.sort(key=lambda pair: -len(pair[0]))
+        new = _scrub(new, "", scrub, found, True)
     record.clear()
     record.update(new)
     redactions = [{"field": field, "rule": rule, "count": count} for field, rule, count in found]
     record["redactions"] = redactions
     return redactions
+
+
+def _scrub_text(text: str, path: str, scrub: list, found: list) -> str:
+    for secret, rule in scrub:
+        count = text.count(secret)
+        if count:
+            text = text.replace(secret, "[REDACTED:%s]" % rule)
+            found.append((path, rule, count))
+    return text
+
+
+def _scrub(value, path: str, scrub: list, found: list, top: bool = False):
+    """Copies of the secrets found elsewhere in the record (a path cut out of a command,
+    a value printed alone in the output), replaced too."""
+    if isinstance(value, str):
+        return _scrub_text(value, path, scrub, found)
+    if isinstance(value, list):
+        return [_scrub(item, "%s.%d" % (path, n) if path else str(n), scrub, found) for n, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    out: dict = {}
+    for key, item in value.items():
+        if top and key in STRUCTURE:
+            out[key] = item
+            continue
+        name = str(key)
+        here = "%s.%s" % (path, name) if path else name
+        if isinstance(key, str):
+            key = _scrub_text(key, here, scrub, found)
+            here = "%s.%s" % (path, key) if path else key
+        while key in out:  # a key scrubbed into one already there: numbered, not lost
+            key = "%s#2" % key
+        out[key] = _scrub(item, here, scrub, found)
+    return out
 
 
 def redact_event(event_data) -> dict:

@@ -131,8 +131,13 @@ pub struct RuleSet {
 
 /// A span of bytes in a text, `[start, end)`.
 type Span = (usize, usize);
-/// A redacted text and, per rule that fired, (rule index, count).
-pub type Redaction = (Vec<u8>, Vec<(usize, usize)>);
+/// A redacted text: the new bytes, per rule that fired (rule index, count), and the
+/// secrets found (rule index, bytes), in the order found.
+pub struct Redaction {
+    pub text: Vec<u8>,
+    pub fired: Vec<(usize, usize)>,
+    pub secrets: Vec<(usize, Vec<u8>)>,
+}
 
 impl RuleSet {
     /// Load rule documents (JSON bytes): the first (the built-in rules) must be valid;
@@ -281,8 +286,11 @@ impl RuleSet {
             chosen[rule] = true;
         }
         if let Some(automaton) = self.automaton(text.len()) {
+            // Keywords are lowercase: search the text folded the same way (ASCII only), which
+            // builds an automaton in half the time of an ASCII case-insensitive one.
+            let lowered = text.to_ascii_lowercase();
             let mut seen = vec![false; self.by_keyword.len()];
-            for found in automaton.find_overlapping_iter(text) {
+            for found in automaton.find_overlapping_iter(&lowered) {
                 let keyword = found.pattern().as_usize();
                 if !seen[keyword] {
                     seen[keyword] = true;
@@ -300,21 +308,24 @@ impl RuleSet {
             .collect()
     }
 
-    /// The text with its secrets replaced, and (rule, count) per rule that fired; None when nothing was.
+    /// The text with its secrets replaced, (rule, count) per rule that fired, and the
+    /// secrets found (rule, bytes: to remove their copies elsewhere); None when nothing was.
     pub fn redact(&self, text: &[u8]) -> Result<Option<Redaction>, String> {
         let candidates = self.candidates(text);
         let mut current: Option<Vec<u8>> = None;
         let mut fired = Vec::new();
+        let mut secrets = Vec::new();
         for rule in candidates {
             let now = current.as_deref().unwrap_or(text);
             let spans = self.find(&self.rules[rule], now)?;
             if spans.is_empty() {
                 continue;
             }
+            secrets.extend(spans.iter().map(|&(start, end)| (rule, now[start..end].to_vec())));
             current = Some(replace(now, &spans, &self.rules[rule].placeholder));
             fired.push((rule, spans.len()));
         }
-        Ok(current.map(|text| (text, fired)))
+        Ok(current.map(|text| Redaction { text, fired, secrets }))
     }
 
     /// The spans of the secrets one rule finds in text.
@@ -385,7 +396,6 @@ const FAST_AFTER: usize = 256 << 10;
 
 fn automaton(keywords: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, String> {
     AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .kind(Some(kind))
         .build(keywords)
@@ -605,7 +615,7 @@ mod tests {
 
     fn redact(set: &RuleSet, text: &str) -> String {
         match set.redact(text.as_bytes()).unwrap() {
-            Some((out, _)) => String::from_utf8(out).unwrap(),
+            Some(found) => String::from_utf8(found.text).unwrap(),
             None => text.to_string(),
         }
     }

@@ -4,7 +4,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-use super::RuleSet;
+use super::{Redaction, RuleSet};
 use crate::encode::utf8_of;
 
 /// Top-level record keys whose values are never redacted: the structure of a record.
@@ -16,10 +16,21 @@ pub struct Redactor {
     rules: RuleSet,
 }
 
-/// Redactions found while walking a record: (field, rule id, count).
-type Found = Vec<(String, String, usize)>;
-/// A redacted string and the rules that fired: (rule index or id, count).
-type Redacted<'py, R> = Option<(Bound<'py, PyString>, Vec<(R, usize)>)>;
+/// What walking a record found: (field, rule id, count) per field and rule, and the
+/// secrets themselves (rule index, bytes), for the Python layer to remove their copies.
+#[derive(Default)]
+struct Found {
+    fields: Vec<(String, String, usize)>,
+    secrets: Vec<(usize, Vec<u8>)>,
+}
+/// A redacted string and the rules that fired: (rule id, count).
+type Redacted<'py> = Option<(Bound<'py, PyString>, Vec<(String, usize)>)>;
+/// A record redacted: the copy, (field, rule id, count), and (rule id, secret).
+type RedactedRecord<'py> = Option<(
+    Bound<'py, PyDict>,
+    Vec<(String, String, usize)>,
+    Vec<(String, Bound<'py, PyString>)>,
+)>;
 
 #[pymethods]
 impl Redactor {
@@ -43,9 +54,10 @@ impl Redactor {
     }
 
     /// The text with each secret replaced by [REDACTED:<rule id>], and [(rule id, count)]; None when nothing was redacted.
-    fn redact_text<'py>(&self, text: &Bound<'py, PyString>) -> PyResult<Redacted<'py, String>> {
-        Ok(self.text(text)?.map(|(new, fired)| {
-            let fired = fired
+    fn redact_text<'py>(&self, text: &Bound<'py, PyString>) -> PyResult<Redacted<'py>> {
+        Ok(self.text(text)?.map(|(new, found)| {
+            let fired = found
+                .fired
                 .into_iter()
                 .map(|(rule, count)| (self.rules.id(rule).to_string(), count))
                 .collect();
@@ -53,49 +65,64 @@ impl Redactor {
         }))
     }
 
-    /// A copy of a record (dict) with secrets redacted in every string, keys included (not the values of type, id, timestamp, session_id, prev), and [(field, rule id, count)]; None when nothing was redacted.
-    fn redact_record<'py>(&self, record: &Bound<'py, PyDict>) -> PyResult<Option<(Bound<'py, PyDict>, Found)>> {
-        let mut found = Vec::new();
+    /// A copy of a record (dict) with secrets redacted in every string, keys included (not the values of type, id, timestamp, session_id, prev), [(field, rule id, count)] and [(rule id, secret)]; None when nothing was redacted.
+    fn redact_record<'py>(&self, record: &Bound<'py, PyDict>) -> PyResult<RedactedRecord<'py>> {
+        let mut found = Found::default();
         let mut path = String::new();
-        let new = self.dict(record, &mut path, &mut found, true)?;
-        Ok(new.map(|new| (new, found)))
+        let Some(new) = self.dict(record, &mut path, &mut found, true)? else {
+            return Ok(None);
+        };
+        let py = record.py();
+        let mut secrets = Vec::with_capacity(found.secrets.len());
+        for (rule, secret) in found.secrets {
+            secrets.push((self.rules.id(rule).to_string(), decode(py, &secret)?));
+        }
+        Ok(Some((new, found.fields, secrets)))
+    }
+}
+
+/// Bytes of a str's UTF-8 (or surrogatepass) form, cut at whole characters, as a str.
+fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(PyString::new(py, text)),
+        Err(_) => Ok(PyBytes::new(py, bytes)
+            .call_method1("decode", ("utf-8", "surrogatepass"))?
+            .cast_into::<PyString>()?),
     }
 }
 
 impl Redactor {
-    /// A string redacted, with the rules that fired; None when unchanged.
-    fn text<'py>(&self, text: &Bound<'py, PyString>) -> PyResult<Redacted<'py, usize>> {
+    /// A string redacted, with what was found; None when unchanged.
+    fn text<'py>(&self, text: &Bound<'py, PyString>) -> PyResult<Option<(Bound<'py, PyString>, Redaction)>> {
         let py = text.py();
         // A string with lone surrogates has no UTF-8 form: work on its surrogatepass bytes.
-        let (result, surrogates) = if let Some(utf8) = utf8_of(text) {
-            (self.rules.redact(utf8), false)
+        let result = if let Some(utf8) = utf8_of(text) {
+            self.rules.redact(utf8)
         } else {
             // str.encode, not text.encode: a subclass may override the method.
             let encode = py.get_type::<PyString>().getattr("encode")?;
             let raw = encode.call1((text, "utf-8", "surrogatepass"))?.cast_into::<PyBytes>()?;
-            (self.rules.redact(raw.as_bytes()), true)
+            self.rules.redact(raw.as_bytes())
         };
-        let Some((bytes, fired)) = result.map_err(|why| PyValueError::new_err(format!("redaction failed: {why}")))?
-        else {
+        let Some(found) = result.map_err(|why| PyValueError::new_err(format!("redaction failed: {why}")))? else {
             return Ok(None);
         };
-        let new = if surrogates {
-            PyBytes::new(py, &bytes)
-                .call_method1("decode", ("utf-8", "surrogatepass"))?
-                .cast_into::<PyString>()?
-        } else {
-            // Spans are widened to whole characters and placeholders are ASCII: still UTF-8.
-            PyString::new(
-                py,
-                std::str::from_utf8(&bytes).map_err(|e| PyValueError::new_err(e.to_string()))?,
-            )
-        };
-        Ok(Some((new, fired)))
+        // Spans are widened to whole characters and placeholders are ASCII: the bytes
+        // decode as the original did (surrogatepass bytes included).
+        let new = decode(py, &found.text)?;
+        Ok(Some((new, found)))
     }
 
-    fn note(&self, path: &str, fired: &[(usize, usize)], found: &mut Found) {
-        for &(rule, count) in fired {
-            found.push((path.to_string(), self.rules.id(rule).to_string(), count));
+    fn note(&self, path: &str, redaction: Redaction, found: &mut Found) {
+        for (rule, count) in redaction.fired {
+            found
+                .fields
+                .push((path.to_string(), self.rules.id(rule).to_string(), count));
+        }
+        for secret in redaction.secrets {
+            if !found.secrets.contains(&secret) {
+                found.secrets.push(secret);
+            }
         }
     }
 
@@ -107,8 +134,8 @@ impl Redactor {
         found: &mut Found,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         if let Ok(text) = value.cast::<PyString>() {
-            return Ok(self.text(text)?.map(|(new, fired)| {
-                self.note(path, &fired, found);
+            return Ok(self.text(text)?.map(|(new, redaction)| {
+                self.note(path, redaction, found);
                 new.into_any()
             }));
         }
@@ -163,8 +190,8 @@ impl Redactor {
                     None => text.to_string_lossy().into_owned(),
                 };
                 push_path(path, base, &name);
-                if let Some((new, fired)) = redacted {
-                    self.note(path, &fired, found);
+                if let Some((new, redaction)) = redacted {
+                    self.note(path, redaction, found);
                     new_key = new.into_any();
                     changed = true;
                 }
