@@ -453,16 +453,22 @@ def redact(rules: list[CompiledRule], text: bytes) -> bytes:
 OWN_GLOBAL_REGEXES = [
     r"(?i)example",  # AKIAIOSFODNN7EXAMPLE, example.com, "your-example-token"...
     r"\[REDACTED:",  # already redacted: never redact twice
+    r"(?i)^\[(?:redacted|filtered|hidden|masked|removed|secret|sensitive)\]\z",  # [REDACTED], Rails' [FILTERED]
     r"(?i)^[x*]+(?:[ ._:/-]+[x*]+)*\z",  # xxxx, XXXX-XXXX, ****, x
     r"(?i)x{6}",  # sk-xxxxxxxxxx, ghp_XXXXXXXXXXXXXXXXXXXX
     r"\*{3}",  # masked values: ****1234, abc***
+    r"^0+(?:[-_.:]0+)*\z",  # all zeros: 00000000-0000-0000-0000-000000000000
+    r"^[\w.-]{0,12}(?:\.{3}|\xe2\x80\xa6)\z",  # a bare prefix, elided: sk_test_..., ghp_...
     r"<[A-Za-z_][\w .:/-]{0,60}>",  # <token>, <your api key>, Bearer <TOKEN>
-    r"^\$[A-Za-z_][A-Za-z0-9_]*\z",  # $VAR, $db_password2
-    r"^\$\{[A-Za-z_][\w.]*(?::[A-Za-z_][\w.]*)?(?::?\?[^}]*|:?-)?\}\z",  # ${VAR} ${env:VAR} ${VAR:?msg} ${VAR:-}
+    r"&lt;[A-Za-z_][\w .:/-]{0,60}&gt;",  # the same, HTML-escaped
+    r"^<%=?[^%\r\n]{0,200}%>\z",  # <% TEMPLATE %> (ERB, ASP, EJS)
+    r"^\$\$?[A-Za-z_][A-Za-z0-9_]*\z",  # $VAR, $db_password2, $$VAR (escaped $: compose files, Makefiles)
+    # ${VAR} ${env:VAR} ${VAR:?msg} ${VAR:-} ${VAR:} $${VAR}
+    r"^\$?\$\{[A-Za-z_][\w.]*(?::[A-Za-z_][\w.]*)?(?::?\?[^}]*|:?-|:)?\}\z",
     r"^\$\(",  # $(command substitution)
     r"^\$?\{\{",  # {{ template }}, ${{ secrets.X }} (possibly cut at a space)
     r"^%[A-Za-z_][A-Za-z0-9_]*%\z",  # %VAR%
-    r"^\{[A-Za-z_][\w.]*\}\z",  # {var} (str.format / f-string field)
+    r"^\{[ \t]*[A-Za-z_][\w.]*[ \t]*\}\z",  # {var}, { var } (str.format / f-string field, templates)
     r"^#\{[A-Za-z_][\w.]*\}\z",  # #{var} (Ruby interpolation)
     r"^%\([A-Za-z_]\w*\)[sdr]\z",  # %(name)s
     r"(?i)change[_-]?(?:me|it)|placeholder|dummy",
@@ -479,27 +485,34 @@ _ASSIGN_NAMES = (
     r"|(?:access|auth|refresh|api|bearer|session)[_.-]?token"
 )
 _ASSIGN_PREFIXED = r"token|pass"  # only as the last part of a longer name: GITHUB_TOKEN, DB_PASS
+_ASSIGN_GLUED = r"password|passwd|secret"  # also glued to a lowercase or upper-case word: SSHpassword, jwtsecret
 _CAMEL = r"Password|Passwd|Passphrase|Secret|Token|ApiKey|SecretKey|PrivateKey|AccessKey"
-_KEY_NAMED = (  # a name, or one ending in [_.-]name: DB_PASSWORD, spring.datasource.password, _password
-    r"\b_{0,2}(?:(?:[A-Za-z0-9]+[_.-]){0,8}(?i:" + _ASSIGN_NAMES + r")"
+_KEY_NAMED_BODY = (  # a name, or one ending in [_.-]name: DB_PASSWORD, spring.datasource.password, _password
+    r"_{0,2}(?:(?:[A-Za-z0-9]+[_.-]){0,8}(?:[A-Za-z0-9]{1,30}(?i:" + _ASSIGN_GLUED + r")|(?i:" + _ASSIGN_NAMES + r"))"
     r"|(?:[A-Za-z0-9]+[_-]){1,8}(?i:" + _ASSIGN_PREFIXED + r"))"
 )
+_KEY_NAMED = r"\b" + _KEY_NAMED_BODY
+# anywhere on a line, a key starts at the start of a line, after a character that is not part of a path or a
+# word (so "/forgot-password" or "a-strong-password" in a URL path is no key), or after "--" (--db-password=x)
+_KEY_NAMED_ANYWHERE = r"(?:(?m:^)|[^/\w\r\n-]|--)" + _KEY_NAMED_BODY
 _KEY_CAMEL = r"\b[A-Za-z][A-Za-z0-9]{0,40}(?:" + _CAMEL + r")"  # dbPassword, clientSecret, apiKey
 _KEY = r"(?:" + _KEY_NAMED + r"|" + _KEY_CAMEL + r")"
 _QUOTED = (  # a quoted literal (also JSON-escaped \"...\"); the first char is not one that ends an expression
-    r"\\?\"([^\"\r\n\s,;)+][^\"\r\n]{0,255}?)\\?\""
-    r"|\\?'([^'\r\n\s,;)+][^'\r\n]{0,255}?)\\?'"
-    r"|`([^`\r\n\s,;)+][^`\r\n]{0,255}?)`"
+    r"\\?\"([^\"\r\n\s,;)+][^\"\r\n]*?)\\?\""
+    r"|\\?'([^'\r\n\s,;)+][^'\r\n]*?)\\?'"
+    r"|`([^`\r\n\s,;)+][^`\r\n]*?)`"
 )
+# the same with an optional Python string prefix: f"...", b'...', r"..."
+_PQUOTED = "|".join("[rbfuRBFU]{0,2}" + alt for alt in _QUOTED.split("|"))
 _TEMPLATE = r"\$?\{\{[^}\r\n]{0,200}\}\}|\$\{[^}\s]{1,200}\}"  # captured whole so the global allowlist sees it
 _FIRST = r"[^\s'\"`,;&|<>(){}\[\]#!=\\*~-]"  # not a quote, a YAML indicator, an operator, empty, a list...
-_TOKEN = r"(" + _TEMPLATE + r"|" + _FIRST + r"[^\s'\"`,;|<>)\]}\\]{0,255})"  # up to a space / delimiter
+_TOKEN = r"(" + _TEMPLATE + r"|" + _FIRST + r"[^\s'\"`,;|<>)\]}\\]*)"  # up to a space / delimiter
 _LINE = (  # the rest of the line (YAML/INI values may contain spaces), before a " #" comment
     r"(" + _TEMPLATE + r"|" + _FIRST + r"[^\r\n]{0,255}?)[ \t]*,?(?:[ \t]+#[^\r\n]*)?[ \t]*(?:\r?\n|\z)"
 )
 _AFTER_KEY = (  # operator and value after a key found anywhere on a line
-    # key = value, key := value, key => value: a quoted literal or one token
-    r"\\?[\"']?[ \t]*(?:(?::=|=>|=)[ \t]*(?:" + _QUOTED + "|" + _TOKEN + ")"
+    # key = value, key := value, key => value: a quoted literal or one token; key=#value (no space: not a comment)
+    r"\\?[\"']?\]?[ \t]*(?:=(#[^\s'\"`,;|<>(){}\[\]\\]{2,255})|(?::=|=>|=)[ \t]*(?:" + _PQUOTED + "|" + _TOKEN + ")"
     # key: "quoted", or key: token when the token ends the entry ({password: abc, ...}) or the line
     r"|:[ \t]*(?:" + _QUOTED + "|" + _TOKEN + r"[ \t]*(?:[,;}\]]|\r|\n|\\[nr]|\z)))"
 )
@@ -508,22 +521,30 @@ _SECRET_ASSIGNMENT = "|".join(
         # YAML / header style, unquoted key first on its line: "key: value" up to the end of the line
         r"(?m:^)[ \t]*(?:-[ \t]+)?" + _KEY + r"[ \t]*:[ \t]*" + _LINE,
         # anywhere on a line
-        _KEY_NAMED + _AFTER_KEY,
+        _KEY_NAMED_ANYWHERE + _AFTER_KEY,
         # a camelCase key in an assignment is nearly always code: only with a quoted value there
         _KEY_CAMEL + _AFTER_KEY.replace("|" + _TOKEN + ")", ")", 1),
-        # command-line flag with a separate value: --password VALUE, --db-pass VALUE, --token VALUE (no `...`:
-        # in a shell that is a command substitution, in prose a code span)
+        # a comparison with a literal: if password == "hunter2", password.equals("x"), password === 'x'
+        _KEY_NAMED + r"[ \t]*(?:[!=]==?|\.equals\()[ \t]*(?:" + _PQUOTED + ")",
+        # prose: the password is "x"
+        r"\b(?i:password|passphrase|passwd)[ \t]+(?:is|was)[ \t]*:?[ \t]+(?:" + _QUOTED + ")",
+        # Dockerfile: ENV NAME value
+        r"(?m:^)[ \t]*ENV[ \t]+" + _KEY_NAMED + r"[ \t]+" + _TOKEN,
+        # command-line flag with a separate value: --password VALUE, --db-pass VALUE, --token VALUE,
+        # --tlspassword VALUE (no `...`: in a shell that is a command substitution, in prose a code span)
         r"--(?i:"
         + _ASSIGN_NAMES
-        + r"|token|pass|(?:[a-z0-9]+-){1,4}(?:token|pass))[ \t]+(?:"
+        + r"|token|pass|[a-z0-9]{1,20}(?:password|passwd)|(?:[a-z0-9]+-){1,4}(?:token|pass|secret))[ \t]+(?:"
         + _QUOTED.rsplit("|", 1)[0]
         + "|"
         + _TOKEN
         + ")",
-        # XML element: <password>value</password>
-        r"<(?:[\w.-]*[_.:-])?(?i:" + _ASSIGN_NAMES + r")>([^<\s][^<\r\n]{0,255})</",
+        # XML element: <password>value</password>, <db.password>, <apiToken>
+        r"<(?:[\w.-]*[_.:-]|[A-Za-z][A-Za-z0-9]{0,40})?(?i:" + _ASSIGN_NAMES + r")>([^<\s][^<\r\n]{0,255})</",
     ]
 )
+
+_CODE_NAMES = r"(?i:password|passwd|pwd|secret|token|pass|api[_-]?key|apikey)"  # names in the code-credentials rule
 
 CODE_VALUE_ALLOW = [
     # code, not a value: calls and subscripts (os.getenv( / request.form[), member chains (self.password,
@@ -531,7 +552,11 @@ CODE_VALUE_ALLOW = [
     # type annotations and keywords
     r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::|\?\.)[A-Za-z_$][\w$]*)*[(\[]",
     r"^[A-Za-z_$][A-Za-z_$]*(?:(?:\.|->|::|\?\.)[A-Za-z_$][A-Za-z_$]*)+[!?]?\z",
-    r"(?i)^[a-z_]*(?:password|passwd|passphrase|secret|token|key|pass|pwd|credentials?)\z",
+    # a variable named after a secret: new_password, DB_PASSWORD, hashedPassword, passwordHash (but not a glued
+    # lower-case word, which is a value as often as a name: thisismypassword)
+    r"(?i)^_*[a-z0-9]*_[a-z0-9_]*(?:password|passwd|passphrase|secret|token|key|pass|pwd|credentials?)s?\z",
+    r"^_*[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*(?:Password|Passwd|Passphrase|Secret|Token|Key|Pass|Pwd|Credentials?)s?\z",
+    r"^_*(?i:password|passwd|secret|token)(?:[A-Z]|_[a-z])[A-Za-z0-9_]*\z",
     r"^(?:[A-Za-z_]\w*\.)?(?:str|bytes|int|bool|float|dict|list|Any|Optional|Union|List|Dict|SecretStr|"
     r"SecretBytes|string|String|number|boolean)(?:[\[ \t|=;,?]|\z)",
     r"^(?:raise|return|continue|break|pass|if|else|elif|and|or|not|in|is|def|lambda|await|yield|del|assert|"
@@ -545,6 +570,19 @@ CODE_VALUE_ALLOW = [
     # docstrings: "password: The password for the account."
     r"^(?:The|the|A|An|an|If|if|Whether|whether|Optional|optional|Required|required|Used|used|See|see)[ \t]+"
     r"[a-z]+[ \t]+[a-z]+",
+    # instructions instead of a value: "Get this from the vault", "Enter your token", "set in CI"
+    r"(?i)^(?:get|set|put|enter|insert|add|replace|fill|use|paste|provide|obtain|generate|create|ask|read|fetch|"
+    r"stored?|kept|found|defined)[ \t]+(?:this|it|the|a|an|your|from|in|with|here|me|by|at|via)\b",
+    # shell quoting around a variable ('"'$VAR'"'), a variable followed by a path ($BASE_URL/reset)
+    r"^['\"]?\$\{?[A-Za-z_]\w*\}?['\"]?\z",
+    r"^\$\{?[A-Za-z_]\w*\}?/",
+    r"^\.[ \t]*\$[A-Za-z_]",  # PHP concatenation: 'password = '.$p['x']
+    # format / interpolation fields: "prefix_{}".format(x), f"pre_{name}", `pre${name}`
+    r"^[\w./:-]*(?:\{(?:\d{0,2}|[A-Za-z_][\w.]{0,30})\}|\$\{[A-Za-z_][\w.]{0,60}\})[\w./:-]*\z",
+    r"^(?:https?|ftp|wss?|s3|file)://[^@\s]*\z",  # a URL without credentials is not a password (next argument)
+    r"^arn:aws[\w-]*:",  # an ARN names a resource
+    r"^!(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Join|If|Select|Base64|Split|GetAZs|Cidr)\b",  # CloudFormation
+    r"^#[A-Za-z][\w]*(?:-\w+)+\z",  # a CSS selector / anchor: #add-password
 ]
 
 OWN_RULES: list[dict] = [
@@ -714,7 +752,7 @@ OWN_RULES: list[dict] = [
     {
         "id": "nova-url-credentials",
         "description": "Password in the userinfo of a URL (scheme://user:password@host); the user name stays.",
-        "regex": r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\[\]'\"<>`]{0,128}:([^\s/?#'\"<>`]{1,256})@[\w\[.-]",
+        "regex": r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/?#@\[\]'\"<>`]{0,128}:([^\s/?'\"<>`]{1,256})@[\w\[.-]",
         "keywords": ["://"],
         "secret_group": 1,
         "examples": {
@@ -740,6 +778,512 @@ OWN_RULES: list[dict] = [
         },
     },
     {
+        "id": "nova-base64-private-key",
+        "description": "A PEM private key encoded in base64 (LS0tLS1CRUdJTi... decodes to -----BEGIN ... PRIVATE KEY).",
+        # base64 of "-----BEGIN " then, within the label, "PRIVATE KEY" at any of the three base64 alignments
+        "regex": r"\b(LS0tLS1CRUdJTi[A-Za-z0-9+/]{0,60}?(?:UFJJVkFURSBLRV|BSSVZBVEUgS0VZ|QUklWQVRFIEtFW)"
+        r"[A-Za-z0-9+/]*={0,2})",
+        "keywords": ["ls0tls1crudjti"],
+        "examples": {
+            "redact": [
+                "PRIVATE_KEY_B64=LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcEFJQkFBS0NBUUVBNXhZ",
+                '"signingKey": "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2Z0lCQURBTkJna3Foa2lHOXcw"',
+                "key: LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0KYjNCbGJuTnphQzFyWlhrdGRqRUFB",
+            ],
+            "keep": [
+                "ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lJ",
+                "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVG",
+                "echo LS0tLS1CRUdJTi | base64 -d",
+            ],
+        },
+    },
+    {
+        "id": "nova-token-formats",
+        "description": "Tokens recognisable by their own format that gitleaks misses or anchors too tightly: GitHub "
+        "ghr_ refresh tokens, GitLab gl*- tokens (glcbt-, glptt-, ...), Vault CAES tokens, NuGet oy2..., crates.io "
+        "cio..., Sourcegraph sgp_, New Relic NRAK-/NRII-/...NRAL, Twitch live_, Adafruit aio_, Amazon MWS, Google "
+        "ya29./1//0 OAuth tokens, PyPI macaroons, Azure identifiable keys (JQQJ9...AZDO).",
+        "regex": r"\b(ghr_[0-9A-Za-z]{36,255}"
+        r"|gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[0-9A-Za-z_-]{20,255}"
+        r"|(?:hv[sbr]|[sbr])\.CAES[0-9A-Za-z_-]{40,400}"
+        r"|oy2[a-z0-9]{43}"
+        r"|cio[0-9A-Za-z]{32}"
+        r"|sgp_(?:[0-9a-f]{16}_|local_)?[0-9a-f]{40}"
+        r"|NR(?:AK|AA|II|IQ|RA)-[0-9A-Za-z]{27}|[0-9a-z]{36}NRAL"
+        r"|live_\d{6,12}_[0-9A-Za-z]{30}"
+        r"|aio_[0-9A-Za-z]{28}"
+        r"|amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+        r"|ya29\.[0-9A-Za-z_-]{20,2048}|1//0[0-9A-Za-z_-]{40,512}"
+        r"|pypi-AgE[0-9A-Za-z_-]{50,4096}"
+        r"|[0-9A-Za-z]{52}JQQJ9[0-9A-Za-z]{19}AZ[0-9A-Za-z]{6})(?:[^0-9A-Za-z_-]|\z)",
+        "keywords": [
+            "ghr_",
+            "glpat-",
+            "gloas-",
+            "gldt-",
+            "glrt-",
+            "glrtr-",
+            "glcbt-",
+            "glptt-",
+            "glft-",
+            "glimt-",
+            "glagent-",
+            "glsoat-",
+            "glffct-",
+            "glwt-",
+            ".caes",
+            "oy2",
+            "cio",
+            "sgp_",
+            "nrak-",
+            "nraa-",
+            "nrii-",
+            "nriq-",
+            "nrra-",
+            "nral",
+            "live_",
+            "aio_",
+            "amzn.mws.",
+            "ya29.",
+            "1//0",
+            "pypi-age",
+            "jqqj9",
+        ],
+        "entropy": 3.0,
+        "examples": {
+            "redact": [
+                '"refresh_token": "ghr_Zq8R2mT5vL9xK3pW7nB1cD4fG6hJ0kS2aE8uY5iO3tR7wQ1zX9vN4mB6lK2jH8gF0dS3aP5"',
+                "job token: glcbt-64_Hq2wE4rT6yU8iO0pA1sD3f",
+                "curl -X POST -F token=glptt-0f3e8a7c6b5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f https://gitlab.test/trigger",
+                "VAULT_TOKEN=s.CAESIJqz4Rm2Wk9Xb7Vn3Lp8Tq5Yc1Hf6Gd0Ss2Ee4Rr7Uu9Ii1Oo3Pp5Aa8Zz0Xx2Cc4Vv6Bb8Nn",
+                "nuget push pkg.nupkg oy2ujzde8gxd6ncf10epf91dhodzdoc9is0j8ht9lgmxg9 -Source https://api.test",
+                "token = cioTeKdNnFRIBXuDL7DxtpYlSXpfKtHF4vU",
+                "sourcegraph token sgp_a1b2c3d4e5f60718_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c<br/>",
+                "Get-NR1Catalog -PersonalAPIKey 'NRAK-7QX2MZK9PL4RWT8BN3VC6YH1JD5'",
+                "license: eu01xx7f3a9c2e5b8d1f4a6c9e2b5d8f1a4cNRAL",
+                "rtmp://live.twitch.tv/app/live_483920175_Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0",
+                '#define IO_KEY "aio_Xk3Pq9Lm2Zr7Wt5Yn8Bv4Cd6Fh1J"',
+                "MWS Auth Token: amzn.mws.4ea38b7b-f563-7709-4bae-bb2737f6a6f0",
+                "creds.token = 'ya29.a0AfH6SMBx3kQ9rT2vW8zL5pN7mC1yD4hF6jG0sE'",
+                "refresh_token: 1//0gX4kQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
+                "twine upload -u __token__ -p pypi-AgENdGVzdC5weXBpLm9yZwIkZjQ3YzJhNzEtOWQ0Yi00ZmU1LWE3NDQt dist/*",
+                "AZURE_DEVOPS_EXT_PAT=CsMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsJQQJ99Ty4Qwb8DwkNhFdnXsiAZDOVpzz",
+            ],
+            "keep": [
+                "ghr_ is the prefix of GitHub refresh tokens",
+                "glpat-xxxxxxxxxxxxxxxxxxxx",
+                "the cio0000000000000000000000000000000 column",
+                "live_stream_settings = load()",
+                "s.CAES",
+                "NRAK-EXAMPLEEXAMPLEEXAMPLE1234",
+            ],
+        },
+    },
+    {
+        "id": "nova-telegram-bot-token",
+        "description": "Telegram bot token (bot id, colon, 35 chars starting with AA), also in api.telegram.org/bot... "
+        "URLs.",
+        "regex": r"(?:\bbot|\b)(\d{6,16}:AA[0-9A-Za-z_-]{33})(?:[^0-9A-Za-z_-]|\z)",
+        "keywords": [":aa"],
+        "examples": {
+            "redact": [
+                "https://api.telegram.org/bot123456789:AAF3kQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB/getMe",
+                "TELEGRAM_TOKEN=7012345678:AAGx9Lm2Zr7Wt5Yn8Bv4Cd6Fh1JkQ3pT5sW",
+                'bot = Bot("5551234567:AAH_q8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq")',
+            ],
+            "keep": [
+                "12:30:AA meeting",
+                "build 123456789:AA is short",
+                "https://api.telegram.org/bot<token>/getMe",
+            ],
+        },
+    },
+    {
+        "id": "nova-webhook-url",
+        "description": "Incoming-webhook URLs whose path is the credential: Slack hooks.slack.com/services|workflows|"
+        "triggers, Discord /api/webhooks/<id>/<token>, Microsoft Teams/Office 365 connectors (outlook.office.com/"
+        "webhook, *.webhook.office.com/webhookb2).",
+        "regex": r"((?:https?://)?(?:hooks\.slack\.com/(?:services|workflows|triggers)/[0-9A-Za-z_/+-]{16,}"
+        r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{15,22}/[0-9A-Za-z_-]{30,}"
+        r"|(?:outlook\.office(?:365)?\.com|[0-9A-Za-z-]+\.webhook\.office\.com)/webhook(?:b2)?/"
+        r"[0-9A-Za-z@/_-]{30,}))",
+        "keywords": ["hooks.slack.com", "/api/webhooks/", "outlook.office", "webhook.office.com"],
+        "examples": {
+            "redact": [
+                "SLACK_URL=https://hooks.slack.com/services/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",
+                "curl -X POST https://discord.com/api/webhooks/112233445566778899/Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Z"
+                "r2Lx7Kp4Wn9Vt3Hy6Bc",
+                "webhook: https://outlook.office.com/webhook/1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b@9a8b7c6d-5e4f-4a3b"
+                "-2c1d-0e9f8a7b6c5d/IncomingWebhook/0a1b2c3d4e5f60718293a4b5c6d7e8f9/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+            ],
+            "keep": [
+                "see https://api.slack.com/messaging/webhooks for incoming webhooks",
+                "https://hooks.slack.com/services/",
+                "https://discord.com/developers/docs/resources/webhook",
+            ],
+        },
+    },
+    {
+        "id": "nova-url-query-password",
+        "description": "Password in a URL query string or form body (?password=, &pwd=, &userpass=, ;passwd=).",
+        "regex": r"[?&;](?i:[a-z_.-]{0,20}?(?:password|passwd|pwd)|(?:[a-z]{0,10}[_.-])?pass|userpass)=([^&#\s\"'<>\\]{3,256})",
+        "keywords": ["pass", "pwd"],
+        "allow": [{"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"}],
+        "examples": {
+            "redact": [
+                "jdbc:mysql://db/app?user=svc&password=Q8zr-2Lx7",
+                "url = 'https://router.test/login.cgi?username=admin&pwd=s3cr3tPw'",
+                'connectionURL="jdbc:mysql://localhost/app?user=dbuser&amp;userpass=tr0ub4dor"',
+            ],
+            "keep": [
+                "https://site.test/reset?password=",
+                "https://site.test/login?password=${PASSWORD}",
+                "https://site.test/?compass=north&bypass=cache",
+            ],
+        },
+    },
+    {
+        "id": "nova-url-query-token",
+        "description": "API key or token in a URL query string (?api_key=, &apikey=, &token=, access_token=, "
+        "&key=, &appid=, &sig=, &signature=, &client_secret=).",
+        "regex": r"[?&;](?i:[a-z_.-]{0,20}?(?:api[_-]?key|apikey|app[_-]?key|appid|token|secret|key|sig|signature))"
+        r"=([0-9A-Za-z_.~%+/=-]{12,2048})",
+        "keywords": ["key=", "token=", "secret=", "appid=", "sig=", "signature="],
+        "entropy": 3.0,
+        "allow": [
+            {
+                "regexes": [
+                    r"(?i)^[?&;][\w.-]*?(?:csrf|xsrf|page|next|continuation|sync|pagination|resume|cursor|public|"
+                    r"idempotency|push|device|registration|fcm|hub\.verify)[_.-]?token=",
+                    r"(?i)^[?&;](?:pub|public|publishable|site|primary|partition|sort|row|cache|object|idempotency)"
+                    r"[_.-]?key=",
+                ],
+                "target": "match",
+                "condition": "or",
+            }
+        ],
+        "examples": {
+            "redact": [
+                "https://api.weather.test/data/2.5?q=Berlin&appid=26cf43f5b90bc0af709b7b9865ae9422&units=metric",
+                "curl 'https://gitlab.test/api/v4/projects/4/trigger/pipeline?token=9f8e7d6c5b4a39281706&ref=main'",
+                "GET /v1/me?access_token=EAAGm0PX4ZCpsBAKZCZBq8Zr2Lx7Kp4Wn HTTP/1.1",
+                "https://maps.test/api?key=Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5&sensor=false",
+            ],
+            "keep": [
+                "https://api.test/items?sort_key=created_at_desc_42",
+                "https://api.test/items?key=name&order=asc",
+                "https://api.test/?token=${TOKEN}",
+            ],
+        },
+    },
+    {
+        "id": "nova-session-cookie",
+        "description": "Values of session-like cookies (session, sessionid, sid, *_session, auth*, *token, jwt, "
+        "remember_*) in Cookie: / Set-Cookie: headers; CSRF cookies stay.",
+        "regex": r"(?:(?i:cookie)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?|;[ \t]*)"
+        r"(?i:[\w.-]{0,40}?(?:sess(?:ion)?(?:[_.-]?(?:id|key|token))?|sid|auth[\w-]{0,20}|token|jwt|remember[\w-]{0,20}))"
+        r"=([^;\s,\"'\\]{8,4096})",
+        "keywords": ["cookie"],
+        "entropy": 3.0,
+        "allow": [{"regexes": [r"(?i)(?:csrf|xsrf)[\w.-]*="], "target": "match", "condition": "or"}],
+        "examples": {
+            "redact": [
+                "Cookie: theme=dark; sessionid=k2m9q8zr2lx7kp4wn9vt3hy6; csrftoken=abc",
+                "Set-Cookie: __Host-session=Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0; Path=/; Secure; HttpOnly",
+                "curl -b 'cookie: laravel_session=eyJpdiI6IkZ4b2Qxa2V5In0' https://x.test",
+                "Cookie: PHPSESSID=9a8b7c6d5e4f3a2b1c0d9e8f7a",
+            ],
+            "keep": [
+                "Cookie: csrftoken=mTqdAqJDAN8WIsmm6evPDYc5mmi3q6aa; theme=dark",
+                "Set-Cookie: sessionid=; expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                "cookie: session=${SESSION}",
+            ],
+        },
+    },
+    {
+        "id": "nova-password-cli",
+        "description": "Passwords given on a command line: mysql -pSECRET, sshpass -p, psexec -p, redis-cli -a, "
+        "net use ... /user:, curl --proxy-user u:p and -u KEY:, PowerShell/keytool -Password/-storepass X, "
+        "openssl -passin pass:X, npm :_authToken, vault operator unseal KEY.",
+        "regex": r"\b(?:mysql(?:dump|admin|import|sh|slap|check)?|mariadb(?:-dump|-admin)?)\b[^\r\n|;&]{0,200}?[ \t]-p"
+        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"-][^\s'\"]*))"
+        r"|\b(?i:sshpass|psexec(?:64)?(?:\.exe)?)\b[^\r\n|;&]{0,200}?[ \t]-p[ \t]+"
+        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$-][^\s'\"]*))"
+        r"|\bredis-cli\b[^\r\n|;&]{0,200}?[ \t](?:-a|--pass)[ \t]+"
+        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$-][^\s'\"]*))"
+        r"|\b(?i:net)[ \t]+(?i:use)\b[^\r\n]{0,200}?[ \t]/(?i:user|u):[^\s]+[ \t]+"
+        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"/$*][^\s'\"]*))"
+        r"|--proxy-user[ \t=]+[\"']?[^\s:\"']+:([^\s\"']+)"
+        r"|\bcurl\b[^\r\n]{0,300}?[ \t](?:-u|--user)[ \t=]+[\"']?([0-9A-Za-z_.-]{16,}):[\"']?(?:[ \t]|\r|\n|\z)"
+        r"|[ \t](?:-(?:[Pp]assword|[Pp]asswd|PersonalAPIKey|ApiKey|AccessToken|storepass|keypass|srcstorepass|"
+        r"deststorepass|srckeypass|destkeypass))[ \t]+(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$(-][^\s'\"]*))"
+        r"|-pass(?:in|out)[ \t]+pass:([^\s'\"]+)"
+        r"|:_(?:authToken|auth|password)\b[ \t]*=?[ \t]*[\"']?([^\s\"'${<=][^\s\"']{7,})"
+        r"|\bvault[ \t]+operator[ \t]+unseal(?:[ \t]+-[\w-]+(?:=\S*)?)*[ \t]+([A-Za-z0-9+/]{40,}={0,2})"
+        r"|\bUnseal Key(?: \d+)?:[ \t]*([A-Za-z0-9+/]{40,}={0,2})",
+        "keywords": [
+            "mysql",
+            "mariadb",
+            "sshpass",
+            "psexec",
+            "redis-cli",
+            "net use",
+            "--proxy-user",
+            "curl",
+            "-password",
+            "-passwd",
+            "apikey",
+            "accesstoken",
+            "pass",
+            ":_auth",
+            ":_password",
+            "unseal",
+        ],
+        "examples": {
+            "redact": [
+                "mysql -h db -u admin -pK9v_Q2mL7 -e 'show databases'",
+                "mysqldump -u root -p'Tr0ub4dor&3' shop > dump.sql",
+                "sshpass -p 'Zx8!yW7vU6' ssh deploy@10.0.0.5 uptime",
+                "PsExec.exe \\\\host -u Administrator -p Adm1nPass cmd",
+                "redis-cli -h cache -p 6379 -a q8Zr2Lx7Kp4Wn9Vt ping",
+                "net use Z: \\\\fs\\share /user:CORP\\svc Pa55w0rd!",
+                "curl --proxy-user admin:Pr0xyPw https://x.test",
+                "curl https://api.pay.test/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc: -d amount=100",
+                "Connect-VIServer -Server vc01 -User admin@vsphere.local -Password 'VMw@re123'",
+                "keytool -importkeystore -srcstorepass Ks8pass99 -deststorepass Ks8pass99",
+                "openssl pkcs12 -export -passout pass:Exp0rtPw -out cert.p12",
+                "npm config set //registry.npmjs.org/:_authToken 6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+                "vault operator unseal 3kQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
+                "Unseal Key 1: 98mQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
+            ],
+            "keep": [
+                "mysql -u root -p shop < dump.sql",
+                "//registry.npmjs.org/:_authToken={}",
+                "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+                "mysql -u root -p$MYSQL_ROOT_PASSWORD",
+                'sshpass -p "$SSHPASS" ssh host',
+                "redis-cli -a $REDIS_PASSWORD ping",
+                "curl -u admin https://x.test",
+                "Connect-VIServer -Server vc01 -Password $cred",
+                "net use Z: \\\\fs\\share /user:CORP\\svc *",
+                "vault operator unseal",
+            ],
+        },
+    },
+    {
+        "id": "nova-netrc-password",
+        "description": "The password of a .netrc entry (machine HOST login USER password PASS, on one line or "
+        "several).",
+        "regex": r"\b(?:machine[ \t]+\S+|default)(?:\s+(?:login|account|port)[ \t]+\S+)+\s+password[ \t]+([^\s]+)",
+        "keywords": ["machine", "default"],
+        "allow": [{"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"}],
+        "examples": {
+            "redact": [
+                "machine api.github.com login octo password Gh0-q8Zr2Lx7",
+                "machine api.heroku.com\n  login ops@example.org\n  password 7d4f4634-18c6-4628-9fd2-f7218fed5336\n",
+                "default login anonymous password guest@Pw1",
+            ],
+            "keep": [
+                "machine api.github.com login octo password $GH_TOKEN",
+                "the machine learning password manager",
+                "machine host login user",
+            ],
+        },
+    },
+    {
+        "id": "nova-htpasswd-hash",
+        "description": "Password hashes in htpasswd / shadow lines (user:$apr1$..., $2y$, $1$, $5$, $6$, $y$, {SHA}): "
+        "crackable offline.",
+        "regex": r"(?m:^)[ \t]*[\w.@-]{1,64}:((?:\$(?:apr1|2[abxy]?|1|5|6|y|gy|7)\$[./0-9A-Za-z$]{8,}"
+        r"|\{S?SHA\}[A-Za-z0-9+/]{20,}={0,2}))",
+        "keywords": ["$apr1$", "$2y$", "$2a$", "$2b$", "$1$", "$5$", "$6$", "$y$", "$gy$", "$7$", "{sha}", "{ssha}"],
+        "examples": {
+            "redact": [
+                "admin:$apr1$l0cpzs5a$vQK3lmgMGvcXcRP8bq1Rt/",
+                "root:$6$Zr2Lx7Kp$Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Z:19000:0:99999:7:::",
+                "bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+            ],
+            "keep": [
+                "root:x:0:0:root:/root:/bin/bash",
+                "daemon:*:19000:0:99999:7:::",
+                "echo '$apr1$' is the Apache MD5 prefix",
+            ],
+        },
+    },
+    {
+        "id": "nova-aws-secret-key",
+        "description": "AWS secret access keys (40 base64 chars) and session tokens next to an AWS-named key or an "
+        "access key id literal (aws_key: ..., aws configure set aws_secret_access_key ..., ('AKIA...', '...')).",
+        "regex": r"(?i:aws)[\w.-]{0,40}?(?i:secret|key|token)[\w.-]{0,20}\\?[\"']?[ \t]*(?:[:=]|:=|=>|[ \t])[ \t]*"
+        r"\\?[\"']?([A-Za-z0-9/+]{40}|[A-Za-z0-9/+=]{100,4096})(?:[^A-Za-z0-9/+=]|\z)"
+        r"|(?:\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}|\[REDACTED:aws-access-token\])[\"']?[ \t]*[,:;=|][ \t]*[\"']?([A-Za-z0-9/+]{40})"
+        r"(?:[^A-Za-z0-9/+=]|\z)",
+        "keywords": ["aws", "akia", "asia", "abia", "acca", "a3t", "[redacted:aws-access-token]"],
+        "entropy": 3.5,
+        "allow": [{"regexes": [r"^[0-9a-f]{40}\z", r"^[0-9A-F]{40}\z"], "target": "secret", "condition": "or"}],
+        "examples": {
+            "redact": [
+                "aws configure set aws_secret_access_key 9z7O+G/dHXg/g4L5SoGWTNmsMJoIhnBpuxaByBNq",
+                'aws_key: "PA3XsxZ8d8cPQLmnZzQ1dzC6ND2a8vhbyXU/Dw7k"',
+                'NewStaticCredentialsProvider("AKIAJDBBYU6HJBUZ2G5I", "R0rV91k+xKYua9B86iRFlvE7aejVkLUKpnjOplVF", "")',
+                "aws_session_token = IQoJb3JpZ2luX2VjEHoaCXVzLWVhc3QtMSJHMEUCIQD7v8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7"
+                "Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0A",
+            ],
+            "keep": [
+                "aws_commit_sha: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+                "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}",
+                "aws s3 cp key.txt s3://bucket/",
+            ],
+        },
+    },
+    {
+        "id": "nova-azure-devops-pat",
+        "description": "Azure DevOps personal access tokens in the 52-char base32 format, next to a pat/ado/azure/"
+        "devops/vsts-named key.",
+        "regex": r"(?i:pat|ado|azure|devops|vsts|tfs)[\w.-]{0,40}?\\?[\"']?[ \t]*(?:[:=]|:=|=>)[ \t]*\\?[\"']?"
+        r"([a-z2-7]{52})(?:[^0-9A-Za-z]|\z)",
+        # not "pat" alone (path, pattern, update): the name's own spellings
+        "keywords": [
+            "azure",
+            "devops",
+            "vsts",
+            "tfs_",
+            "ado_",
+            "_ado",
+            "-ado",
+            "pat_",
+            "-pat",
+            ".pat",
+            "pat=",
+            "pat:",
+            'pat"',
+            "pat'",
+            "pat =",
+            "pat :",
+        ],
+        "entropy": 3.5,
+        "examples": {
+            "redact": [
+                'ado_pat = "iyfmob6xjrfmit67anxbot64umfx2clwx7dz5ynxi4q2z3uqegvq"',
+                "AZURE_DEVOPS_EXT_PAT=q3bx7kzm2w5ypt4rnv6hj2dc7fg5ls3ka6ye4wu7io2pq5ra3tzb",
+                "vsts_token: m4n5b6v7c2x3z4l5k6j7h2g3f4d5s6a7q2w3e4r5t6y7u2i3o4p5",
+            ],
+            "keep": [
+                'path = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"',
+                "AZURE_DEVOPS_EXT_PAT=$(cat pat.txt)",
+                "patch: abcdefghijklmnopqrstuvwxyz",
+            ],
+        },
+    },
+    {
+        "id": "nova-truenas-api-key",
+        "description": "TrueNAS API keys (<id>-<64 alphanumerics>).",
+        "regex": r"\b(\d{1,5}-[0-9A-Za-z]{64})\b",
+        "keywords": ["truenas", "api_key", "apikey", "api-key", "api key"],
+        "entropy": 4.0,
+        "examples": {
+            "redact": [
+                '{"method": "auth.login_with_api_key", "params": ["7-63FfkCzJr4i0B3JrTAwR4y9ojfljoQoaF1LlqsajAIxNKu8iS2G8NPRVdD53X83R"]}',
+                "TRUENAS_API_KEY=12-ZJzzzzgEOzdmenCkhvMdgaKjIg8xNbe3nNyjOq9wMxEhh2FDEEtfjgVvVqE1SkHb",
+                "truenas: 3-n88HxjSI6bWHtP3fS2qHx6kwXoIIXGvOoNZYW2mZp0zVZomHFwUbbYrEqmSM9wCZ",
+            ],
+            "keep": [
+                "see the truenas api key documentation",
+                "api_key = load()",
+                "truenas version 13-U5",
+            ],
+        },
+    },
+    {
+        "id": "nova-code-credentials",
+        "description": "Credentials passed to well-known APIs or declared as defaults: NetworkCredential(u, p), "
+        'HTTPBasicAuth(u, p), requests auth=(u, p), .login(u, p), DirectoryEntry(path, u, p), .NET <add key="*Password" '
+        'value="..."/>, Terraform variable "*_token" { default = "..." }, Jenkins\' initial admin password.',
+        "regex": r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|UsernamePasswordCredentials|"
+        r"PasswordAuthentication|BasicAuthCredentials|\.login|auth[ \t]*=[ \t]*)[ \t]*\([ \t]*"
+        r"(?:\"[^\"\r\n]*\"|'[^'\r\n]*'|[\w.]+)[ \t]*,[ \t\r\n]*(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)')"
+        r"|\bDirectoryEntry[ \t]*\([ \t\r\n]*(?:\"[^\"\r\n]*\"[ \t]*,[ \t\r\n]*){2}\"([^\"\r\n]+)\""
+        r"|<add[ \t]+key[ \t]*=[ \t]*\"[\w.:-]{0,60}(?i:password|passwd|pwd|secret|token|api[_-]?key|apikey)\""
+        r"[ \t]+value[ \t]*=[ \t]*\"([^\"\r\n]+)\""
+        r"|\bvariable[ \t]+\"[\w-]{0,60}(?i:password|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key)"
+        r"\"[ \t]*\{[^}]{0,300}?\bdefault[ \t]*=[ \t]*\"([^\"\r\n]+)\""
+        r"|(?i:password to proceed to installation:)\s+([0-9a-f]{32})\b"
+        r"|\binitialAdminPassword[ \t]*\r?\n[ \t]*([0-9a-f]{32})\b"
+        # a default in an environment lookup: os.getenv("DB_PASSWORD", "x"), environ.get("pwd", "x")
+        r"|\b(?:getenv|environ\.get|env\.get|ENV\.fetch)\([ \t]*[\"'][\w.-]{0,60}" + _CODE_NAMES + r"[\"'][ \t]*,[ \t]*"
+        r"(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)')"
+        # PHP constants: define("DB_PASSWORD", "x")
+        r"|\bdefine\([ \t]*[\"'][\w.-]{0,60}" + _CODE_NAMES + r"[\"'][ \t]*,[ \t]*(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)')"
+        # name/value pairs: {"key": "db_password", "value": "x"}, Kubernetes env "- name: DB_PASSWORD\n  value: x"
+        r"|\"(?:[Kk]ey|[Nn]ame|ParameterKey)\"[ \t]*:[ \t]*\"[\w.-]{0,60}" + _CODE_NAMES + r"\"[ \t]*,[ \t]*"
+        r"\"(?:[Vv]alue|ParameterValue)\"[ \t]*:[ \t]*\"([^\"\r\n]+)\""
+        r"|\b(?:name|key):[ \t]*[\"']?[\w.-]{0,60}" + _CODE_NAMES + r"[\"']?[ \t]*\r?\n[ \t]*(?:-[ \t]+)?value:[ \t]*"
+        r"[\"']?([^\"'\s][^\"'\r\n]*)",
+        "keywords": [
+            "credential",
+            "basicauth",
+            "digestauth",
+            "proxyauth",
+            "passwordauthentication",
+            "auth",
+            "login",
+            "directoryentry",
+            "<add",
+            "variable",
+            "proceed to installation",
+            "initialadminpassword",
+            "getenv",
+            "environ.get",
+            "env.get",
+            "env.fetch",
+            "define",
+            "value",
+        ],
+        "allow": [{"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"}],
+        "examples": {
+            "redact": [
+                'client.Credentials = new NetworkCredential("svc@corp.test", "vzihlaqukn42");',
+                "r = requests.get(url, auth=('admin', 'S3cr3t-Pw'))",
+                "server.login(sender, 'app-pass-9x7z')",
+                'new DirectoryEntry("LDAP://corp.test", "CORP\\\\svc", "Ldap-Pw-42");',
+                '<add key="SmtpPassword" value="M@ilPw2024"/>',
+                'variable "okta_api_token" {\n  type    = string\n  default = "00Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7"\n}',
+                "Please use the following password to proceed to installation:\n\n0a1b2c3d4e5f60718293a4b5c6d7e8f9\n",
+                'db_pw = os.getenv("DB_PASSWORD", "L0cal-Pw-99")',
+                "define('AUTH_SECRET', 'q8Zr2Lx7Kp4Wn9');",
+                '{"key": "smtp.password", "value": "M4il-Pw-77"}',
+                'env:\n  - name: DB_PASSWORD\n    value: "Pg-Pw-2024"\n',
+            ],
+            "keep": [
+                "auth = HTTPBasicAuth(user, password)",
+                "server.login(user, os.environ['SMTP_PASSWORD'])",
+                '<add key="PasswordResetUrl" value="https://x.test/reset"/>',
+                'variable "db_password" {\n  type      = string\n  sensitive = true\n}',
+                'new NetworkCredential("svc", "")',
+                'os.getenv("DB_PASSWORD", "")',
+                "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: pw}\n",
+            ],
+        },
+    },
+    {
+        "id": "nova-maven-master-password",
+        "description": "Maven's encrypted master password (<master>{...}</master> in settings-security.xml).",
+        "regex": r"<master>(\{[A-Za-z0-9+/=]{16,}\\?\})</master>",
+        "keywords": ["<master>"],
+        "examples": {
+            "redact": [
+                "<settingsSecurity>\n  <master>{jSMOWnoPFgsHVpMvz5VrIt5kRbzGpI8u+9EF1iFQyJQ=}</master>\n</settingsSecurity>",
+                "<master>{Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Z\\}</master>",
+                "  <master>{COQLCE6DU6GtcS5P=}</master>",
+            ],
+            "keep": [
+                "<master>true</master>",
+                "<master>{master}</master>",
+                "<branch>master</branch>",
+            ],
+        },
+    },
+    {
         "id": "nova-secret-assignment",
         "description": "Value assigned to a secret-named key (password, passwd, pwd, secret, *_PASSWORD, *_SECRET, "
         "*_TOKEN, api_key, ...) in env files, shell, YAML, JSON, TOML, INI, XML, code and CLI flags.",
@@ -750,10 +1294,14 @@ OWN_RULES: list[dict] = [
             {
                 # not credentials: pagination / CSRF / ML tokens, and $PWD (the working directory)
                 "regexes": [
-                    r"(?i)^[ \t\"'\\-]*[\w.-]*?(?:csrf|xsrf|page|next|continuation|sync|cancellation|pagination|resume|"
+                    r"(?i)^[^\w\r\n]{0,3}[\w.-]*?(?:csrf|xsrf|page|next|continuation|sync|cancellation|pagination|resume|"
                     r"idempotency|max|num|eos|bos|pad|unk|sep|cls|mask|start|end|last|first|prev|previous|cursor|"
                     r"public)[_.-]?token(?:\W|\z)",
-                    r"(?i)^pwd\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?~?/",
+                    r"(?i)^[^\w\r\n]?pwd\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?~?/",
+                    # the hash or digest of a secret, not the secret: password_hash, hashed_secret, token_sha256
+                    r"(?i)^[^:=\r\n]{0,80}?(?:hash(?:ed)?|digest|checksum|sha\d{0,3}|md5|fingerprint)[_.-]?"
+                    r"(?:password|passwd|pass|pwd|secret|token|key)s?\b",
+                    r"^--[\w-]+=[ \t]",  # --password= next-arg: an empty value
                     r"^[ \t]*passwd:[ \t]+(?:files|compat|systemd|ldap|nis|sss|db|winbind|cache)\b",  # nsswitch.conf
                 ],
                 "target": "match",
