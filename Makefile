@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_SRC := python tests benches examples tools
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: help venv build browser test test-rust test-py bench fuzz demo lint fmt clean
+.PHONY: help venv build browser test test-rust test-py bench fuzz demo lint fmt clean redaction-report
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ fuzz: build ## fuzzing at length: 100,000 inputs per Rust property, 20,000 per P
 	scratch=$$(mktemp -d) && TMPDIR=$$scratch $(PY) tests/fuzz/atheris_targets.py -max_total_time=$${FUZZ_SECONDS:-300} \
 	  -max_len=8192 -artifact_prefix=$$scratch/ -print_final_stats=1; status=$$?; \
 	  ls $$scratch/crash-* 2>/dev/null; rm -rf $$scratch; exit $$status
+
+redaction-report: build ## recall and precision of secret redaction on the labelled corpus (tests/redaction_corpus), per category
+	$(PY) benches/redaction_report.py
 
 fmt: venv ## format the Rust and Python code (cargo fmt, ruff format, ruff check --fix)
 	cargo fmt --all

@@ -112,11 +112,52 @@ struct Rule {
     placeholder: Vec<u8>,
 }
 
+/// The package's rule file as build.rs compiled it (`$OUT_DIR/builtin_rules.rs`).
+pub struct Builtin {
+    bytes: &'static [u8],
+    global: Option<StaticAllow>,
+    rules: &'static [StaticRule],
+}
+
+struct StaticRule {
+    id: &'static str,
+    regex: &'static str,
+    keywords: &'static [&'static str],
+    secret_group: Option<usize>,
+    entropy: Option<f64>,
+    allow: &'static [StaticAllow],
+}
+
+struct StaticAllow {
+    regexes: &'static [&'static str],
+    stopwords: &'static [&'static str],
+    target: Target,
+    all: bool,
+}
+
+impl StaticAllow {
+    fn to_allow(&self) -> Allow {
+        Allow {
+            regexes: self.regexes.iter().map(|r| Pattern::new((*r).to_string())).collect(),
+            stopwords: self
+                .stopwords
+                .iter()
+                .map(|w| w.to_ascii_lowercase().into_bytes())
+                .collect(),
+            target: self.target,
+            all: self.all,
+        }
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
 /// The rules of one process: built-in and user ones merged, with the prefilter.
 pub struct RuleSet {
     rules: Vec<Rule>,
     global: Vec<Allow>,
-    prefilter: Option<AhoCorasick>,
+    /// The prefilter as an NFA, built once NAIVE_UNTIL bytes have been scanned.
+    prefilter: OnceLock<Option<AhoCorasick>>,
     /// The prefilter as a DFA, built once FAST_AFTER bytes have been scanned.
     fast: OnceLock<Option<AhoCorasick>>,
     scanned: AtomicUsize,
@@ -146,7 +187,7 @@ impl RuleSet {
         let mut set = RuleSet {
             rules: Vec::new(),
             global: Vec::new(),
-            prefilter: None,
+            prefilter: OnceLock::new(),
             fast: OnceLock::new(),
             scanned: AtomicUsize::new(0),
             keywords: Vec::new(),
@@ -155,6 +196,12 @@ impl RuleSet {
             problems: Vec::new(),
         };
         for (index, document) in documents.iter().enumerate() {
+            if index == 0 {
+                if let Some(builtin) = BUILTIN.as_ref().filter(|b| b.bytes == *document) {
+                    set.add_builtin(builtin);
+                    continue;
+                }
+            }
             if let Err(why) = set.add_document(document, index) {
                 if index == 0 {
                     return Err(why);
@@ -163,8 +210,28 @@ impl RuleSet {
                     .push(format!("rule file {index}: {why}; none of its rules used"));
             }
         }
-        set.build_prefilter()?;
+        set.build_prefilter();
         Ok(set)
+    }
+
+    /// The package's own rule file, from the tables build.rs compiled it into (checked by
+    /// the tests to give the very rules parsing it gives).
+    fn add_builtin(&mut self, builtin: &Builtin) {
+        if let Some(global) = &builtin.global {
+            self.global.push(global.to_allow());
+        }
+        for rule in builtin.rules {
+            self.rules.push(Rule {
+                id: rule.id.to_string(),
+                regex: Pattern::new(rule.regex.to_string()),
+                quick: dialect::quick(rule.regex).map(Pattern::new),
+                keywords: rule.keywords.iter().map(|k| (*k).to_string()).collect(),
+                secret_group: rule.secret_group,
+                entropy: rule.entropy,
+                allow: rule.allow.iter().map(StaticAllow::to_allow).collect(),
+                placeholder: format!("[REDACTED:{}]", rule.id).into_bytes(),
+            });
+        }
     }
 
     fn add_document(&mut self, document: &[u8], index: usize) -> Result<(), String> {
@@ -218,7 +285,7 @@ impl RuleSet {
         Ok(())
     }
 
-    fn build_prefilter(&mut self) -> Result<(), String> {
+    fn build_prefilter(&mut self) {
         let mut index: HashMap<&str, usize> = HashMap::new();
         let mut keywords: Vec<String> = Vec::new();
         let mut by_keyword: Vec<Vec<usize>> = Vec::new();
@@ -235,27 +302,30 @@ impl RuleSet {
                 by_keyword[at].push(number);
             }
         }
-        if !keywords.is_empty() {
-            self.prefilter = Some(automaton(&keywords, AhoCorasickKind::NoncontiguousNFA)?);
-        }
         self.keywords = keywords;
         self.by_keyword = by_keyword;
-        Ok(())
     }
 
-    /// The prefilter to use now: the NFA (built in well under a millisecond) until
-    /// FAST_AFTER bytes have been scanned, then a DFA (a few milliseconds to build,
-    /// several times faster a byte). A hook process redacts a few kilobytes and exits;
-    /// a long-lived writer pays the DFA's build once. Both find the same keywords.
+    /// The prefilter to use for the next `scanned` bytes. A process's first NAIVE_UNTIL
+    /// bytes are searched keyword by keyword (`memmem`): no automaton to build, which costs
+    /// more than a hook process's few kilobytes take to search. Then an NFA is built (about a
+    /// millisecond), and after FAST_AFTER bytes a DFA (a few milliseconds, several times faster
+    /// a byte), which a long-lived writer pays once. All find the same keywords.
     fn automaton(&self, scanned: usize) -> Option<&AhoCorasick> {
-        let nfa = self.prefilter.as_ref()?;
-        if self.scanned.fetch_add(scanned, Ordering::Relaxed) < FAST_AFTER {
-            return Some(nfa);
+        let before = self.scanned.fetch_add(scanned, Ordering::Relaxed);
+        if before < NAIVE_UNTIL {
+            return None;
+        }
+        let nfa = self
+            .prefilter
+            .get_or_init(|| automaton(&self.keywords, AhoCorasickKind::NoncontiguousNFA).ok());
+        if before < FAST_AFTER {
+            return nfa.as_ref();
         }
         let fast = self
             .fast
             .get_or_init(|| automaton(&self.keywords, AhoCorasickKind::DFA).ok());
-        Some(fast.as_ref().unwrap_or(nfa))
+        fast.as_ref().or(nfa.as_ref())
     }
 
     /// The number of rules.
@@ -285,17 +355,28 @@ impl RuleSet {
         for &rule in &self.always {
             chosen[rule] = true;
         }
-        if let Some(automaton) = self.automaton(text.len()) {
+        if !self.keywords.is_empty() {
             // Keywords are lowercase: search the text folded the same way (ASCII only), which
             // builds an automaton in half the time of an ASCII case-insensitive one.
             let lowered = text.to_ascii_lowercase();
-            let mut seen = vec![false; self.by_keyword.len()];
-            for found in automaton.find_overlapping_iter(&lowered) {
-                let keyword = found.pattern().as_usize();
-                if !seen[keyword] {
-                    seen[keyword] = true;
-                    for &rule in &self.by_keyword[keyword] {
-                        chosen[rule] = true;
+            let mut mark = |keyword: usize| {
+                for &rule in &self.by_keyword[keyword] {
+                    chosen[rule] = true;
+                }
+            };
+            if let Some(automaton) = self.automaton(text.len()) {
+                let mut seen = vec![false; self.keywords.len()];
+                for found in automaton.find_overlapping_iter(&lowered) {
+                    let keyword = found.pattern().as_usize();
+                    if !seen[keyword] {
+                        seen[keyword] = true;
+                        mark(keyword);
+                    }
+                }
+            } else {
+                for (keyword, word) in self.keywords.iter().enumerate() {
+                    if memmem::find(&lowered, word.as_bytes()).is_some() {
+                        mark(keyword);
                     }
                 }
             }
@@ -391,7 +472,9 @@ impl RuleSet {
     }
 }
 
-/// Bytes the prefilter's NFA scans before the DFA is built.
+/// Bytes searched keyword by keyword before the prefilter's NFA is built.
+const NAIVE_UNTIL: usize = 32 << 10;
+/// Bytes scanned before the prefilter's DFA is built.
 const FAST_AFTER: usize = 256 << 10;
 
 fn automaton(keywords: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, String> {
@@ -641,6 +724,25 @@ mod tests {
     }
 
     #[test]
+    fn the_three_prefilters_pick_the_same_rules() {
+        let rules = set(
+            r#"{"id": "a", "regex": "x", "keywords": ["hvs.", "s."]}, {"id": "b", "regex": "y", "keywords": ["ey"]},
+               {"id": "c", "regex": "z", "keywords": ["key"]}, {"id": "d", "regex": "w", "keywords": ["zzz"]}"#,
+        );
+        let texts: [&[u8]; 4] = [b"HVS.abc", b"the KEY", b"s.ey", b"nothing"];
+        let naive: Vec<_> = texts.iter().map(|t| rules.candidates(t)).collect();
+        assert_eq!(naive, vec![vec![0], vec![1, 2], vec![0, 1], vec![]]);
+        rules.candidates(&vec![b'-'; NAIVE_UNTIL]);
+        assert!(rules.prefilter.get().is_none());
+        let nfa: Vec<_> = texts.iter().map(|t| rules.candidates(t)).collect();
+        assert!(rules.prefilter.get().is_some_and(Option::is_some) && rules.fast.get().is_none());
+        rules.candidates(&vec![b'-'; FAST_AFTER]);
+        let dfa: Vec<_> = texts.iter().map(|t| rules.candidates(t)).collect();
+        assert!(rules.fast.get().is_some_and(Option::is_some));
+        assert_eq!((&nfa, &dfa), (&naive, &naive));
+    }
+
+    #[test]
     fn entropy_and_allowlists() {
         assert!((entropy(b"aaaa") - 0.0).abs() < f64::EPSILON);
         assert!((entropy(b"ab") - 1.0).abs() < f64::EPSILON);
@@ -661,6 +763,52 @@ mod tests {
         let rules = set(r#"{"id": "x", "regex": "s=[^ ]{0,2}", "keywords": ["s="]}"#);
         assert_eq!(redact(&rules, "s=é!"), "[REDACTED:x]!");
         assert_eq!(redact(&rules, "s=aé"), "[REDACTED:x]");
+    }
+
+    #[test]
+    fn the_compiled_built_in_rules_are_the_parsed_ones() {
+        let Some(builtin) = BUILTIN.as_ref() else { return };
+        let compiled = RuleSet::load(&[builtin.bytes]).unwrap();
+        let mut parsed = RuleSet::load(&[b"{\"format\": 1}"]).unwrap();
+        parsed.rules.clear();
+        parsed.add_document(builtin.bytes, 0).unwrap();
+        parsed.build_prefilter();
+        assert_eq!(compiled.rules.len(), parsed.rules.len());
+        for (a, b) in compiled.rules.iter().zip(&parsed.rules) {
+            assert_eq!(
+                (
+                    &a.id,
+                    &a.regex.source,
+                    &a.keywords,
+                    a.secret_group,
+                    a.entropy,
+                    &a.placeholder
+                ),
+                (
+                    &b.id,
+                    &b.regex.source,
+                    &b.keywords,
+                    b.secret_group,
+                    b.entropy,
+                    &b.placeholder
+                )
+            );
+            assert_eq!(a.quick.as_ref().map(|q| &q.source), b.quick.as_ref().map(|q| &q.source));
+            assert_eq!(a.allow.len(), b.allow.len());
+            for (x, y) in a.allow.iter().zip(&b.allow) {
+                let sources = |allow: &Allow| allow.regexes.iter().map(|p| p.source.clone()).collect::<Vec<_>>();
+                assert_eq!(
+                    (sources(x), &x.stopwords, x.target == y.target, x.all),
+                    (sources(y), &y.stopwords, true, y.all)
+                );
+            }
+        }
+        assert_eq!(compiled.global.len(), parsed.global.len());
+        let text = b"password=hunter2x ghp_0123456789abcdefghijABCDEFGHIJklmnop key=EXAMPLE";
+        assert_eq!(
+            compiled.redact(text).unwrap().map(|r| r.text),
+            parsed.redact(text).unwrap().map(|r| r.text)
+        );
     }
 
     #[test]

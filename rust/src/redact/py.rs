@@ -35,8 +35,8 @@ type RedactedRecord<'py> = Option<(
 #[pymethods]
 impl Redactor {
     #[new]
-    fn new(documents: Vec<Vec<u8>>) -> PyResult<Self> {
-        let slices: Vec<&[u8]> = documents.iter().map(Vec::as_slice).collect();
+    fn new(documents: Vec<Bound<'_, PyBytes>>) -> PyResult<Self> {
+        let slices: Vec<&[u8]> = documents.iter().map(PyBytesMethods::as_bytes).collect();
         let rules = RuleSet::load(&slices).map_err(|why| PyValueError::new_err(format!("bad rule file: {why}")))?;
         Ok(Redactor { rules })
     }
