@@ -285,3 +285,11 @@ def test_both_kernels_give_the_same_bytes_on_planted_secrets(rust, seed, filler)
     assert rust.Redactor(documents).redact_text(text) == _python.Redactor(documents).redact_text(text)
     record = {"type": "event", "tool_input": {"command": text, text[:20]: [text[::-1]]}}
     assert rust.Redactor(documents).redact_record(record) == _python.Redactor(documents).redact_record(record)
+
+
+def test_the_built_in_rules_pass_every_check_a_user_file_gets(kernel):
+    """Loaded first, the package's own file is trusted (the Rust kernel has it compiled in,
+    the fallback skips walking it); loaded as a user file it is checked and compiled whole."""
+    builtin = _builtin()
+    engine = kernel.Redactor([document(), builtin])
+    assert engine.problems == [] and engine.rule_count == len(json.loads(builtin)["rules"])
