@@ -486,17 +486,11 @@ _ASSIGN_NAMES = (
 )
 _ASSIGN_PREFIXED = r"token|pass"  # only as the last part of a longer name: GITHUB_TOKEN, DB_PASS
 _ASSIGN_GLUED = r"password|passwd|secret"  # also glued to a lowercase or upper-case word: SSHpassword, jwtsecret
-_CAMEL = r"Password|Passwd|Passphrase|Secret|Token|ApiKey|SecretKey|PrivateKey|AccessKey"
 _KEY_NAMED_BODY = (  # a name, or one ending in [_.-]name: DB_PASSWORD, spring.datasource.password, _password
-    r"_{0,2}(?:(?:[A-Za-z0-9]+[_.-]){0,8}(?:[A-Za-z0-9]{1,30}(?i:" + _ASSIGN_GLUED + r")|(?i:" + _ASSIGN_NAMES + r"))"
-    r"|(?:[A-Za-z0-9]+[_-]){1,8}(?i:" + _ASSIGN_PREFIXED + r"))"
+    r"_{0,2}(?:(?:[A-Za-z0-9]+[_.-])*(?:[A-Za-z0-9]+(?i:" + _ASSIGN_GLUED + r")|(?i:" + _ASSIGN_NAMES + r"))"
+    r"|(?:[A-Za-z0-9]+[_-])+(?i:" + _ASSIGN_PREFIXED + r"))"
 )
 _KEY_NAMED = r"\b" + _KEY_NAMED_BODY
-# anywhere on a line, a key starts at the start of a line, after a character that is not part of a path or a
-# word (so "/forgot-password" or "a-strong-password" in a URL path is no key), or after "--" (--db-password=x)
-_KEY_NAMED_ANYWHERE = r"(?:(?m:^)|[^/\w\r\n-]|--)" + _KEY_NAMED_BODY
-_KEY_CAMEL = r"\b[A-Za-z][A-Za-z0-9]{0,40}(?:" + _CAMEL + r")"  # dbPassword, clientSecret, apiKey
-_KEY = r"(?:" + _KEY_NAMED + r"|" + _KEY_CAMEL + r")"
 _QUOTED = (  # a quoted literal (also JSON-escaped \"...\"); the first char is not one that ends an expression
     r"\\?\"([^\"\r\n\s,;)+][^\"\r\n]*?)\\?\""
     r"|\\?'([^'\r\n\s,;)+][^'\r\n]*?)\\?'"
@@ -504,7 +498,7 @@ _QUOTED = (  # a quoted literal (also JSON-escaped \"...\"); the first char is n
 )
 # the same with an optional Python string prefix: f"...", b'...', r"..."
 _PQUOTED = "|".join("[rbfuRBFU]{0,2}" + alt for alt in _QUOTED.split("|"))
-_TEMPLATE = r"\$?\{\{[^}\r\n]{0,200}\}\}|\$\{[^}\s]{1,200}\}"  # captured whole so the global allowlist sees it
+_TEMPLATE = r"\$?\{\{[^}\r\n]*\}\}|\$\{[^}\s]+\}"  # captured whole so the global allowlist sees it
 _FIRST = r"[^\s'\"`,;&|<>(){}\[\]#!=\\*~-]"  # not a quote, a YAML indicator, an operator, empty, a list...
 _TOKEN = r"(" + _TEMPLATE + r"|" + _FIRST + r"[^\s'\"`,;|<>)\]}\\]*)"  # up to a space / delimiter
 _LINE = (  # the rest of the line (YAML/INI values may contain spaces), before a " #" comment
@@ -512,37 +506,114 @@ _LINE = (  # the rest of the line (YAML/INI values may contain spaces), before a
 )
 _AFTER_KEY = (  # operator and value after a key found anywhere on a line
     # key = value, key := value, key => value: a quoted literal or one token; key=#value (no space: not a comment)
-    r"\\?[\"']?\]?[ \t]*(?:=(#[^\s'\"`,;|<>(){}\[\]\\]{2,255})|(?::=|=>|=)[ \t]*(?:" + _PQUOTED + "|" + _TOKEN + ")"
+    r"\\?[\"']?\]?[ \t]*(?:=(#[^\s'\"`,;|<>(){}\[\]\\]{2,})|(?::=|=>|=)[ \t]*(?:" + _PQUOTED + "|" + _TOKEN + ")"
     # key: "quoted", or key: token when the token ends the entry ({password: abc, ...}) or the line
     r"|:[ \t]*(?:" + _QUOTED + "|" + _TOKEN + r"[ \t]*(?:[,;}\]]|\r|\n|\\[nr]|\z)))"
 )
-_SECRET_ASSIGNMENT = "|".join(
-    [
-        # YAML / header style, unquoted key first on its line: "key: value" up to the end of the line
-        r"(?m:^)[ \t]*(?:-[ \t]+)?" + _KEY + r"[ \t]*:[ \t]*" + _LINE,
-        # anywhere on a line
-        _KEY_NAMED_ANYWHERE + _AFTER_KEY,
-        # a camelCase key in an assignment is nearly always code: only with a quoted value there
-        _KEY_CAMEL + _AFTER_KEY.replace("|" + _TOKEN + ")", ")", 1),
-        # a comparison with a literal: if password == "hunter2", password.equals("x"), password === 'x'
-        _KEY_NAMED + r"[ \t]*(?:[!=]==?|\.equals\()[ \t]*(?:" + _PQUOTED + ")",
-        # prose: the password is "x"
-        r"\b(?i:password|passphrase|passwd)[ \t]+(?:is|was)[ \t]*:?[ \t]+(?:" + _QUOTED + ")",
-        # Dockerfile: ENV NAME value
-        r"(?m:^)[ \t]*ENV[ \t]+" + _KEY_NAMED + r"[ \t]+" + _TOKEN,
-        # command-line flag with a separate value: --password VALUE, --db-pass VALUE, --token VALUE,
-        # --tlspassword VALUE (no `...`: in a shell that is a command substitution, in prose a code span)
-        r"--(?i:"
-        + _ASSIGN_NAMES
-        + r"|token|pass|[a-z0-9]{1,20}(?:password|passwd)|(?:[a-z0-9]+-){1,4}(?:token|pass|secret))[ \t]+(?:"
-        + _QUOTED.rsplit("|", 1)[0]
-        + "|"
-        + _TOKEN
-        + ")",
-        # XML element: <password>value</password>, <db.password>, <apiToken>
-        r"<(?:[\w.-]*[_.:-]|[A-Za-z][A-Za-z0-9]{0,40})?(?i:" + _ASSIGN_NAMES + r")>([^<\s][^<\r\n]{0,255})</",
-    ]
+# The assignment rules are split by the family of the key's last word (the key always ends right before the
+# operator, so the family is fixed by that word and each rule's keywords occur in each of its matches): a text
+# that only says "key" compiles and runs only the "key" rules.
+_FAMILIES = {  # family -> (glued names, names, names only as the last part of a longer one, camelCase endings)
+    "password": (r"password|passwd", r"password|passwd|passphrase|pwd", r"pass", r"Password|Passwd|Passphrase"),
+    "secret": (r"secret", r"secret", None, r"Secret"),
+    "key": (
+        None,
+        r"(?:api|secret|secret[_.-]?access|private|auth|encryption|signing|master|access)[_.-]?key|apikey",
+        None,
+        r"ApiKey|SecretKey|PrivateKey|AccessKey",
+    ),
+    "token": (None, r"(?:access|auth|refresh|api|bearer|session)[_.-]?token", r"token", r"Token"),
+}
+_FAMILY_KEYWORDS = {"password": ["pass", "pwd"], "secret": ["secret"], "key": ["key"], "token": ["token"]}
+
+
+def _named_body(family: str) -> str:
+    glued, names, prefixed, _ = _FAMILIES[family]
+    alts = ([r"[A-Za-z0-9]+(?i:" + glued + ")"] if glued else []) + [r"(?i:" + names + ")"]
+    body = r"_{0,2}(?:(?:[A-Za-z0-9]+[_.-])*" + ("(?:" + "|".join(alts) + ")" if len(alts) > 1 else alts[0])
+    if prefixed:
+        body += r"|(?:[A-Za-z0-9]+[_-])+(?i:" + prefixed + ")"
+    return body + ")"
+
+
+def _yaml_line(family: str) -> str:
+    """YAML / header style, unquoted key first on its line: "key: value" up to the end of the line."""
+    camel = r"\b[A-Za-z][A-Za-z0-9]*(?:" + _FAMILIES[family][3] + ")"
+    return r"(?m:^)[ \t]*(?:-[ \t]+)?(?:\b" + _named_body(family) + "|" + camel + r")[ \t]*:[ \t]*" + _LINE
+
+
+def _cases(*words: str) -> str:
+    """Each word in lower, UPPER or Title case (apiKey, API_KEY, ApiKey): unlike (?i:...), a short literal set
+    that the regex crate searches fast."""
+    return "(?:" + "|".join("%s|%s|%s" % (w, w.upper(), w.title()) for w in words) + ")"
+
+
+# A key anywhere on a line, then = / := / => / : and a value. These patterns start at the key's last word (a literal,
+# so they are cheap to search): whatever precedes it is not part of the match, so the allowlists that look at the
+# whole key (next_page_token, hashed_password, --password= with an empty value) look at the line instead.
+_SEP = "[_.-]?"
+_ANYWHERE = {  # rule id -> (the key's last word, what that is, keywords)
+    "nova-secret-assignment": (
+        r"(?i:password|passwd|passphrase)",
+        "password, passwd, passphrase",
+        ["passw", "passphrase"],
+    ),
+    "nova-pwd-assignment": (r"(?:\b|[_.-])(?i:pwd)", "pwd", ["pwd"]),
+    "nova-pass-suffix-assignment": (r"[_-](?i:pass)", "_pass (DB_PASS)", ["_pass", "-pass"]),
+    "nova-named-secret-assignment": (r"(?i:secret)", "secret (client_secret, JWT_SECRET)", ["secret"]),
+    "nova-api-key-assignment": (
+        r"(?:"
+        + _cases("secret")
+        + "(?:"
+        + _SEP
+        + _cases("access")
+        + ")?|"
+        + _cases("api", "private", "auth", "encryption", "signing", "master", "access")
+        + ")"
+        + _SEP
+        + _cases("key"),
+        "api_key, secret_key, private_key, access_key, ...",
+        ["key"],
+    ),
+    "nova-access-token-assignment": (
+        _cases("access", "auth", "refresh", "api", "bearer", "session") + _SEP + _cases("token"),
+        "access_token, auth_token, refresh_token, ...",
+        ["token"],
+    ),
+    "nova-token-suffix-assignment": (r"[_-](?i:token)", "_token (GITHUB_TOKEN)", ["_token", "-token"]),
+}
+_CAMEL_TOKEN_ASSIGNMENT = "Token" + _AFTER_KEY.replace("|" + _TOKEN + ")", ")", 1)  # clientToken = "x"
+_NAME_WORDS = (  # the last word of any secret name (for the comparison rule)
+    "(?:"
+    + _cases("password", "passwd", "passphrase", "pwd", "secret")
+    + "|[_-]"
+    + _cases("token", "pass")
+    + "|"
+    + _ANYWHERE["nova-api-key-assignment"][0]
+    + "|"
+    + _ANYWHERE["nova-access-token-assignment"][0]
+    + ")"
 )
+
+# a comparison with a literal: if password == "hunter2", password.equals("x"), password === 'x'
+_COMPARISON = _NAME_WORDS + r"[ \t]*(?:[!=]==?|\.equals\()[ \t]*(?:" + _PQUOTED + ")"
+# prose: the password is "x"
+_PROSE = r"\b(?i:password|passphrase|passwd)[ \t]+(?:is|was)[ \t]*:?[ \t]+(?:" + _QUOTED + ")"
+# Dockerfile: ENV NAME value
+_DOCKERFILE_ENV = r"(?m:^)[ \t]*ENV[ \t]+" + _KEY_NAMED + r"[ \t]+" + _TOKEN
+# command-line flag with a separate value: --password VALUE, --db-pass VALUE, --token VALUE, --tlspassword VALUE (no
+# `...`: in a shell that is a command substitution, in prose a code span)
+_CLI_FLAG = (
+    r"--(?i:"
+    + _ASSIGN_NAMES
+    + r"|token|pass|[a-z0-9]{1,20}(?:password|passwd)|(?:[a-z0-9]+-){1,4}(?:token|pass|secret))[ \t]+(?:"
+    + _QUOTED.rsplit("|", 1)[0]
+    + "|"
+    + _TOKEN
+    + ")"
+)
+# XML element: <password>value</password>, <db.password>, <apiToken>
+_XML_ELEMENT = r"<(?:[\w.-]*[_.:-]|[A-Za-z][A-Za-z0-9]{0,40})?(?i:" + _ASSIGN_NAMES + r")>([^<\s][^<\r\n]{0,255})</"
 
 _CODE_NAMES = r"(?i:password|passwd|pwd|secret|token|pass|api[_-]?key|apikey)"  # names in the code-credentials rule
 
@@ -574,7 +645,7 @@ CODE_VALUE_ALLOW = [
     r"(?i)^(?:get|set|put|enter|insert|add|replace|fill|use|paste|provide|obtain|generate|create|ask|read|fetch|"
     r"stored?|kept|found|defined)[ \t]+(?:this|it|the|a|an|your|from|in|with|here|me|by|at|via)\b",
     # shell quoting around a variable ('"'$VAR'"'), a variable followed by a path ($BASE_URL/reset)
-    r"^['\"]?\$\{?[A-Za-z_]\w*\}?['\"]?\z",
+    r"^['\"]?\$?\$\{?[A-Za-z_]\w*\}?['\"]?\z",
     r"^\$\{?[A-Za-z_]\w*\}?/",
     r"^\.[ \t]*\$[A-Za-z_]",  # PHP concatenation: 'password = '.$p['x']
     # format / interpolation fields: "prefix_{}".format(x), f"pre_{name}", `pre${name}`
@@ -584,6 +655,676 @@ CODE_VALUE_ALLOW = [
     r"^!(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Join|If|Select|Base64|Split|GetAZs|Cidr)\b",  # CloudFormation
     r"^#[A-Za-z][\w]*(?:-\w+)+\z",  # a CSS selector / anchor: #add-password
 ]
+
+# match-target allowlists of the assignment rules, each given only to the rules whose matches it can apply to
+_NOT_A_CREDENTIAL_TOKEN = (  # pagination / CSRF / ML tokens
+    r"(?i)^[^\w\r\n]{0,3}[\w.-]*?(?:csrf|xsrf|page|next|continuation|sync|cancellation|pagination|resume|"
+    r"idempotency|max|num|eos|bos|pad|unk|sep|cls|mask|start|end|last|first|prev|previous|cursor|"
+    r"public)[_.-]?token(?:\W|\z)"
+)
+_PWD_IS_A_PATH = r"(?i)^[^\w\r\n]?pwd\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?~?/"  # $PWD, the working directory
+_HASH_OF_A_SECRET = (  # the hash or digest of a secret, not the secret: password_hash, hashed_secret, token_sha256
+    r"(?i)^[^:=\r\n]{0,80}?(?:hash(?:ed)?|digest|checksum|sha\d{0,3}|md5|fingerprint)[_.-]?"
+    r"(?:password|passwd|pass|pwd|secret|token|key)s?\b"
+)
+_NSSWITCH = r"^[ \t]*passwd:[ \t]+(?:files|compat|systemd|ldap|nis|sss|db|winbind|cache)\b"  # nsswitch.conf
+_FLAG_PROSE = (  # prose about a flag: "the --password option", "--token is required"
+    r"(?i)^--[\w-]+[ \t]+(?:options?|flags?|arguments?|args?|parameters?|params?|switch|values?|is|"
+    r"are|was|and|or|to|the|a|an|can|cannot|must|should|will|for|with|of|in|on|instead|when|if)\z"
+)
+# the same three, for the patterns that start at the key's last word: on the line
+_NOT_A_CREDENTIAL_TOKEN_LINE = (
+    r"(?i)(?:csrf|xsrf|page|next|continuation|sync|cancellation|pagination|resume|idempotency|max|num|eos|bos|pad|"
+    r"unk|sep|cls|mask|start|end|last|first|prev|previous|cursor|public)[_.-]?token\\?[\"']?\]?[ \t]*"
+    r"(?:[!=:]?=|=>|:|\.equals\()"
+)
+_HASH_OF_A_SECRET_LINE = (
+    r"(?i)(?:hash(?:ed)?|digest|checksum|sha\d{0,3}|md5|fingerprint)[_.-]?"
+    r"(?:password|passwd|pass|pwd|secret|token|key)s?\\?[\"']?\]?[ \t]*(?:[!=:]?=|=>|:|\.equals\()"
+)
+_EMPTY_FLAG_VALUE_LINE = r"(?i)--[\w-]*(?:password|passwd|passphrase|pwd|secret|key|token|pass)=[ \t]"
+# the key is the last part of a URL path: "/forgot-password": "...", put '/reset-password' => "..."
+_KEY_IN_A_PATH_LINE = (
+    r"(?i)/[\w.-]*(?:password|passwd|passphrase|pwd|secret|key|token|pass)\\?[\"']?\]?[ \t]*(?::=|=>|[:=])"
+)
+_ANYWHERE_LINE = [_HASH_OF_A_SECRET_LINE, _EMPTY_FLAG_VALUE_LINE, _KEY_IN_A_PATH_LINE]
+_ASSIGN_ALLOW = {  # rule id or kind -> {target: regexes}
+    "password": {"match": [_PWD_IS_A_PATH, _HASH_OF_A_SECRET, _NSSWITCH]},
+    "secret": {"match": [_HASH_OF_A_SECRET]},
+    "key": {"match": [_HASH_OF_A_SECRET]},
+    "token": {"match": [_NOT_A_CREDENTIAL_TOKEN, _HASH_OF_A_SECRET]},
+    "nova-secret-assignment": {
+        "match": [_NSSWITCH],
+        "line": _ANYWHERE_LINE,
+    },
+    "nova-pwd-assignment": {
+        "match": [_PWD_IS_A_PATH],
+        "line": _ANYWHERE_LINE,
+    },
+    "nova-pass-suffix-assignment": {"line": _ANYWHERE_LINE},
+    "nova-named-secret-assignment": {"line": _ANYWHERE_LINE},
+    "nova-api-key-assignment": {"line": _ANYWHERE_LINE},
+    "nova-access-token-assignment": {"line": _ANYWHERE_LINE},
+    "nova-token-suffix-assignment": {"line": [_NOT_A_CREDENTIAL_TOKEN_LINE, *_ANYWHERE_LINE]},
+    "camel": {"line": [_NOT_A_CREDENTIAL_TOKEN_LINE, _HASH_OF_A_SECRET_LINE]},
+    "comparison": {"line": [_NOT_A_CREDENTIAL_TOKEN_LINE, _HASH_OF_A_SECRET_LINE]},
+    "prose": {},
+    "env": {"match": [_NOT_A_CREDENTIAL_TOKEN, _HASH_OF_A_SECRET]},
+    "flag": {"match": [_NOT_A_CREDENTIAL_TOKEN, _HASH_OF_A_SECRET, _FLAG_PROSE]},
+    "xml": {"match": [_NOT_A_CREDENTIAL_TOKEN, _HASH_OF_A_SECRET]},
+}
+
+
+def _assignment_allow(kind: str) -> list[dict]:
+    allow = [{"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"}]
+    for target, regexes in _ASSIGN_ALLOW[kind].items():
+        allow.append({"regexes": regexes, "target": target, "condition": "or"})
+    return allow
+
+
+# tokens known by their own format: (id, what, pattern, keywords); each keyword is the token's own prefix (or
+# infix), so a rule only runs on a text holding one
+TOKEN_FORMATS = [
+    ("nova-github-refresh-token", "GitHub refresh token ghr_", r"ghr_[0-9A-Za-z]{36,}", ["ghr_"]),
+    (
+        "nova-gitlab-token",
+        "GitLab tokens gl*- (glpat-, glcbt-, glptt-, glrt-, ...)",
+        r"gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[0-9A-Za-z_-]{20,}",
+        ["glpat-", "gloas-", "gldt-", "glrt-", "glrtr-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-"]
+        + ["glsoat-", "glffct-", "glwt-"],
+    ),
+    (
+        "nova-vault-caes-token",
+        "Vault CAES tokens (s./hvs./b./hvb./r./hvr.)",
+        r"(?:hv[sbr]|[sbr])\.CAES[0-9A-Za-z_-]{40,}",
+        [".caes"],
+    ),
+    ("nova-nuget-api-key", "NuGet API key oy2...", r"oy2[a-z0-9]{43}", ["oy2"]),
+    ("nova-crates-io-token", "crates.io token cio...", r"cio[0-9A-Za-z]{32}", ["cio"]),
+    ("nova-sourcegraph-token", "Sourcegraph token sgp_", r"sgp_(?:[0-9a-f]{16}_|local_)?[0-9a-f]{40}", ["sgp_"]),
+    (
+        "nova-new-relic-key",
+        "New Relic keys NRAK-/NRAA-/NRII-/NRIQ-/NRRA-, ...NRAL",
+        r"NR(?:AK|AA|II|IQ|RA)-[0-9A-Za-z]{27}|[0-9a-z]{36}NRAL",
+        ["nrak-", "nraa-", "nrii-", "nriq-", "nrra-", "nral"],
+    ),
+    ("nova-twitch-stream-key", "Twitch stream key live_", r"live_\d{6,12}_[0-9A-Za-z]{30}", ["live_"]),
+    ("nova-adafruit-io-key", "Adafruit IO key aio_", r"aio_[0-9A-Za-z]{28}", ["aio_"]),
+    (
+        "nova-amazon-mws-token",
+        "Amazon MWS auth token",
+        r"amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        ["amzn.mws."],
+    ),
+    (
+        "nova-google-oauth-token",
+        "Google OAuth access (ya29.) and refresh (1//0) tokens",
+        r"ya29\.[0-9A-Za-z_-]{20,}|1//0[0-9A-Za-z_-]{40,}",
+        ["ya29.", "1//0"],
+    ),
+    ("nova-pypi-macaroon", "PyPI API token (macaroon) pypi-AgE...", r"pypi-AgE[0-9A-Za-z_-]{50,}", ["pypi-age"]),
+    (
+        "nova-azure-identifiable-key",
+        "Azure identifiable keys (...JQQJ9...AZ...)",
+        r"[0-9A-Za-z]{52}JQQJ9[0-9A-Za-z]{19}AZ[0-9A-Za-z]{6}",
+        ["jqqj9"],
+    ),
+]
+
+_CLI_VALUE = r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$-][^\s'\"]*))"  # quoted or one word, not $VAR / -flag
+# command-line passwords: (id, what, pattern, keywords); each pattern starts with (or requires) its tool's name
+PASSWORD_CLI = [
+    (
+        "nova-mysql-password",
+        "mysql -pSECRET (mysqldump, mysqladmin, mariadb, ...)",
+        r"\b(?:mysql(?:dump|admin|import|sh|slap|check)?|mariadb(?:-dump|-admin)?)\b[^\r\n|;&]{0,200}?[ \t]-p"
+        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"-][^\s'\"]*))",
+        ["mysql", "mariadb"],
+    ),
+    (
+        "nova-sshpass-password",
+        "sshpass -p X, psexec -p X",
+        r"\b(?i:sshpass|psexec(?:64)?(?:\.exe)?)\b[^\r\n|;&]{0,200}?[ \t]-p[ \t]+" + _CLI_VALUE,
+        ["sshpass", "psexec"],
+    ),
+    (
+        "nova-redis-cli-password",
+        "redis-cli -a X / --pass X",
+        r"\bredis-cli\b[^\r\n|;&]{0,200}?[ \t](?:-a|--pass)[ \t]+" + _CLI_VALUE,
+        ["redis-cli"],
+    ),
+    (
+        "nova-net-use-password",
+        "net use ... /user:u X",
+        r"\b(?i:net)[ \t]+(?i:use)\b[^\r\n]{0,200}?[ \t]/(?i:user|u):[^\s]+[ \t]+"
+        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"/$*][^\s'\"]*))",
+        ["net use"],
+    ),
+    (
+        "nova-curl-credentials",
+        "curl --proxy-user u:X, curl -u KEY:",
+        r"--proxy-user[ \t=]+[\"']?[^\s:\"']+:([^\s\"']+)"
+        r"|\bcurl\b[^\r\n]{0,300}?[ \t](?:-u|--user)[ \t=]+[\"']?([0-9A-Za-z_.-]{16,}):[\"']?(?:[ \t]|\r|\n|\z)",
+        ["--proxy-user", "curl"],
+    ),
+    (
+        "nova-password-flag",
+        "PowerShell / keytool -Password X, -storepass X, -PersonalAPIKey X, -AccessToken X",
+        r"[ \t]-(?:[Pp]assword|[Pp]asswd|PersonalAPIKey|ApiKey|AccessToken|storepass|keypass|srcstorepass|"
+        r"deststorepass|srckeypass|destkeypass)[ \t]+(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$(-][^\s'\"]*))",
+        ["-password", "-passwd", "-personalapikey", "-apikey", "-accesstoken", "storepass", "keypass"],
+    ),
+    (
+        "nova-openssl-pass-arg",
+        "openssl -passin/-passout pass:X",
+        r"-pass(?:in|out)[ \t]+pass:([^\s'\"]+)",
+        ["-passin", "-passout"],
+    ),
+    (
+        "nova-npm-auth-token",
+        "npm :_authToken / :_auth / :_password",
+        r":_(?:authToken|auth|password)\b[ \t]*=?[ \t]*[\"']?([^\s\"'${<=][^\s\"']{7,})",
+        [":_auth", ":_password"],
+    ),
+    (
+        "nova-vault-unseal-key",
+        "vault operator unseal X, Unseal Key 1: X",
+        r"\bvault[ \t]+operator[ \t]+unseal(?:[ \t]+-[\w-]+(?:=\S*)?)*[ \t]+([A-Za-z0-9+/]{40,}={0,2})"
+        r"|\bUnseal Key(?: \d+)?:[ \t]*([A-Za-z0-9+/]{40,}={0,2})",
+        ["unseal"],
+    ),
+]
+
+_CODE_LITERAL = r"(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)')"
+# credentials in code: (id, what, pattern, keywords, whether CODE_VALUE_ALLOW applies)
+CODE_CREDENTIALS = [
+    (
+        "nova-credential-constructor",
+        "NetworkCredential(u, p), HTTPBasicAuth(u, p), .login(u, p) and the like",
+        r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|UsernamePasswordCredentials|"
+        r"PasswordAuthentication|BasicAuthCredentials|\.login)[ \t]*\([ \t]*"
+        r"(?:\"[^\"\r\n]*\"|'[^'\r\n]*'|[\w.]+)[ \t]*,[ \t\r\n]*" + _CODE_LITERAL,
+        ["credential", "basicauth", "digestauth", "proxyauth", "passwordauthentication", ".login"],
+        True,
+    ),
+    (
+        "nova-auth-tuple",
+        "requests auth=(u, p)",
+        r"\bauth[ \t]*=[ \t]*\([ \t]*(?:\"[^\"\r\n]*\"|'[^'\r\n]*'|[\w.]+)[ \t]*,[ \t\r\n]*" + _CODE_LITERAL,
+        ["auth"],
+        True,
+    ),
+    (
+        "nova-directory-entry",
+        "DirectoryEntry(path, u, p)",
+        r"\bDirectoryEntry[ \t]*\([ \t\r\n]*(?:\"[^\"\r\n]*\"[ \t]*,[ \t\r\n]*){2}\"([^\"\r\n]+)\"",
+        ["directoryentry"],
+        True,
+    ),
+    (
+        "nova-dotnet-app-setting",
+        '.NET <add key="*Password" value="..."/>',
+        r"<add[ \t]+key[ \t]*=[ \t]*\"[\w.:-]{0,60}(?i:password|passwd|pwd|secret|token|api[_-]?key|apikey)\""
+        r"[ \t]+value[ \t]*=[ \t]*\"([^\"\r\n]+)\"",
+        ["<add"],
+        True,
+    ),
+    (
+        "nova-terraform-variable-default",
+        'Terraform variable "*_token" { default = "..." }',
+        r"\bvariable[ \t]+\"[\w-]{0,60}(?i:password|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key)"
+        r"\"[ \t]*\{[^}]{0,300}?\bdefault[ \t]*=[ \t]*\"([^\"\r\n]+)\"",
+        ["variable"],
+        True,
+    ),
+    (
+        "nova-jenkins-initial-password",
+        "Jenkins' initial admin password",
+        r"(?i:password to proceed to installation:)\s+([0-9a-f]{32})\b"
+        r"|\binitialAdminPassword[ \t]*\r?\n[ \t]*([0-9a-f]{32})\b",
+        ["proceed to installation", "initialadminpassword"],
+        False,
+    ),
+    (
+        "nova-env-default-credential",
+        'a default in an environment lookup: os.getenv("DB_PASSWORD", "x")',
+        r"\b(?:getenv|environ\.get|env\.get|ENV\.fetch)\([ \t]*[\"'][\w.-]{0,60}"
+        + _CODE_NAMES
+        + r"[\"'][ \t]*,[ \t]*"
+        + _CODE_LITERAL,
+        ["getenv", "environ.get", "env.get", "env.fetch"],
+        True,
+    ),
+    (
+        "nova-php-define-credential",
+        'PHP constants: define("DB_PASSWORD", "x")',
+        r"\bdefine\([ \t]*[\"'][\w.-]{0,60}" + _CODE_NAMES + r"[\"'][ \t]*,[ \t]*" + _CODE_LITERAL,
+        ["define("],
+        True,
+    ),
+    (
+        "nova-name-value-credential",
+        'name/value pairs: {"key": "db_password", "value": "x"}, Kubernetes env "- name: DB_PASSWORD / value: x"',
+        r"\"(?:[Kk]ey|[Nn]ame|ParameterKey)\"[ \t]*:[ \t]*\"[\w.-]{0,60}" + _CODE_NAMES + r"\"[ \t]*,[ \t]*"
+        r"\"(?:[Vv]alue|ParameterValue)\"[ \t]*:[ \t]*\"([^\"\r\n]+)\""
+        r"|\b(?:name|key):[ \t]*[\"']?[\w.-]{0,60}" + _CODE_NAMES + r"[\"']?[ \t]*\r?\n[ \t]*(?:-[ \t]+)?value:[ \t]*"
+        r"[\"']?([^\"'\s][^\"'\r\n]*)",
+        ["value"],
+        True,
+    ),
+]
+
+# examples of the assignment rules, shared out among them by build() (each goes to the first rule that redacts it)
+EXAMPLE_POOLS: dict[str, dict] = {
+    "code-credentials": {
+        "redact": [
+            'client.Credentials = new NetworkCredential("svc@corp.test", "vzihlaqukn42");',
+            "r = requests.get(url, auth=('admin', 'S3cr3t-Pw'))",
+            "server.login(sender, 'app-pass-9x7z')",
+            'new DirectoryEntry("LDAP://corp.test", "CORP\\\\svc", "Ldap-Pw-42");',
+            '<add key="SmtpPassword" value="M@ilPw2024"/>',
+            'variable "okta_api_token" {\n  type    = string\n  default = "00Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7"\n}',
+            "Please use the following password to proceed to installation:\n\n0a1b2c3d4e5f60718293a4b5c6d7e8f9\n",
+            'db_pw = os.getenv("DB_PASSWORD", "L0cal-Pw-99")',
+            "define('AUTH_SECRET', 'q8Zr2Lx7Kp4Wn9');",
+            '{"key": "smtp.password", "value": "M4il-Pw-77"}',
+            'env:\n  - name: DB_PASSWORD\n    value: "Pg-Pw-2024"\n',
+        ],
+        "keep": [
+            "auth = HTTPBasicAuth(user, password)",
+            "server.login(user, os.environ['SMTP_PASSWORD'])",
+            '<add key="PasswordResetUrl" value="https://x.test/reset"/>',
+            'variable "db_password" {\n  type      = string\n  sensitive = true\n}',
+            'new NetworkCredential("svc", "")',
+            'os.getenv("DB_PASSWORD", "")',
+            "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: pw}\n",
+        ],
+    },
+    "password-cli": {
+        "redact": [
+            "mysql -h db -u admin -pK9v_Q2mL7 -e 'show databases'",
+            "mysqldump -u root -p'Tr0ub4dor&3' shop > dump.sql",
+            "sshpass -p 'Zx8!yW7vU6' ssh deploy@10.0.0.5 uptime",
+            "PsExec.exe \\\\host -u Administrator -p Adm1nPass cmd",
+            "redis-cli -h cache -p 6379 -a q8Zr2Lx7Kp4Wn9Vt ping",
+            "net use Z: \\\\fs\\share /user:CORP\\svc Pa55w0rd!",
+            "curl --proxy-user admin:Pr0xyPw https://x.test",
+            "curl https://api.pay.test/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc: -d amount=100",
+            "Connect-VIServer -Server vc01 -User admin@vsphere.local -Password 'VMw@re123'",
+            "keytool -importkeystore -srcstorepass Ks8pass99 -deststorepass Ks8pass99",
+            "openssl pkcs12 -export -passout pass:Exp0rtPw -out cert.p12",
+            "npm config set //registry.npmjs.org/:_authToken 6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+            "vault operator unseal 3kQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
+            "Unseal Key 1: 98mQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
+        ],
+        "keep": [
+            "mysql -u root -p shop < dump.sql",
+            "//registry.npmjs.org/:_authToken={}",
+            "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+            "mysql -u root -p$MYSQL_ROOT_PASSWORD",
+            'sshpass -p "$SSHPASS" ssh host',
+            "redis-cli -a $REDIS_PASSWORD ping",
+            "curl -u admin https://x.test",
+            "Connect-VIServer -Server vc01 -Password $cred",
+            "net use Z: \\\\fs\\share /user:CORP\\svc *",
+            "vault operator unseal",
+        ],
+    },
+    "aws": {
+        "redact": [
+            "aws configure set aws_secret_access_key 9z7O+G/dHXg/g4L5SoGWTNmsMJoIhnBpuxaByBNq",
+            'aws_key: "PA3XsxZ8d8cPQLmnZzQ1dzC6ND2a8vhbyXU/Dw7k"',
+            'NewStaticCredentialsProvider("AKIAJDBBYU6HJBUZ2G5I", "R0rV91k+xKYua9B86iRFlvE7aejVkLUKpnjOplVF", "")',
+            "aws_session_token = IQoJb3JpZ2luX2VjEHoaCXVzLWVhc3QtMSJHMEUCIQD7v8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7"
+            "Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0A",
+        ],
+        "keep": [
+            "aws_commit_sha: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+            "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}",
+            "aws s3 cp key.txt s3://bucket/",
+        ],
+    },
+    "token-formats": {
+        "redact": [
+            '"refresh_token": "ghr_Zq8R2mT5vL9xK3pW7nB1cD4fG6hJ0kS2aE8uY5iO3tR7wQ1zX9vN4mB6lK2jH8gF0dS3aP5"',
+            "job token: glcbt-64_Hq2wE4rT6yU8iO0pA1sD3f",
+            "curl -X POST -F token=glptt-0f3e8a7c6b5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f https://gitlab.test/trigger",
+            "VAULT_TOKEN=s.CAESIJqz4Rm2Wk9Xb7Vn3Lp8Tq5Yc1Hf6Gd0Ss2Ee4Rr7Uu9Ii1Oo3Pp5Aa8Zz0Xx2Cc4Vv6Bb8Nn",
+            "nuget push pkg.nupkg oy2ujzde8gxd6ncf10epf91dhodzdoc9is0j8ht9lgmxg9 -Source https://api.test",
+            "token = cioTeKdNnFRIBXuDL7DxtpYlSXpfKtHF4vU",
+            "sourcegraph token sgp_a1b2c3d4e5f60718_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c<br/>",
+            "Get-NR1Catalog -PersonalAPIKey 'NRAK-7QX2MZK9PL4RWT8BN3VC6YH1JD5'",
+            "license: eu01xx7f3a9c2e5b8d1f4a6c9e2b5d8f1a4cNRAL",
+            "rtmp://live.twitch.tv/app/live_483920175_Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0",
+            '#define IO_KEY "aio_Xk3Pq9Lm2Zr7Wt5Yn8Bv4Cd6Fh1J"',
+            "MWS Auth Token: amzn.mws.4ea38b7b-f563-7709-4bae-bb2737f6a6f0",
+            "creds.token = 'ya29.a0AfH6SMBx3kQ9rT2vW8zL5pN7mC1yD4hF6jG0sE'",
+            "refresh_token: 1//0gX4kQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
+            "twine upload -u __token__ -p pypi-AgENdGVzdC5weXBpLm9yZwIkZjQ3YzJhNzEtOWQ0Yi00ZmU1LWE3NDQt dist/*",
+            "AZURE_DEVOPS_EXT_PAT=CsMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsJQQJ99Ty4Qwb8DwkNhFdnXsiAZDOVpzz",
+        ],
+        "keep": [
+            "ghr_ is the prefix of GitHub refresh tokens",
+            "glpat-xxxxxxxxxxxxxxxxxxxx",
+            "the cio0000000000000000000000000000000 column",
+            "live_stream_settings = load()",
+            "s.CAES",
+            "NRAK-EXAMPLEEXAMPLEEXAMPLE1234",
+        ],
+    },
+    "assignment": {
+        "redact": [
+            "DB_PASSWORD=Xk9vQ2mL7pR4",
+            "export GITHUB_TOKEN=gho_0123456789abcdef",
+            "password: s3cr3t-Value",
+            '{"password": "hunter2!", "user": "bob"}',
+            'api_key = "a1b2c3d4e5f6a7b8"',
+            "[database]\npassword = Tr0ub4dor&3\n",
+            "  client_secret: 'Zx8yW7vU6tS5'",
+            "SECRET=abc123def",
+            "passwd: qwerty123",
+            "Server=db;Database=app;User Id=sa;Pwd=Sa_Pa55w0rd;",
+            "mysql -u root --password=RootPw_2024 -h db",
+            "vault login --token s.AbCdEfGh12345678",
+            "spring.datasource.password=jdbcPw!99",
+            "<password>mvnRepoPass1</password>",
+            "const dbPassword = 'p@ss-w0rd-123';",
+            '{\\"secret\\": \\"q8W2e4R6t8Y0\\"}',
+            "curl -d 'user=bob&password=Pa55word123&remember=1' https://x.test/login",
+            "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz",
+            "- POSTGRES_PASSWORD=pgPass_42",
+            "x-api-key: 3b9f0c1d2e4a5b6c",
+            "db:\n  user: app\n  password: correct horse battery staple\n",
+            'self._password = "Hunter2-xyz"',
+            "{password: s3cr3tValue, user: admin}",
+            "jwt_secret: q8Zr2Lx7Kp4Wn9Vt\n",
+            "  GITLAB_TOKEN: Zq8R2mT5vL9xK3pW\n",
+            'const clientToken = "Xk9vQ2mL7pR4";',
+            'if password == "Tr0ub4dor-9x":',
+            'the password is "Qm8Zr2Lx7"',
+            "ENV DB_PASSWORD Pg-Pw-2024x",
+            "SMTP_PASS=Qm8Zr2Lx7Kp4 ./send.sh",
+            'session = Session(refresh_token="Zq8R2mT5vL9xK3pW")',
+        ],
+        "keep": [
+            "password: ${DB_PASSWORD}",
+            "password=",
+            "password_reset_url=https://example.org/reset",
+            "--password-file /run/secrets/db",
+            "password = os.environ['DB_PASSWORD']",
+            "password: str",
+            "def login(user, password=None):",
+            "password = getpass.getpass()",
+            "self.password = password",
+            'print("password:", pw)',
+            "csrf_token = generate_token()",
+            "next_page_token: offset-100",
+            "PWD=/work/main",
+            "passwd:         files systemd",
+            'password: "{{ vault_db_password }}"',
+            "token: ${{ secrets.GITHUB_TOKEN }}",
+            "SECRET_KEY=$(openssl rand -hex 32)",
+            "password: <your-password>",
+            "password = changeme",
+            "password: [REDACTED:nova-secret-assignment]",
+            "Password must be at least 12 characters.",
+            "docker login --password-stdin",
+            "{ password: hashedPassword, email }",
+            "if not password: raise ValueError('empty')",
+            "Error: invalid password: expected at least 8 characters",
+            "self.token = nextchar",
+            "        next_token: PageToken = None,",
+            "    private_key: ed25519.Ed25519PrivateKey,",
+            '    "passwd:dir",',
+            "# The --username and --password options cannot be combined",
+            "const secret = process.env.JWT_SECRET!;",
+            "    api_key: str = Field(..., description='API key')",
+        ],
+    },
+}
+
+# rule id -> (more redact examples, more keep examples): every rule has at least three of each
+EXTRA_EXAMPLES: dict[str, tuple[list[str], list[str]]] = {
+    "nova-github-refresh-token": (
+        [
+            "GH_REFRESH=ghr_Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4",
+            "token ghr_1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT1uV2wX3yZ4 ok",
+        ],
+        ["see ghr_ tokens in the GitHub docs", "ghr_short123"],
+    ),
+    "nova-gitlab-token": (
+        ["GL_DEPLOY=gldt-q8Zr2Lx7Kp4Wn9Vt3Hy6Bc1"],
+        ["glcbt- is the CI job token prefix", "glrt-abc"],
+    ),
+    "nova-vault-caes-token": (
+        [
+            "export VAULT_TOKEN=hvs.CAESIHq8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9Vt3Hy6Bc1",
+            "batch: hvb.CAESIKp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr",
+        ],
+        ["hvs.CAES is how service tokens start", "s.CAESshort"],
+    ),
+    "nova-nuget-api-key": (
+        [
+            "NUGET_API_KEY=oy2k9zde8gxd6ncf10epf91dhodzdoc9is0j8ht9lgmxq7",
+            "dotnet nuget push x.nupkg -k oy2lx7kp4wn9vt3hy6bc1fd5gs0aq8zr2lx7kp4wn9vt3h",
+        ],
+        ["oy2 is a NuGet key prefix", "toy2 boy2", "oy2abc"],
+    ),
+    "nova-crates-io-token": (
+        ["CARGO_REGISTRY_TOKEN=cioQm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq", "cargo login cioLx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx"],
+        ["the social precious cio", "cio is a crates.io token prefix"],
+    ),
+    "nova-sourcegraph-token": (
+        [
+            "SRC_ACCESS_TOKEN=sgp_local_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",
+            "src login --token sgp_9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
+        ],
+        ["sgp_ is the Sourcegraph prefix", "sgp_local_", "sgp_0000"],
+    ),
+    "nova-new-relic-key": (
+        ["NEW_RELIC_API_KEY=NRAK-Q8ZR2LX7KP4WN9VT3HY6BC1FD5G"],
+        ["NRAK- keys are user keys", "NRII-short"],
+    ),
+    "nova-twitch-stream-key": (
+        [
+            "stream_key: live_102938475_Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8",
+            "ffmpeg -f flv rtmp://x/app/live_55501234_Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7",
+        ],
+        ["live_reload = true", "live_123_abc"],
+    ),
+    "nova-adafruit-io-key": (
+        [
+            "ADAFRUIT_IO_KEY=aio_Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5G",
+            "client = Client('me', 'aio_Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Z')",
+        ],
+        ["aio_ is the Adafruit IO key prefix", "import aio_pika", "aio_short"],
+    ),
+    "nova-amazon-mws-token": (
+        [
+            "mws_auth_token=amzn.mws.9ab3c2d1-e4f5-4a6b-8c7d-0e1f2a3b4c5d",
+            "token: amzn.mws.0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5",
+        ],
+        ["amzn.mws. tokens are MWS auth tokens", "amzn.mws.short", "amzn.mws.xxxxxxxx-xxxx"],
+    ),
+    "nova-google-oauth-token": (
+        ["curl -H 'x: ya29.a0Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9Vt' https://x.test"],
+        ["ya29. tokens are Google access tokens", "1//0 is a refresh token prefix", "ya29.short"],
+    ),
+    "nova-pypi-macaroon": (
+        [
+            "password = pypi-AgEIcHlwaS5vcmcCJGE3ZDk0MjQ1LTExZjQtNGE3Ni05ZmJkLTJkZDY0MjE2ZjE5NwACKlszLCJm",
+            "UV_PUBLISH_TOKEN=pypi-AgENdGVzdC5weXBpLm9yZwIkNmU5ZjM4YTAtMGRhYi00YzJkLWI3YzctNDFlYmVh",
+        ],
+        ["pypi-AgE is how PyPI tokens start", "pypi-AgEshort", "pip install pypi-agent"],
+    ),
+    "nova-azure-identifiable-key": (
+        [
+            "key=tEkDnNfribxUdl7dXTPyLsxPFkThf4VucSmEHgaKwVJ7faC9qEwjJQQJ9ky40UVsWmflzdE1F8ReAZsqEDus",
+            "AZURE_KEY=Tpkr0cStY4qWB8dWKnHfDNxSIvPZZ63fFKcZjR4I0b3jRtaWr4Y9JQQJ9OJFLJOqOAf1lLQSAJaiAZXnkU8I",
+        ],
+        ["JQQJ9 marks Azure identifiable keys", "AZDO", "JQQJ99ABCAZDO"],
+    ),
+    "nova-mysql-password": (
+        ["mariadb -u app -pMaria_Pw9 shop"],
+        ["mysql --help", "mariadb-dump --all-databases > all.sql"],
+    ),
+    "nova-sshpass-password": (
+        ['psexec64 \\\\srv -u admin -p "Ps3x-Pw!" cmd'],
+        ["sshpass -f ~/.pw ssh host", "psexec \\\\srv -u admin cmd"],
+    ),
+    "nova-redis-cli-password": (
+        ["redis-cli --pass 'Rd1s-Pw-77' -h cache", 'redis-cli -h r1 -a "q8Zr2Lx7" info'],
+        ["redis-cli ping", 'redis-cli --pass "$PW" ping'],
+    ),
+    "nova-net-use-password": (
+        ['net use \\\\srv\\c$ /user:admin "S3rv-Pw!"', "NET USE X: \\\\nas\\backup /u:nas\\bk B4ckup-9"],
+        ["net use", "net use Z: /delete"],
+    ),
+    "nova-curl-credentials": (
+        ["curl -x http://proxy:3128 --proxy-user bob:Pr0xy-Pw-9 https://x.test"],
+        ["curl -u user:pass https://x.test", 'curl --proxy-user "$PROXY_CREDS" https://x.test'],
+    ),
+    "nova-password-flag": (
+        ["New-LocalUser -Name svc -Password 'S3cure-Pw!'"],
+        ["Get-Credential -Password", "keytool -list -storepass $STOREPASS"],
+    ),
+    "nova-openssl-pass-arg": (
+        [
+            "openssl rsa -in k.pem -passin pass:Kp4Wn9Vt -out plain.pem",
+            "openssl pkcs12 -in c.p12 -passout pass:'x' -passin pass:Imp0rt-Pw",
+        ],
+        [
+            "openssl rsa -in k.pem -passin env:KEY_PW",
+            "openssl pkcs12 -passin file:pw.txt",
+            "openssl req -passout stdin",
+        ],
+    ),
+    "nova-npm-auth-token": (
+        ["//npm.pkg.github.com/:_authToken=ghx_Kp4Wn9Vt3Hy6Bc1Fd5Gs0", '//registry.test/:_password="cTBzc3dvcmQxMjM="'],
+        ["//registry.npmjs.org/:_authToken=${NODE_AUTH_TOKEN}"],
+    ),
+    "nova-vault-unseal-key": (
+        ["vault operator unseal -address=https://v:8200 Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9V"],
+        ["Unseal Key 1: <hidden>", "vault operator unseal -migrate"],
+    ),
+    "nova-aws-key-pair": (
+        [
+            "AKIAD5ZZZZG6ZDMEN4KH:rGNATMuDJawTgsu8PO/799nKSNrh9UCauSDmLhuV",
+            "creds = ('ASIAWOVOMPZOM7WBBR6Q', 'Ys5suKcNd8Zra9A9sKPxZ9W3qLy7zKUVQDT7S8sT')",
+        ],
+        [
+            "AKIAIOSFODNN7EXAMPLE, wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "ASIA is the prefix of temporary keys",
+            "akia: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+        ],
+    ),
+    "nova-credential-constructor": (["auth = HTTPDigestAuth('admin', 'D1gest-Pw')"], []),
+    "nova-auth-tuple": (
+        ["session.auth = ('svc', 'S3ss-Pw-42')", 'httpx.get(url, auth=("bot", "B0t-Pw-77"))'],
+        ["requests.get(url, auth=(user, pw))", "auth = ('user', '')", "auth=(u, os.environ['PW'])"],
+    ),
+    "nova-directory-entry": (
+        [
+            'var de = new DirectoryEntry("LDAP://dc1", "admin", "Ad-Pw-9");',
+            'DirectoryEntry entry = new DirectoryEntry(\n  "LDAP://x", "u", "Pw-Dir-1");',
+        ],
+        ["new DirectoryEntry(path)", 'new DirectoryEntry("LDAP://x", user, pass)', "DirectoryEntry docs"],
+    ),
+    "nova-dotnet-app-setting": (
+        ['<add key="ApiKey" value="Kp4Wn9Vt3Hy6Bc1F"/>', '<add key="Db.Secret" value="S3cr3t-Db"/>'],
+        ['<add key="Timeout" value="30"/>', '<add key="SmtpPassword" value=""/>'],
+    ),
+    "nova-terraform-variable-default": (
+        ['variable "db_password" {\n  default = "Tf-Pw-2024"\n}', 'variable "api_key" { default = "Kp4Wn9Vt3Hy6" }'],
+        ['variable "region" {\n  default = "eu-west-1"\n}', 'variable "api_token" {}'],
+    ),
+    "nova-jenkins-initial-password": (
+        [
+            "$ cat /var/jenkins_home/secrets/initialAdminPassword\n9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "Jenkins initial setup is required. Please use the following password to proceed to installation:\n\n"
+            "5b4a39281706f5e4d3c2b1a09f8e7d6c",
+        ],
+        [
+            "cat initialAdminPassword",
+            "password to proceed to installation: see the log",
+            "initialAdminPassword\nnot-hex",
+        ],
+    ),
+    "nova-env-default-credential": (
+        ['token = ENV.fetch("API_TOKEN", "Kp4Wn9Vt3Hy6")', "secret = environ.get('APP_SECRET', 'S3cr3t-App')"],
+        ['os.getenv("DB_HOST", "localhost")', "os.environ.get('API_TOKEN')"],
+    ),
+    "nova-php-define-credential": (
+        ["define('DB_PASSWORD', 'Wp-Db-Pw-9');", 'define("API_KEY", "Kp4Wn9Vt3Hy6");'],
+        ["define('DB_HOST', 'localhost');", "define('DB_PASSWORD', getenv('DB_PASSWORD'));", "define('AUTH_KEY', '');"],
+    ),
+    "nova-name-value-credential": (
+        ['{"ParameterKey": "DbPassword", "ParameterValue": "Cfn-Pw-42"}'],
+        ['{"name": "db_host", "value": "db"}', "- name: API_TOKEN\n  valueFrom: {secretKeyRef: {name: t, key: v}}"],
+    ),
+    "nova-secret-yaml": (
+        ["client_secret: Qm8Zr2Lx7Kp4 # rotate\n", "- APP_SECRET: Zr2Lx7Kp4Wn9\n"],
+        [],
+    ),
+    "nova-key-yaml": (
+        ["api_key: Kp4Wn9Vt3Hy6Bc1F\n", "  PRIVATE_KEY: Qm8Zr2Lx7Kp4Wn\n"],
+        ["sort_key: created_at"],
+    ),
+    "nova-token-yaml": (["GITHUB_TOKEN: Qm8Zr2Lx7Kp4Wn9Vt\n", "auth_token: Zr2Lx7Kp4Wn9\n"], []),
+    "nova-secret-assignment": (
+        [],
+        ["password = get_password()", "self.password = password", "PASSWORD_MIN_LENGTH = 12"],
+    ),
+    "nova-pwd-assignment": (
+        ['conn = "Server=db;Uid=sa;Pwd=Kp4Wn9Vt;"', "DB_PWD=Qm8Zr2Lx7"],
+        ["PWD=/home/me", "cd $PWD", "OLDPWD=/tmp"],
+    ),
+    "nova-pass-suffix-assignment": (
+        ["export MAIL_PASS=Qm8Zr2Lx7", 'db_pass = "Zr2Lx7Kp4"'],
+        ["DB_PASS=$DB_PASS", "bypass = True", "compass = north"],
+    ),
+    "nova-named-secret-assignment": (
+        [],
+        ["secret = secrets.token_hex(32)", "JWT_SECRET=${JWT_SECRET}", "client_secret = None"],
+    ),
+    "nova-api-key-assignment": (
+        ["API_KEY=Kp4Wn9Vt3Hy6Bc1F"],
+        ["api_key = os.environ['API_KEY']", "apiKey: string;", "private_key = load_key(path)"],
+    ),
+    "nova-access-token-assignment": (
+        ["ACCESS_TOKEN=Qm8Zr2Lx7Kp4Wn9Vt", '{"refresh_token": "Zr2Lx7Kp4Wn9Vt3H"}'],
+        ["access_token = response.json()['access_token']", "accessToken: string;", "refresh_token = None"],
+    ),
+    "nova-token-suffix-assignment": (
+        ["SLACK_BOT_TOKEN=Qm8Zr2Lx7Kp4Wn9", 'deploy_token = "Zr2Lx7Kp4Wn9"'],
+        ["next_page_token = resp.next_page_token", "csrf_token = 'Zr2Lx7Kp4Wn9'", "CI_JOB_TOKEN=$CI_JOB_TOKEN"],
+    ),
+    "nova-camelcase-token-assignment": (
+        ["const botToken = 'Qm8Zr2Lx7Kp4';", 'this.deployToken = "Zr2Lx7Kp4Wn9";'],
+        ["const nextPageToken = 'abc123def';", "this.userToken = token;", 'csrfToken = "Zr2Lx7Kp4Wn9"'],
+    ),
+    "nova-secret-comparison": (
+        ["if (apiKey === 'Kp4Wn9Vt3Hy6') {", 'assert secret != "S3cr3t-Cmp"'],
+        ["if password == confirm:", "if token != None:", 'if key == "Enter":'],
+    ),
+    "nova-password-prose": (
+        ["The passphrase was 'Correct-Horse-9'.", "your new password is: `Zr2Lx7Kp4`"],
+        ["the password is required", "the password was changed", 'the password is ""'],
+    ),
+    "nova-dockerfile-env-secret": (
+        ["ENV API_TOKEN Qm8Zr2Lx7Kp4", "  ENV APP_SECRET Zr2Lx7Kp4Wn9"],
+        ["ENV DB_PASSWORD ${DB_PASSWORD}", "ENV PATH /usr/local/bin:$PATH", "ENV DB_HOST db"],
+    ),
+    "nova-secret-cli-flag": (
+        ["gh auth login --with-token --token Qm8Zr2Lx7Kp4", "psql --db-pass 'Zr2Lx7Kp4' -h db"],
+        ["--password is required", '--token "$GITHUB_TOKEN"', "--api-key <key>"],
+    ),
+    "nova-secret-xml-element": (
+        ["<apiKey>Kp4Wn9Vt3Hy6Bc1F</apiKey>", "<db.password>Qm8Zr2Lx7</db.password>"],
+        ["<password></password>", "<password>${env.DB_PASSWORD}</password>", "<apiKey>{{ api_key }}</apiKey>"],
+    ),
+}
+
 
 OWN_RULES: list[dict] = [
     {
@@ -797,88 +1538,18 @@ OWN_RULES: list[dict] = [
             ],
         },
     },
-    {
-        "id": "nova-token-formats",
-        "description": "Tokens recognisable by their own format that gitleaks misses or anchors too tightly: GitHub "
-        "ghr_ refresh tokens, GitLab gl*- tokens (glcbt-, glptt-, ...), Vault CAES tokens, NuGet oy2..., crates.io "
-        "cio..., Sourcegraph sgp_, New Relic NRAK-/NRII-/...NRAL, Twitch live_, Adafruit aio_, Amazon MWS, Google "
-        "ya29./1//0 OAuth tokens, PyPI macaroons, Azure identifiable keys (JQQJ9...AZDO).",
-        "regex": r"\b(ghr_[0-9A-Za-z]{36,255}"
-        r"|gl(?:pat|oas|dt|rt|rtr|cbt|ptt|ft|imt|agent|soat|ffct|wt)-[0-9A-Za-z_-]{20,255}"
-        r"|(?:hv[sbr]|[sbr])\.CAES[0-9A-Za-z_-]{40,400}"
-        r"|oy2[a-z0-9]{43}"
-        r"|cio[0-9A-Za-z]{32}"
-        r"|sgp_(?:[0-9a-f]{16}_|local_)?[0-9a-f]{40}"
-        r"|NR(?:AK|AA|II|IQ|RA)-[0-9A-Za-z]{27}|[0-9a-z]{36}NRAL"
-        r"|live_\d{6,12}_[0-9A-Za-z]{30}"
-        r"|aio_[0-9A-Za-z]{28}"
-        r"|amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-        r"|ya29\.[0-9A-Za-z_-]{20,2048}|1//0[0-9A-Za-z_-]{40,512}"
-        r"|pypi-AgE[0-9A-Za-z_-]{50,4096}"
-        r"|[0-9A-Za-z]{52}JQQJ9[0-9A-Za-z]{19}AZ[0-9A-Za-z]{6})(?:[^0-9A-Za-z_-]|\z)",
-        "keywords": [
-            "ghr_",
-            "glpat-",
-            "gloas-",
-            "gldt-",
-            "glrt-",
-            "glrtr-",
-            "glcbt-",
-            "glptt-",
-            "glft-",
-            "glimt-",
-            "glagent-",
-            "glsoat-",
-            "glffct-",
-            "glwt-",
-            ".caes",
-            "oy2",
-            "cio",
-            "sgp_",
-            "nrak-",
-            "nraa-",
-            "nrii-",
-            "nriq-",
-            "nrra-",
-            "nral",
-            "live_",
-            "aio_",
-            "amzn.mws.",
-            "ya29.",
-            "1//0",
-            "pypi-age",
-            "jqqj9",
-        ],
-        "entropy": 3.0,
-        "examples": {
-            "redact": [
-                '"refresh_token": "ghr_Zq8R2mT5vL9xK3pW7nB1cD4fG6hJ0kS2aE8uY5iO3tR7wQ1zX9vN4mB6lK2jH8gF0dS3aP5"',
-                "job token: glcbt-64_Hq2wE4rT6yU8iO0pA1sD3f",
-                "curl -X POST -F token=glptt-0f3e8a7c6b5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f https://gitlab.test/trigger",
-                "VAULT_TOKEN=s.CAESIJqz4Rm2Wk9Xb7Vn3Lp8Tq5Yc1Hf6Gd0Ss2Ee4Rr7Uu9Ii1Oo3Pp5Aa8Zz0Xx2Cc4Vv6Bb8Nn",
-                "nuget push pkg.nupkg oy2ujzde8gxd6ncf10epf91dhodzdoc9is0j8ht9lgmxg9 -Source https://api.test",
-                "token = cioTeKdNnFRIBXuDL7DxtpYlSXpfKtHF4vU",
-                "sourcegraph token sgp_a1b2c3d4e5f60718_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c<br/>",
-                "Get-NR1Catalog -PersonalAPIKey 'NRAK-7QX2MZK9PL4RWT8BN3VC6YH1JD5'",
-                "license: eu01xx7f3a9c2e5b8d1f4a6c9e2b5d8f1a4cNRAL",
-                "rtmp://live.twitch.tv/app/live_483920175_Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0",
-                '#define IO_KEY "aio_Xk3Pq9Lm2Zr7Wt5Yn8Bv4Cd6Fh1J"',
-                "MWS Auth Token: amzn.mws.4ea38b7b-f563-7709-4bae-bb2737f6a6f0",
-                "creds.token = 'ya29.a0AfH6SMBx3kQ9rT2vW8zL5pN7mC1yD4hF6jG0sE'",
-                "refresh_token: 1//0gX4kQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
-                "twine upload -u __token__ -p pypi-AgENdGVzdC5weXBpLm9yZwIkZjQ3YzJhNzEtOWQ0Yi00ZmU1LWE3NDQt dist/*",
-                "AZURE_DEVOPS_EXT_PAT=CsMehGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f8rESQedUStPKR0CsJQQJ99Ty4Qwb8DwkNhFdnXsiAZDOVpzz",
-            ],
-            "keep": [
-                "ghr_ is the prefix of GitHub refresh tokens",
-                "glpat-xxxxxxxxxxxxxxxxxxxx",
-                "the cio0000000000000000000000000000000 column",
-                "live_stream_settings = load()",
-                "s.CAES",
-                "NRAK-EXAMPLEEXAMPLEEXAMPLE1234",
-            ],
-        },
-    },
+    *(
+        {
+            "id": rid,
+            "description": "%s (a token recognisable by its own format that gitleaks misses or anchors too "
+            "tightly)." % what,
+            "regex": r"\b(" + token + r")(?:[^0-9A-Za-z_-]|\z)",
+            "keywords": keywords,
+            "entropy": 3.0,
+            "examples_from": "token-formats",
+        }
+        for rid, what, token, keywords in TOKEN_FORMATS
+    ),
     {
         "id": "nova-telegram-bot-token",
         "description": "Telegram bot token (bot id, colon, 35 chars starting with AA), also in api.telegram.org/bot... "
@@ -947,7 +1618,7 @@ OWN_RULES: list[dict] = [
         "description": "API key or token in a URL query string (?api_key=, &apikey=, &token=, access_token=, "
         "&key=, &appid=, &sig=, &signature=, &client_secret=).",
         "regex": r"[?&;](?i:[a-z_.-]{0,20}?(?:api[_-]?key|apikey|app[_-]?key|appid|token|secret|key|sig|signature))"
-        r"=([0-9A-Za-z_.~%+/=-]{12,2048})",
+        r"=([0-9A-Za-z_.~%+/=-]{12,})",
         "keywords": ["key=", "token=", "secret=", "appid=", "sig=", "signature="],
         "entropy": 3.0,
         "allow": [
@@ -982,7 +1653,7 @@ OWN_RULES: list[dict] = [
         "remember_*) in Cookie: / Set-Cookie: headers; CSRF cookies stay.",
         "regex": r"(?:(?i:cookie)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?|;[ \t]*)"
         r"(?i:[\w.-]{0,40}?(?:sess(?:ion)?(?:[_.-]?(?:id|key|token))?|sid|auth[\w-]{0,20}|token|jwt|remember[\w-]{0,20}))"
-        r"=([^;\s,\"'\\]{8,4096})",
+        r"=([^;\s,\"'\\]{8,})",
         "keywords": ["cookie"],
         "entropy": 3.0,
         "allow": [{"regexes": [r"(?i)(?:csrf|xsrf)[\w.-]*="], "target": "match", "condition": "or"}],
@@ -1000,76 +1671,16 @@ OWN_RULES: list[dict] = [
             ],
         },
     },
-    {
-        "id": "nova-password-cli",
-        "description": "Passwords given on a command line: mysql -pSECRET, sshpass -p, psexec -p, redis-cli -a, "
-        "net use ... /user:, curl --proxy-user u:p and -u KEY:, PowerShell/keytool -Password/-storepass X, "
-        "openssl -passin pass:X, npm :_authToken, vault operator unseal KEY.",
-        "regex": r"\b(?:mysql(?:dump|admin|import|sh|slap|check)?|mariadb(?:-dump|-admin)?)\b[^\r\n|;&]{0,200}?[ \t]-p"
-        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"-][^\s'\"]*))"
-        r"|\b(?i:sshpass|psexec(?:64)?(?:\.exe)?)\b[^\r\n|;&]{0,200}?[ \t]-p[ \t]+"
-        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$-][^\s'\"]*))"
-        r"|\bredis-cli\b[^\r\n|;&]{0,200}?[ \t](?:-a|--pass)[ \t]+"
-        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$-][^\s'\"]*))"
-        r"|\b(?i:net)[ \t]+(?i:use)\b[^\r\n]{0,200}?[ \t]/(?i:user|u):[^\s]+[ \t]+"
-        r"(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"/$*][^\s'\"]*))"
-        r"|--proxy-user[ \t=]+[\"']?[^\s:\"']+:([^\s\"']+)"
-        r"|\bcurl\b[^\r\n]{0,300}?[ \t](?:-u|--user)[ \t=]+[\"']?([0-9A-Za-z_.-]{16,}):[\"']?(?:[ \t]|\r|\n|\z)"
-        r"|[ \t](?:-(?:[Pp]assword|[Pp]asswd|PersonalAPIKey|ApiKey|AccessToken|storepass|keypass|srcstorepass|"
-        r"deststorepass|srckeypass|destkeypass))[ \t]+(?:'([^'\r\n]+)'|\"([^\"\r\n]+)\"|([^\s'\"$(-][^\s'\"]*))"
-        r"|-pass(?:in|out)[ \t]+pass:([^\s'\"]+)"
-        r"|:_(?:authToken|auth|password)\b[ \t]*=?[ \t]*[\"']?([^\s\"'${<=][^\s\"']{7,})"
-        r"|\bvault[ \t]+operator[ \t]+unseal(?:[ \t]+-[\w-]+(?:=\S*)?)*[ \t]+([A-Za-z0-9+/]{40,}={0,2})"
-        r"|\bUnseal Key(?: \d+)?:[ \t]*([A-Za-z0-9+/]{40,}={0,2})",
-        "keywords": [
-            "mysql",
-            "mariadb",
-            "sshpass",
-            "psexec",
-            "redis-cli",
-            "net use",
-            "--proxy-user",
-            "curl",
-            "-password",
-            "-passwd",
-            "apikey",
-            "accesstoken",
-            "pass",
-            ":_auth",
-            ":_password",
-            "unseal",
-        ],
-        "examples": {
-            "redact": [
-                "mysql -h db -u admin -pK9v_Q2mL7 -e 'show databases'",
-                "mysqldump -u root -p'Tr0ub4dor&3' shop > dump.sql",
-                "sshpass -p 'Zx8!yW7vU6' ssh deploy@10.0.0.5 uptime",
-                "PsExec.exe \\\\host -u Administrator -p Adm1nPass cmd",
-                "redis-cli -h cache -p 6379 -a q8Zr2Lx7Kp4Wn9Vt ping",
-                "net use Z: \\\\fs\\share /user:CORP\\svc Pa55w0rd!",
-                "curl --proxy-user admin:Pr0xyPw https://x.test",
-                "curl https://api.pay.test/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc: -d amount=100",
-                "Connect-VIServer -Server vc01 -User admin@vsphere.local -Password 'VMw@re123'",
-                "keytool -importkeystore -srcstorepass Ks8pass99 -deststorepass Ks8pass99",
-                "openssl pkcs12 -export -passout pass:Exp0rtPw -out cert.p12",
-                "npm config set //registry.npmjs.org/:_authToken 6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
-                "vault operator unseal 3kQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
-                "Unseal Key 1: 98mQ9rT2vW8zL5pN7mC1yD4hF6jG0sEaB3cD5eF7gH9iJ",
-            ],
-            "keep": [
-                "mysql -u root -p shop < dump.sql",
-                "//registry.npmjs.org/:_authToken={}",
-                "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
-                "mysql -u root -p$MYSQL_ROOT_PASSWORD",
-                'sshpass -p "$SSHPASS" ssh host',
-                "redis-cli -a $REDIS_PASSWORD ping",
-                "curl -u admin https://x.test",
-                "Connect-VIServer -Server vc01 -Password $cred",
-                "net use Z: \\\\fs\\share /user:CORP\\svc *",
-                "vault operator unseal",
-            ],
-        },
-    },
+    *(
+        {
+            "id": rid,
+            "description": "Password given on a command line: %s." % what,
+            "regex": regex,
+            "keywords": keywords,
+            "examples_from": "password-cli",
+        }
+        for rid, what, regex, keywords in PASSWORD_CLI
+    ),
     {
         "id": "nova-netrc-password",
         "description": "The password of a .netrc entry (machine HOST login USER password PASS, on one line or "
@@ -1112,29 +1723,25 @@ OWN_RULES: list[dict] = [
     },
     {
         "id": "nova-aws-secret-key",
-        "description": "AWS secret access keys (40 base64 chars) and session tokens next to an AWS-named key or an "
-        "access key id literal (aws_key: ..., aws configure set aws_secret_access_key ..., ('AKIA...', '...')).",
+        "description": "AWS secret access keys (40 base64 chars) and session tokens next to an AWS-named key "
+        "(aws_key: ..., aws configure set aws_secret_access_key ...).",
         "regex": r"(?i:aws)[\w.-]{0,40}?(?i:secret|key|token)[\w.-]{0,20}\\?[\"']?[ \t]*(?:[:=]|:=|=>|[ \t])[ \t]*"
-        r"\\?[\"']?([A-Za-z0-9/+]{40}|[A-Za-z0-9/+=]{100,4096})(?:[^A-Za-z0-9/+=]|\z)"
-        r"|(?:\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}|\[REDACTED:aws-access-token\])[\"']?[ \t]*[,:;=|][ \t]*[\"']?([A-Za-z0-9/+]{40})"
-        r"(?:[^A-Za-z0-9/+=]|\z)",
-        "keywords": ["aws", "akia", "asia", "abia", "acca", "a3t", "[redacted:aws-access-token]"],
+        r"\\?[\"']?([A-Za-z0-9/+]{40}|[A-Za-z0-9/+=]{100,})(?:[^A-Za-z0-9/+=]|\z)",
+        "keywords": ["aws"],
         "entropy": 3.5,
         "allow": [{"regexes": [r"^[0-9a-f]{40}\z", r"^[0-9A-F]{40}\z"], "target": "secret", "condition": "or"}],
-        "examples": {
-            "redact": [
-                "aws configure set aws_secret_access_key 9z7O+G/dHXg/g4L5SoGWTNmsMJoIhnBpuxaByBNq",
-                'aws_key: "PA3XsxZ8d8cPQLmnZzQ1dzC6ND2a8vhbyXU/Dw7k"',
-                'NewStaticCredentialsProvider("AKIAJDBBYU6HJBUZ2G5I", "R0rV91k+xKYua9B86iRFlvE7aejVkLUKpnjOplVF", "")',
-                "aws_session_token = IQoJb3JpZ2luX2VjEHoaCXVzLWVhc3QtMSJHMEUCIQD7v8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7"
-                "Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0A",
-            ],
-            "keep": [
-                "aws_commit_sha: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
-                "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}",
-                "aws s3 cp key.txt s3://bucket/",
-            ],
-        },
+        "examples_from": "aws",
+    },
+    {
+        "id": "nova-aws-key-pair",
+        "description": "AWS secret access keys (40 base64 chars) right after an access key id literal "
+        "(('AKIA...', '...')).",
+        "regex": r"(?:\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}|\[REDACTED:aws-access-token\])[\"']?[ \t]*"
+        r"[,:;=|][ \t]*[\"']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|\z)",
+        "keywords": ["akia", "asia", "abia", "acca", "a3t", "[redacted:aws-access-token]"],
+        "entropy": 3.5,
+        "allow": [{"regexes": [r"^[0-9a-f]{40}\z", r"^[0-9A-F]{40}\z"], "target": "secret", "condition": "or"}],
+        "examples_from": "aws",
     },
     {
         "id": "nova-azure-devops-pat",
@@ -1194,77 +1801,17 @@ OWN_RULES: list[dict] = [
             ],
         },
     },
-    {
-        "id": "nova-code-credentials",
-        "description": "Credentials passed to well-known APIs or declared as defaults: NetworkCredential(u, p), "
-        'HTTPBasicAuth(u, p), requests auth=(u, p), .login(u, p), DirectoryEntry(path, u, p), .NET <add key="*Password" '
-        'value="..."/>, Terraform variable "*_token" { default = "..." }, Jenkins\' initial admin password.',
-        "regex": r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|HTTPProxyAuth|UsernamePasswordCredentials|"
-        r"PasswordAuthentication|BasicAuthCredentials|\.login|auth[ \t]*=[ \t]*)[ \t]*\([ \t]*"
-        r"(?:\"[^\"\r\n]*\"|'[^'\r\n]*'|[\w.]+)[ \t]*,[ \t\r\n]*(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)')"
-        r"|\bDirectoryEntry[ \t]*\([ \t\r\n]*(?:\"[^\"\r\n]*\"[ \t]*,[ \t\r\n]*){2}\"([^\"\r\n]+)\""
-        r"|<add[ \t]+key[ \t]*=[ \t]*\"[\w.:-]{0,60}(?i:password|passwd|pwd|secret|token|api[_-]?key|apikey)\""
-        r"[ \t]+value[ \t]*=[ \t]*\"([^\"\r\n]+)\""
-        r"|\bvariable[ \t]+\"[\w-]{0,60}(?i:password|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key)"
-        r"\"[ \t]*\{[^}]{0,300}?\bdefault[ \t]*=[ \t]*\"([^\"\r\n]+)\""
-        r"|(?i:password to proceed to installation:)\s+([0-9a-f]{32})\b"
-        r"|\binitialAdminPassword[ \t]*\r?\n[ \t]*([0-9a-f]{32})\b"
-        # a default in an environment lookup: os.getenv("DB_PASSWORD", "x"), environ.get("pwd", "x")
-        r"|\b(?:getenv|environ\.get|env\.get|ENV\.fetch)\([ \t]*[\"'][\w.-]{0,60}" + _CODE_NAMES + r"[\"'][ \t]*,[ \t]*"
-        r"(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)')"
-        # PHP constants: define("DB_PASSWORD", "x")
-        r"|\bdefine\([ \t]*[\"'][\w.-]{0,60}" + _CODE_NAMES + r"[\"'][ \t]*,[ \t]*(?:\"([^\"\r\n]+)\"|'([^'\r\n]+)')"
-        # name/value pairs: {"key": "db_password", "value": "x"}, Kubernetes env "- name: DB_PASSWORD\n  value: x"
-        r"|\"(?:[Kk]ey|[Nn]ame|ParameterKey)\"[ \t]*:[ \t]*\"[\w.-]{0,60}" + _CODE_NAMES + r"\"[ \t]*,[ \t]*"
-        r"\"(?:[Vv]alue|ParameterValue)\"[ \t]*:[ \t]*\"([^\"\r\n]+)\""
-        r"|\b(?:name|key):[ \t]*[\"']?[\w.-]{0,60}" + _CODE_NAMES + r"[\"']?[ \t]*\r?\n[ \t]*(?:-[ \t]+)?value:[ \t]*"
-        r"[\"']?([^\"'\s][^\"'\r\n]*)",
-        "keywords": [
-            "credential",
-            "basicauth",
-            "digestauth",
-            "proxyauth",
-            "passwordauthentication",
-            "auth",
-            "login",
-            "directoryentry",
-            "<add",
-            "variable",
-            "proceed to installation",
-            "initialadminpassword",
-            "getenv",
-            "environ.get",
-            "env.get",
-            "env.fetch",
-            "define",
-            "value",
-        ],
-        "allow": [{"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"}],
-        "examples": {
-            "redact": [
-                'client.Credentials = new NetworkCredential("svc@corp.test", "vzihlaqukn42");',
-                "r = requests.get(url, auth=('admin', 'S3cr3t-Pw'))",
-                "server.login(sender, 'app-pass-9x7z')",
-                'new DirectoryEntry("LDAP://corp.test", "CORP\\\\svc", "Ldap-Pw-42");',
-                '<add key="SmtpPassword" value="M@ilPw2024"/>',
-                'variable "okta_api_token" {\n  type    = string\n  default = "00Qm8Zr2Lx7Kp4Wn9Vt3Hy6Bc1Fd5Gs0Aq8Zr2Lx7"\n}',
-                "Please use the following password to proceed to installation:\n\n0a1b2c3d4e5f60718293a4b5c6d7e8f9\n",
-                'db_pw = os.getenv("DB_PASSWORD", "L0cal-Pw-99")',
-                "define('AUTH_SECRET', 'q8Zr2Lx7Kp4Wn9');",
-                '{"key": "smtp.password", "value": "M4il-Pw-77"}',
-                'env:\n  - name: DB_PASSWORD\n    value: "Pg-Pw-2024"\n',
-            ],
-            "keep": [
-                "auth = HTTPBasicAuth(user, password)",
-                "server.login(user, os.environ['SMTP_PASSWORD'])",
-                '<add key="PasswordResetUrl" value="https://x.test/reset"/>',
-                'variable "db_password" {\n  type      = string\n  sensitive = true\n}',
-                'new NetworkCredential("svc", "")',
-                'os.getenv("DB_PASSWORD", "")',
-                "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef: {name: db, key: pw}\n",
-            ],
-        },
-    },
+    *(
+        {
+            "id": rid,
+            "description": "Credentials in well-known calls and declarations: %s." % what,
+            "regex": regex,
+            "keywords": keywords,
+            **({"allow": [{"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"}]} if allow else {}),
+            "examples_from": "code-credentials",
+        }
+        for rid, what, regex, keywords, allow in CODE_CREDENTIALS
+    ),
     {
         "id": "nova-maven-master-password",
         "description": "Maven's encrypted master password (<master>{...}</master> in settings-security.xml).",
@@ -1283,101 +1830,77 @@ OWN_RULES: list[dict] = [
             ],
         },
     },
+    *(
+        {
+            "id": "nova-%s-yaml" % family,
+            "description": "Value of a %s-named key first on its line, YAML / header style (key: value up to the end "
+            "of the line)." % family,
+            "regex": _yaml_line(family),
+            "keywords": _FAMILY_KEYWORDS[family],
+            "allow": _assignment_allow(family),
+            "examples_from": "assignment",
+        }
+        for family in _FAMILIES
+    ),
+    *(
+        {
+            "id": rid,
+            "description": "Value assigned to a key whose name ends in %s, anywhere on a line (env files, shell, "
+            'JSON, TOML, INI, code: key = value, key := value, key => value, key: "value").' % what,
+            "regex": word + _AFTER_KEY,
+            "keywords": keywords,
+            "allow": _assignment_allow(rid),
+            "examples_from": "assignment",
+        }
+        for rid, (word, what, keywords) in _ANYWHERE.items()
+    ),
     {
-        "id": "nova-secret-assignment",
-        "description": "Value assigned to a secret-named key (password, passwd, pwd, secret, *_PASSWORD, *_SECRET, "
-        "*_TOKEN, api_key, ...) in env files, shell, YAML, JSON, TOML, INI, XML, code and CLI flags.",
-        "regex": _SECRET_ASSIGNMENT,
-        "keywords": ["pass", "pwd", "secret", "token", "key"],
-        "allow": [
-            {"regexes": CODE_VALUE_ALLOW, "target": "secret", "condition": "or"},
-            {
-                # not credentials: pagination / CSRF / ML tokens, and $PWD (the working directory)
-                "regexes": [
-                    r"(?i)^[^\w\r\n]{0,3}[\w.-]*?(?:csrf|xsrf|page|next|continuation|sync|cancellation|pagination|resume|"
-                    r"idempotency|max|num|eos|bos|pad|unk|sep|cls|mask|start|end|last|first|prev|previous|cursor|"
-                    r"public)[_.-]?token(?:\W|\z)",
-                    r"(?i)^[^\w\r\n]?pwd\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?~?/",
-                    # the hash or digest of a secret, not the secret: password_hash, hashed_secret, token_sha256
-                    r"(?i)^[^:=\r\n]{0,80}?(?:hash(?:ed)?|digest|checksum|sha\d{0,3}|md5|fingerprint)[_.-]?"
-                    r"(?:password|passwd|pass|pwd|secret|token|key)s?\b",
-                    r"^--[\w-]+=[ \t]",  # --password= next-arg: an empty value
-                    r"^[ \t]*passwd:[ \t]+(?:files|compat|systemd|ldap|nis|sss|db|winbind|cache)\b",  # nsswitch.conf
-                ],
-                "target": "match",
-                "condition": "or",
-            },
-            {
-                # prose about a flag: "the --password option", "--token is required"
-                "regexes": [
-                    r"(?i)^--[\w-]+[ \t]+(?:options?|flags?|arguments?|args?|parameters?|params?|switch|values?|is|"
-                    r"are|was|and|or|to|the|a|an|can|cannot|must|should|will|for|with|of|in|on|instead|when|if)\z"
-                ],
-                "target": "match",
-                "condition": "or",
-            },
-        ],
-        "examples": {
-            "redact": [
-                "DB_PASSWORD=Xk9vQ2mL7pR4",
-                "export GITHUB_TOKEN=gho_0123456789abcdef",
-                "password: s3cr3t-Value",
-                '{"password": "hunter2!", "user": "bob"}',
-                'api_key = "a1b2c3d4e5f6a7b8"',
-                "[database]\npassword = Tr0ub4dor&3\n",
-                "  client_secret: 'Zx8yW7vU6tS5'",
-                "SECRET=abc123def",
-                "passwd: qwerty123",
-                "Server=db;Database=app;User Id=sa;Pwd=Sa_Pa55w0rd;",
-                "mysql -u root --password=RootPw_2024 -h db",
-                "vault login --token s.AbCdEfGh12345678",
-                "spring.datasource.password=jdbcPw!99",
-                "<password>mvnRepoPass1</password>",
-                "const dbPassword = 'p@ss-w0rd-123';",
-                '{\\"secret\\": \\"q8W2e4R6t8Y0\\"}',
-                "curl -d 'user=bob&password=Pa55word123&remember=1' https://x.test/login",
-                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzzzzzz",
-                "- POSTGRES_PASSWORD=pgPass_42",
-                "x-api-key: 3b9f0c1d2e4a5b6c",
-                "db:\n  user: app\n  password: correct horse battery staple\n",
-                'self._password = "Hunter2-xyz"',
-                "{password: s3cr3tValue, user: admin}",
-            ],
-            "keep": [
-                "password: ${DB_PASSWORD}",
-                "password=",
-                "password_reset_url=https://example.org/reset",
-                "--password-file /run/secrets/db",
-                "password = os.environ['DB_PASSWORD']",
-                "password: str",
-                "def login(user, password=None):",
-                "password = getpass.getpass()",
-                "self.password = password",
-                'print("password:", pw)',
-                "csrf_token = generate_token()",
-                "next_page_token: offset-100",
-                "PWD=/work/main",
-                "passwd:         files systemd",
-                'password: "{{ vault_db_password }}"',
-                "token: ${{ secrets.GITHUB_TOKEN }}",
-                "SECRET_KEY=$(openssl rand -hex 32)",
-                "password: <your-password>",
-                "password = changeme",
-                "password: [REDACTED:nova-secret-assignment]",
-                "Password must be at least 12 characters.",
-                "docker login --password-stdin",
-                "{ password: hashedPassword, email }",
-                "if not password: raise ValueError('empty')",
-                "Error: invalid password: expected at least 8 characters",
-                "self.token = nextchar",
-                "        next_token: PageToken = None,",
-                "    private_key: ed25519.Ed25519PrivateKey,",
-                '    "passwd:dir",',
-                "# The --username and --password options cannot be combined",
-                "const secret = process.env.JWT_SECRET!;",
-                "    api_key: str = Field(..., description='API key')",
-            ],
-        },
+        "id": "nova-camelcase-token-assignment",
+        "description": 'Quoted value assigned to a camelCase *Token name (clientToken = "x").',
+        "regex": _CAMEL_TOKEN_ASSIGNMENT,
+        "keywords": ["token"],
+        "allow": _assignment_allow("camel"),
+        "examples_from": "assignment",
+    },
+    {
+        "id": "nova-secret-comparison",
+        "description": 'A secret-named variable compared with a literal (password == "x", token.equals("x")).',
+        "regex": _COMPARISON,
+        "keywords": ["==", "!=", ".equals("],
+        "allow": _assignment_allow("comparison"),
+        "examples_from": "assignment",
+    },
+    {
+        "id": "nova-password-prose",
+        "description": 'A password quoted in prose (the password is "x").',
+        "regex": _PROSE,
+        "keywords": ["passw", "passphrase"],
+        "allow": _assignment_allow("prose"),
+        "examples_from": "assignment",
+    },
+    {
+        "id": "nova-dockerfile-env-secret",
+        "description": "Dockerfile ENV NAME value with a secret-named NAME.",
+        "regex": _DOCKERFILE_ENV,
+        "keywords": ["env ", "env\t"],
+        "allow": _assignment_allow("env"),
+        "examples_from": "assignment",
+    },
+    {
+        "id": "nova-secret-cli-flag",
+        "description": "Command-line flag with a separate value: --password VALUE, --db-pass VALUE, --token VALUE.",
+        "regex": _CLI_FLAG,
+        "keywords": ["--"],
+        "allow": _assignment_allow("flag"),
+        "examples_from": "assignment",
+    },
+    {
+        "id": "nova-secret-xml-element",
+        "description": "Text of a secret-named XML element: <password>x</password>, <db.password>, <apiToken>.",
+        "regex": _XML_ELEMENT,
+        "keywords": ["password>", "passwd>", "passphrase>", "pwd>", "secret>", "key>", "token>"],
+        "allow": _assignment_allow("xml"),
+        "examples_from": "assignment",
     },
 ]
 
@@ -1480,7 +2003,7 @@ def build(cfg: dict) -> tuple[dict, list[str]]:
             broad[r["id"]] = conv
         else:
             provider.append(conv)
-    rules = provider + [dict(x) for x in OWN_RULES] + [broad[i] for i in BROAD if i in broad]
+    rules = provider + share_examples([dict(x) for x in OWN_RULES], allow) + [broad[i] for i in BROAD if i in broad]
     doc = {
         "format": 1,
         "source": "gitleaks %s config/gitleaks.toml (commit %s, %s, MIT, see LICENSE.gitleaks) converted by "
@@ -1490,6 +2013,39 @@ def build(cfg: dict) -> tuple[dict, list[str]]:
         "rules": rules,
     }
     return doc, notes
+
+
+def share_examples(own: list[dict], global_allow: dict) -> list[dict]:
+    """Give the rules marked ``examples_from: POOL`` the examples of EXAMPLE_POOLS[POOL]: a redact example goes to
+    the first of them that redacts it (as the others left it), a keep example to the first whose keywords it
+    contains (else the first rule). A rule left without a redact example is an error of validate()."""
+    for pool, examples in EXAMPLE_POOLS.items():
+        members = [r for r in own if r.get("examples_from") == pool]
+        for r in members:
+            r["examples"] = {"redact": [], "keep": []}
+        compiled = [CompiledRule(r, global_allow) for r in members]
+        for text in examples["redact"]:
+            b = text.encode()
+            for cr in compiled:
+                if cr.findings(b):
+                    cr.rule["examples"]["redact"].append(text)
+                    break
+                b = redact([cr], b)
+            else:
+                members[0]["examples"]["redact"].append(text)
+        for text in examples["keep"]:
+            low = text.lower()
+            home = next((r for r in members if any(k in low for k in r["keywords"])), members[0])
+            home["examples"]["keep"].append(text)
+    for r in own:
+        r.pop("examples_from", None)
+        more_redact, more_keep = EXTRA_EXAMPLES.get(r["id"], ([], []))
+        if more_redact or more_keep:
+            r["examples"] = {
+                "redact": r["examples"]["redact"] + more_redact,
+                "keep": r["examples"]["keep"] + more_keep,
+            }
+    return own
 
 
 def render(doc: dict) -> str:
@@ -1541,6 +2097,8 @@ def validate(doc: dict) -> list[str]:
     compiled = [CompiledRule(r, doc["allow"]) for r in doc["rules"]]
     for cr in compiled:
         ex = cr.rule.get("examples", {})
+        if cr.id.startswith("nova-") and (len(ex.get("redact", [])) < 3 or len(ex.get("keep", [])) < 3):
+            errs.append("%s: fewer than three redact or keep examples" % cr.id)
         for text in ex.get("redact", []):
             b = text.encode()
             if not cr.findings(b):
