@@ -186,6 +186,24 @@ def quick_pattern(pattern: str):
     return pattern[:start] + rest[run:]
 
 
+def any_of(patterns: list):
+    """One pattern that matches wherever any of ``patterns`` does (an allowlist's regexes are
+    searched as one); leading flags become a scoped group, ``(?i)x`` giving ``(?i:x)``; None for none."""
+    if not patterns:
+        return None
+    parts = []
+    for pattern in patterns:
+        if pattern.startswith("(?"):
+            rest = pattern[2:]
+            ends = [at for at in (rest.find(")"), rest.find(":")) if at >= 0]
+            end = min(ends) if ends else -1
+            if end >= 0 and rest[end] == ")" and all(char in "ims" for char in rest[:end]):
+                parts.append("(?%s:%s)" % (rest[:end], rest[end + 1 :]))
+                continue
+        parts.append("(?:%s)" % pattern)
+    return "|".join(parts)
+
+
 def check_pattern(pattern: str) -> None:
     """Raise ValueError (with the reason) when a pattern is outside the rule dialect."""
     _walk(pattern, lambda start, end: None)
@@ -244,17 +262,18 @@ class _Allow:
         condition = allow.get("condition", "or")
         if condition not in ("or", "and") or (is_global and "condition" in allow):
             raise _Refused('an allowlist\'s "condition" must be "or" or "and"')
-        self.regexes = [_Pattern(source) for source in _patterns(allow.get("regexes"), "allowlist regexes", check)]
+        joined = any_of(_patterns(allow.get("regexes"), "allowlist regexes", check))
+        self.regexes = None if joined is None else _Pattern(joined)  # searched as one
         self.stopwords = _lowercase_words(allow.get("stopwords"), "allowlist stopwords")
         self.target = target
         self.all = condition == "and"
 
     def allows(self, secret: bytes, lowered: bytes, matched: bytes, line: bytes) -> bool:
         target = secret if self.target == "secret" else matched if self.target == "match" else line
-        regex_hit = any(pattern.get().search(target) is not None for pattern in self.regexes)
+        regex_hit = self.regexes is not None and self.regexes.get().search(target) is not None
         stop_hit = any(word in lowered for word in self.stopwords)
         if self.all:
-            return (not self.regexes or regex_hit) and (not self.stopwords or stop_hit)
+            return (self.regexes is None or regex_hit) and (not self.stopwords or stop_hit)
         return regex_hit or stop_hit
 
 
@@ -337,8 +356,8 @@ class _Rule:
         if self.secret_group is not None and self.secret_group >= groups:
             raise _Refused('"secret_group" %d, but the pattern has %d group(s)' % (self.secret_group, groups - 1))
         for allow in self.allow:
-            for pattern in allow.regexes:
-                pattern.get()
+            if allow.regexes is not None:
+                allow.regexes.get()
 
 
 def _printable(text: str) -> str:
@@ -443,9 +462,8 @@ class Redactor:
                 continue
             parsed.append(rule)
         if glob is not None:
-            if user:
-                for pattern in glob.regexes:
-                    pattern.get()
+            if user and glob.regexes is not None:
+                glob.regexes.get()
             self._global.append(glob)
         where = {old.id: at for at, old in enumerate(self._rules)}
         for rule in parsed:

@@ -293,3 +293,13 @@ def test_the_built_in_rules_pass_every_check_a_user_file_gets(kernel):
     builtin = _builtin()
     engine = kernel.Redactor([document(), builtin])
     assert engine.problems == [] and engine.rule_count == len(json.loads(builtin)["rules"])
+
+
+def test_allowlist_regexes_are_joined_as_in_the_rust_kernel():
+    """rust/src/redact/dialect.rs `any_of` has the same vectors."""
+    from nova_session import _python_redact
+
+    joined = _python_redact.any_of(["(?i)^a$", "b", "(?:c)", "(?m:d)"])
+    assert joined == "(?i:^a$)|(?:b)|(?:(?:c))|(?:(?m:d))"
+    assert _python_redact.any_of([]) is None
+    assert _python_redact.translate_for_python(_python_redact.any_of(["(?i)^x+\\z", "(?m)a$"])) == "(?i:^x+\\Z)|(?m:a$)"

@@ -59,6 +59,30 @@ pub fn quick(pattern: &str) -> Option<String> {
     Some(format!("{}{}", &pattern[..start], &rest[run..]))
 }
 
+/// One pattern that matches wherever any of `patterns` does: an allowlist's regexes are
+/// searched as one (a secret is checked against dozens of them). Leading flags become a
+/// scoped group, `(?i)x` giving `(?i:x)`; None for no patterns.
+pub fn any_of<S: AsRef<str>>(patterns: &[S]) -> Option<String> {
+    if patterns.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = patterns
+        .iter()
+        .map(|pattern| {
+            let pattern = pattern.as_ref();
+            if let Some(rest) = pattern.strip_prefix("(?") {
+                if let Some(end) = rest.find([')', ':']) {
+                    if rest.as_bytes()[end] == b')' && rest[..end].bytes().all(|b| matches!(b, b'i' | b'm' | b's')) {
+                        return format!("(?{}:{})", &rest[..end], &rest[end + 1..]);
+                    }
+                }
+            }
+            format!("(?:{pattern})")
+        })
+        .collect();
+    Some(parts.join("|"))
+}
+
 const SAFE_ESCAPES: &[u8] = b"bBdDwWsStnrfvA";
 
 /// Walks the pattern; calls `end_of_text(start, end)` for each end-of-text assertion.
@@ -312,6 +336,18 @@ mod tests {
         ] {
             assert_eq!(quick(none), None, "{none}");
         }
+    }
+
+    #[test]
+    fn allowlist_regexes_are_searched_as_one() {
+        assert_eq!(
+            any_of(&["(?i)^a$", "b", "(?:c)", "(?m:d)"]).as_deref(),
+            Some("(?i:^a$)|(?:b)|(?:(?:c))|(?:(?m:d))")
+        );
+        assert_eq!(any_of::<&str>(&[]), None);
+        let joined = any_of(&["(?i)^x+\\z", "(?m)a$"]).unwrap();
+        check(&joined).unwrap();
+        assert_eq!(translate_for_python(&joined), "(?i:^x+\\Z)|(?m:a$)");
     }
 
     #[test]
