@@ -302,6 +302,18 @@ def _lowercase_words(value, what: str) -> list:
     return [word.lower().encode("ascii") for word in words]
 
 
+def _checked_id(rule_id) -> str:
+    if (
+        type(rule_id) is not str
+        or not rule_id
+        or len(rule_id) > MAX_ID
+        or not _ID_CHARS.issuperset(rule_id)
+        or rule_id.startswith("-")
+    ):
+        raise _Refused("\"id\" must be 1 to %d of [a-z0-9-], not starting with '-'" % MAX_ID)
+    return rule_id
+
+
 def _number(value) -> bool:
     return type(value) in (int, float)
 
@@ -312,15 +324,7 @@ class _Rule:
     def __init__(self, rule, check: bool = True) -> None:
         if type(rule) is not dict:
             raise _Refused("not a JSON object")
-        rule_id = rule.get("id")
-        if (
-            type(rule_id) is not str
-            or not rule_id
-            or len(rule_id) > MAX_ID
-            or not _ID_CHARS.issuperset(rule_id)
-            or rule_id.startswith("-")
-        ):
-            raise _Refused("\"id\" must be 1 to %d of [a-z0-9-], not starting with '-'" % MAX_ID)
+        rule_id = _checked_id(rule.get("id"))
         source = rule.get("regex")
         if type(source) is not str:
             raise _Refused('"regex" must be a string')
@@ -401,6 +405,37 @@ def _replace(text: bytes, spans: list, placeholder: bytes) -> bytes:
     return b"".join(out)
 
 
+class _LazyRule:
+    """A rule of the package's own file, not built yet: its id and keywords are enough to merge and prefilter."""
+
+    __slots__ = ("item", "id", "keywords")
+
+    def __init__(self, item) -> None:
+        if type(item) is not dict:
+            raise _Refused("not a JSON object")
+        self.item = item
+        self.id = _checked_id(item.get("id"))
+        if type(item.get("regex")) is not str:
+            raise _Refused('"regex" must be a string')
+        self.keywords = [word.decode("ascii") for word in _lowercase_words(item.get("keywords"), '"keywords"')]
+
+
+def _gather(value, texts: list, top: bool = False) -> None:
+    """Every string of a value, keys included (not the values of STRUCTURE at the top)."""
+    if isinstance(value, str):
+        texts.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                if top and key in STRUCTURE:
+                    continue
+                texts.append(key)
+            _gather(item, texts)
+    elif isinstance(value, list):
+        for item in value:
+            _gather(item, texts)
+
+
 def _push(path: str, name: str) -> str:
     return "%s.%s" % (path, name) if path else name
 
@@ -447,8 +482,16 @@ class Redactor:
         # its patterns in Python would cost a hook 20 ms (the Rust kernel compiles it in).
         check = user
         glob = _Allow(allow, True, check) if allow is not None else None
-        parsed = []
+        parsed: list = []
         for number, item in enumerate(rules):
+            if not user:
+                # The package's own rules are built when the prefilter first picks them: a
+                # hook process needs a handful of the hundreds.
+                try:
+                    parsed.append(_LazyRule(item))
+                except _Refused as exc:
+                    raise _Refused("rule %d: %s" % (number, exc)) from None
+                continue
             try:
                 rule = _Rule(item, check)
                 if user:
@@ -484,21 +527,32 @@ class Redactor:
         """The number of rules."""
         return len(self._rules)
 
-    def _candidates(self, text: bytes) -> list:
+    def _candidates(self, text: bytes, scope=None) -> list:
+        """The rules whose keywords occur in text; ``scope``: the only keywords that can
+        (those found in the whole record), or None for all."""
         chosen = set(self._always)
         if self._by_keyword:
             lowered = text.lower()  # bytes.lower folds ASCII only, like the prefilter's
-            for keyword, rules in self._by_keyword.items():
+            for keyword in self._by_keyword if scope is None else scope:
                 if keyword in lowered:
-                    chosen.update(rules)
+                    chosen.update(self._by_keyword[keyword])
         return sorted(chosen)
 
-    def _redact(self, text: bytes):
+    def _rule(self, number: int) -> _Rule:
+        rule = self._rules[number]
+        if type(rule) is _LazyRule:
+            try:
+                rule = self._rules[number] = _Rule(rule.item, False)
+            except _Refused as exc:
+                raise _Refused("rule %s: %s" % (rule.id, exc)) from None
+        return rule
+
+    def _redact(self, text: bytes, scope=None):
         """``(new bytes, [(rule, count)], [(rule, secret bytes)])``, or None when nothing was found."""
         fired: list = []
         secrets: list = []
-        for number in self._candidates(text):
-            rule = self._rules[number]
+        for number in self._candidates(text, scope):
+            rule = self._rule(number)
             spans = self._find(rule, text)
             if spans:
                 secrets.extend((number, text[start:end]) for start, end in spans)
@@ -558,10 +612,10 @@ class Redactor:
                 return False
         return True
 
-    def _text(self, text: str):
+    def _text(self, text: str, scope=None):
         raw = str.encode(text, "utf-8", "surrogatepass")
         try:
-            result = self._redact(raw)
+            result = self._redact(raw, scope)
         except _Refused as exc:
             raise ValueError("redaction failed: %s" % exc) from None
         if result is None:
@@ -580,13 +634,22 @@ class Redactor:
         """A copy of a record (dict) with secrets redacted in every string, keys included (not the values of type, id, timestamp, session_id, prev), [(field, rule id, count)] and [(rule id, secret)]; None when nothing was redacted."""
         found: list = []
         secrets: list = []
-        new = self._dict(record, "", (found, secrets), True)
+        new = self._dict(record, "", (found, secrets, self._scope(record)), True)
         if new is None:
             return None
         return new, found, [(self._rules[number].id, raw.decode("utf-8", "surrogatepass")) for number, raw in secrets]
 
+    def _scope(self, record: dict) -> list:
+        """The keywords found anywhere in the record's strings (keys included): each string
+        is then checked for those only. Joined with NUL, which no keyword holds, so no keyword
+        is found across two strings."""
+        texts: list = []
+        _gather(record, texts, True)
+        lowered = "\x00".join(texts).encode("utf-8", "surrogatepass").lower()
+        return [keyword for keyword in self._by_keyword if keyword in lowered]
+
     def _note(self, path: str, result, found) -> None:
-        fields, secrets = found
+        fields, secrets = found[0], found[1]
         for number, count in result[1]:
             fields.append((path, self._rules[number].id, count))
         for secret in result[2]:
@@ -595,7 +658,7 @@ class Redactor:
 
     def _value(self, value, path: str, found):
         if isinstance(value, str):
-            result = self._text(value)
+            result = self._text(value, found[2])
             if result is None:
                 return None
             self._note(path, result, found)
@@ -621,7 +684,7 @@ class Redactor:
                 if top and key in STRUCTURE:
                     items.append((key, item))
                     continue
-                result = self._text(key)
+                result = self._text(key, found[2])
                 name = key if result is None else result[0]
                 here = _push(path, str.encode(name, "utf-8", "surrogatepass").decode("utf-8", "replace"))
                 if result is not None:
