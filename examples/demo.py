@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import string
 import subprocess
 import sys
 import tempfile
@@ -194,6 +196,13 @@ def replay(project: str) -> None:
     )
     r.tool(
         "Bash", {"command": "cat missing-fixture.json"}, error="Exit code 1\ncat: missing-fixture.json: No such file"
+    )
+    # A secret in a command and in its output: written as [REDACTED:<rule>] (the redactions key says where).
+    token = "ghp_" + "".join(random.choice(string.ascii_letters + string.digits) for _ in range(36))
+    r.tool(
+        "Bash",
+        {"command": "GITHUB_TOKEN=%s gh auth status" % token},
+        {"stdout": "Logged in to github.com (token: %s)" % token, "stderr": "", "interrupted": False},
     )
     r.tool(
         "mcp__github__create_issue",
