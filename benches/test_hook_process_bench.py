@@ -5,6 +5,8 @@ The hook command is the one ``nova-session install`` writes (``python -I
 …/nova_session/run_hook.py EVENT``); its input is a realistic payload (a Read
 of a ~5 KB file), with a new tool_use_id each round: a call is closed once,
 so a repeated id would time a hook that writes nothing.
+Secret redaction is on, as in the hooks by default; the "redaction off" case
+(NOVA_SESSION_REDACT=0) shows what it costs a hook.
 Bytecode caching is on for both sides: the standard library ships .pyc files,
 and this module compiles nova_session's own with compileall first (the machine
 sets PYTHONDONTWRITEBYTECODE=1, which stops Python writing them, not reading
