@@ -21,7 +21,7 @@ import redaction_report  # noqa: E402
 
 # The floor under the corpus recall the README quotes: a rule change that loses
 # secrets fails here (raise it when the rules improve).
-RECALL_FLOOR = 0.92
+RECALL_FLOOR = 0.95
 
 
 @pytest.fixture
