@@ -335,27 +335,6 @@ impl RuleSet {
         &self.rules[rule].id
     }
 
-    /// The candidate rules of a text (for benchmarks).
-    #[doc(hidden)]
-    pub fn candidates_for_bench(&self, text: &[u8]) -> Vec<usize> {
-        self.candidates(text)
-    }
-
-    /// Each candidate rule's id and the time its search of text takes (for benchmarks).
-    #[doc(hidden)]
-    pub fn profile_for_bench(&self, text: &[u8]) -> Vec<(String, std::time::Duration)> {
-        self.candidates(text)
-            .into_iter()
-            .map(|rule| {
-                let start = std::time::Instant::now();
-                for _ in 0..20 {
-                    let _ = self.find(&self.rules[rule], text);
-                }
-                (self.rules[rule].id.clone(), start.elapsed() / 20)
-            })
-            .collect()
-    }
-
     /// The rules that may match text, in rule order.
     fn candidates(&self, text: &[u8]) -> Vec<usize> {
         let mut chosen = vec![false; self.rules.len()];
