@@ -599,13 +599,18 @@ class Hook:
         record.update(computed)
         return record
 
-    def truncated(self, record: dict, notes: list | None = None, redacted: bool = False) -> dict:
-        """The record with its secrets redacted (unless NOVA_SESSION_REDACT=0, or ``redacted``
-        already), long strings cut, and within the record size cap; what was cut (here, or
-        in ``notes`` already) listed in ``truncated_fields``."""
-        if not redacted and redact.enabled():
-            redact.apply(record)  # after the scan (it sees the raw text), before any cut (no half secret)
-        notes = list(notes or ()) + records.truncate_strings(record, records.max_field_bytes())
+    def truncated(self, record: dict, notes: list | None = None, sizes: dict | None = None) -> dict:
+        """The record with its secrets redacted (unless NOVA_SESSION_REDACT=0, or ``sizes`` says
+        it was: the sizes of the strings cut before), long strings cut, and within the record size
+        cap; what was cut (here, or in ``notes`` already) listed in ``truncated_fields``."""
+        limit = records.max_field_bytes()
+        if sizes is None and redact.enabled():
+            sizes = redact.precut(record, limit)
+            redact.apply(record)  # after the scan (it sees the raw text), before the cut (no half secret)
+        cuts = records.truncate_strings(record, limit)
+        for cut in cuts:
+            cut["original_bytes"] = (sizes or {}).get(cut["field"], cut["original_bytes"])
+        notes = list(notes or ()) + cuts
         notes.extend(records.cap_record(record, sessions.kernel.encode))
         if notes:
             record["truncated_fields"] = notes
@@ -653,6 +658,7 @@ class Hook:
         # The scanner saw the paths of the raw command; the trail gets those of the redacted
         # one: a path cut out of a command can hold a piece of a secret no rule sees alone.
         raw_files, event["files_accessed"] = event["files_accessed"], []
+        sizes = redact.precut(event, records.max_field_bytes())
         if redact.apply(event):
             file_notes = []
             event["files_accessed"] = records.files_accessed(
@@ -660,7 +666,7 @@ class Hook:
             )
         else:
             event["files_accessed"] = raw_files
-        return self.truncated(event, file_notes, redacted=True)
+        return self.truncated(event, file_notes, sizes)
 
 
 # ------------------------------------------------------------------- handlers

@@ -186,3 +186,14 @@ def test_a_secret_found_once_is_removed_from_the_whole_record(redacting, caplog,
     assert event["files_accessed"] == []  # from the redacted command: a bracketed path is not taken as a file
     fields = [item["field"] for item in event["redactions"]]
     assert "tool_input.command" in fields and "tool_output.stdout" in fields
+
+
+def test_a_huge_output_is_cut_before_redaction_and_reported_whole(redacting, caplog, capsys):
+    """Redacting megabytes the truncation then drops would only cost the hook time: strings
+    are cut at the limit plus a margin first; the record still reports the original size."""
+    stdout = "GH=%s\n" % GITHUB + "x" * (3 << 20)
+    event = bash_call(redacting, caplog, capsys, "cat big.log", stdout)
+    assert event["tool_output"]["stdout"].startswith("GH=[REDACTED:github-pat]\n")
+    (cut,) = [note for note in event["truncated_fields"] if note["field"] == "tool_output.stdout"]
+    assert cut["original_bytes"] == len(stdout) and cut["kept_bytes"] <= 10240
+    assert GITHUB.encode() not in file_bytes(redacting)

@@ -37,6 +37,8 @@ FAILED = "[REDACTED:redaction-failed]"
 # A secret found in one string is also replaced in every other string of the record, when at
 # least this long (shorter ones would hit unrelated text).
 MIN_SCRUBBED = 6
+# How far past the truncation limit strings are cut before redaction (see precut).
+MARGIN = 64 << 10
 # Top-level keys whose values are never redacted (the kernels' list).
 STRUCTURE = frozenset(("type", "id", "timestamp", "session_id", "prev"))
 # What a record keeps when the engine cannot run: its structure and what the hook computed.
@@ -172,6 +174,16 @@ def _scrub(value, path: str, scrub: list, found: list, top: bool = False):
             key = "%s#2" % key
         out[key] = _scrub(item, here, scrub, found)
     return out
+
+
+def precut(record: dict, limit: int) -> dict:
+    """Cut a record's strings at ``limit`` + MARGIN bytes, before redaction: the truncation that
+    follows keeps ``limit`` bytes, so redacting the rest would only cost the hook time (a
+    multi-megabyte output). Returns {field: original size} of the strings cut. A secret that
+    starts before ``limit`` is whole in what is kept unless it is longer than MARGIN."""
+    from .. import records
+
+    return {cut["field"]: cut["original_bytes"] for cut in records.truncate_strings(record, limit + MARGIN)}
 
 
 def redact_event(event_data) -> dict:
