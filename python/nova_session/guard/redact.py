@@ -27,6 +27,7 @@ import os
 import stat
 
 from .. import _log, sessions
+from .._python_redact import STRUCTURE  # top-level keys whose values are never redacted, as in the kernels
 
 RULES_ENV = "NOVA_SESSION_REDACT_RULES"
 SWITCH_ENV = "NOVA_SESSION_REDACT"
@@ -39,12 +40,8 @@ FAILED = "[REDACTED:redaction-failed]"
 MIN_SCRUBBED = 6
 # How far past the truncation limit strings are cut before redaction (see precut).
 MARGIN = 64 << 10
-# Top-level keys whose values are never redacted (the kernels' list).
-STRUCTURE = frozenset(("type", "id", "timestamp", "session_id", "prev"))
 # What a record keeps when the engine cannot run: its structure and what the hook computed.
-_KEPT_ON_FAILURE = frozenset(
-    ("type", "id", "timestamp", "session_id", "prev", "hook_event", "agent", "tool_name", "tool_use_id")
-)
+_KEPT_ON_FAILURE = STRUCTURE | {"hook_event", "agent", "tool_name", "tool_use_id"}
 
 _cache: dict = {}
 _warned: set = set()
