@@ -1,7 +1,7 @@
 """Whole hook processes: PostToolUse as Claude Code runs it, against a bare
 ``python -c pass`` of the same interpreter in the same run.
 
-The hook command is the one ``nova-session install`` writes (``python -I
+The hook command is the one ``nova-session install`` writes (``python -I -S
 …/nova_session/run_hook.py EVENT``); its input is a realistic payload (a Read
 of a ~5 KB file), with a new tool_use_id each round: a call is closed once,
 so a repeated id would time a hook that writes nothing.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import compileall
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -66,9 +67,12 @@ def run(argv, data: bytes, env: dict) -> None:
     assert done.returncode == 0 and done.stdout == b"" and done.stderr == b"", done
 
 
-HOOK = ["-I", install.hook_script()]
+# The command install writes, without its interpreter (added below) and event.
+HOOK = shlex.split(install.hook_command("PostToolUse"))[1:-1]
 CASES = {
     "python -c pass": ([sys.executable, "-c", "pass"], None),
+    # What the hook's interpreter flags alone save: no site (see run_hook.py).
+    "python -I -S -c pass": ([sys.executable, "-I", "-S", "-c", "pass"], None),
     "PreToolUse hook, rust": (HOOK + ["PreToolUse"], "rust"),
     "PostToolUse hook, rust": (HOOK + ["PostToolUse"], "rust"),
     "PostToolUse hook, rust, redaction off": (HOOK + ["PostToolUse"], "rust-noredact"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 
 import pytest
@@ -163,7 +164,7 @@ def test_a_torn_line_is_read_in_processes_without_json(project, tmp_path, backen
     from nova_session import install
 
     env = dict(os.environ, CLAUDE_PROJECT_DIR=str(project), NOVA_SESSION_BACKEND=backend)
-    command = [sys.executable, "-I", install.hook_script()]
+    command = shlex.split(install.hook_command("PostToolUse"))[:-1]
     base = {"session_id": "torn", "cwd": str(project), "transcript_path": "/t"}
 
     def hook(event, **fields):
@@ -258,14 +259,13 @@ def test_a_scanner_printing_to_stdout_never_reaches_claude_code(project, caplog,
 
 def test_a_scanner_printing_in_a_hook_process_leaves_stdout_empty(project):
     import subprocess
-    import sys
 
     from nova_session import install
 
     env = dict(os.environ, CLAUDE_PROJECT_DIR=str(project), NOVA_SESSION_SCANNER="builtins:print")
     payload = dict(CALL, session_id="s", cwd=str(project), hook_event_name="PostToolUse", tool_response={})
     done = subprocess.run(
-        [sys.executable, "-I", install.hook_script(), "PostToolUse"],
+        shlex.split(install.hook_command("PostToolUse")),
         input=json.dumps(payload).encode(),
         env=env,
         capture_output=True,

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -1147,6 +1148,42 @@ def test_scanner_from_environment(hook_env, tmp_path, monkeypatch):
         "critical",
         ["Bash"],
     )
+
+
+def test_a_scanner_installed_through_a_pth_file_loads_in_the_installed_hook(tmp_path):
+    """The installed command runs Python with -S (no site, no .pth files): a scanner module
+    that only a .pth file puts on the path (an editable install) is still found."""
+    import venv
+
+    from nova_session import install
+
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = str(env_dir / "bin" / "python")
+    site_dir = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True
+    ).stdout.strip()
+    module_dir = tmp_path / "scanner_src"
+    module_dir.mkdir()
+    (module_dir / "nova_pth_scanner_mod.py").write_text(
+        "def check(event):\n    return {'nova_verdict': 'warned', 'nova_severity': 'low',"
+        " 'nova_rules_matched': ['via-pth']}\n"
+    )
+    (Path(site_dir) / "scanner_src.pth").write_text(str(module_dir) + "\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    payload = {"session_id": "pth", "cwd": str(project), "hook_event_name": "PostToolUse", "tool_name": "Bash"}
+    payload.update(tool_input={"command": "ls"}, tool_response={"stdout": ""}, tool_use_id="t1")
+    done = subprocess.run(
+        shlex.split(install.hook_command("PostToolUse", interpreter=python)),
+        input=json.dumps(payload).encode(),
+        env=dict(os.environ, CLAUDE_PROJECT_DIR=str(project), NOVA_SESSION_SCANNER="nova_pth_scanner_mod:check"),
+        capture_output=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+    _, recs = only_session(project)
+    assert (recs[1]["nova_verdict"], recs[1]["nova_rules_matched"]) == ("warned", ["via-pth"])
 
 
 def test_unloadable_scanner_still_records(hook_env, monkeypatch, caplog):

@@ -102,7 +102,7 @@ def check_installed(settings: dict, events=EVENTS) -> dict:
         assert type(hook["timeout"]) is int and hook["timeout"] == (5 if event == "SessionEnd" else 10)
         assert list(hook) == ["type", "command", "timeout"]
         argv = shlex.split(hook["command"])
-        assert argv == [os.path.abspath(sys.executable), "-I", install.hook_script(), event]
+        assert argv == [os.path.abspath(sys.executable), "-I", "-S", install.hook_script(), event]
         commands[event] = hook["command"]
     assert set(settings["hooks"]) >= set(events)
     mine = {event for event, groups in settings["hooks"].items() if any(ours(h) for g in groups for h in g["hooks"])}
@@ -338,8 +338,8 @@ def test_commands_use_the_absolute_interpreter_in_isolated_mode(project):
     for event, command in commands.items():
         argv = shlex.split(command)
         assert os.path.isabs(argv[0])
-        assert argv == [os.path.abspath(sys.executable), "-I", script, event]
-        assert command == "%s -I %s %s" % (shlex.quote(argv[0]), shlex.quote(script), event)
+        assert argv == [os.path.abspath(sys.executable), "-I", "-S", script, event]
+        assert command == "%s -I -S %s %s" % (shlex.quote(argv[0]), shlex.quote(script), event)
         assert command == install.hook_command(event)
 
 
@@ -347,8 +347,8 @@ def test_hook_command_quotes_paths_with_spaces(tmp_path):
     """An interpreter under a directory with a space is one shell word (shlex-quoted)."""
     python = "/opt/my venv/bin/python3"
     command = install.hook_command("PostToolUse", interpreter=python)
-    assert command.startswith("'/opt/my venv/bin/python3' -I ")
-    assert shlex.split(command) == [python, "-I", install.hook_script(), "PostToolUse"]
+    assert command.startswith("'/opt/my venv/bin/python3' -I -S ")
+    assert shlex.split(command) == [python, "-I", "-S", install.hook_script(), "PostToolUse"]
     # A relative interpreter path is made absolute.
     relative = install.hook_command("Stop", interpreter="bin/python")
     assert shlex.split(relative)[0] == os.path.abspath("bin/python")
@@ -401,8 +401,8 @@ def test_hook_command_fails_open_when_the_package_cannot_load(project):
     with one line on stderr naming the way out, and nothing on stdout."""
     assert cli("install", "--project", str(project)).returncode == 0
     command = json.loads(settings_path(project).read_text("utf-8"))["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
-    python, flag, script, event = shlex.split(command)
-    assert (flag, event) == ("-I", "PostToolUse")
+    python, *flags, script, event = shlex.split(command)
+    assert (flags, event) == (["-I", "-S"], "PostToolUse")
     # The installed program, run as the installed command runs it, with the kernel made unloadable.
     code = (
         "import sys, runpy; sys.modules['nova_session._rust'] = None; sys.argv = [sys.argv[1], sys.argv[2]]; "
@@ -411,7 +411,7 @@ def test_hook_command_fails_open_when_the_package_cannot_load(project):
     env = dict(env_for(), NOVA_SESSION_BACKEND="rust", CLAUDE_PROJECT_DIR=str(project))
     payload = {"session_id": "s", "cwd": str(project), "tool_name": "Read", "tool_input": {}, "tool_use_id": "t"}
     proc = subprocess.run(
-        [python, flag, "-c", code, script, event],
+        [python, *flags, "-c", code, script, event],
         input=json.dumps(payload).encode(),
         env=env,
         capture_output=True,
@@ -426,7 +426,7 @@ def test_hook_command_fails_open_when_the_package_cannot_load(project):
 
     # The same command on the default backend records (the child above failed for the reason given).
     proc = subprocess.run(
-        [python, flag, "-c", code.replace("sys.modules['nova_session._rust'] = None; ", ""), script, event],
+        [python, *flags, "-c", code.replace("sys.modules['nova_session._rust'] = None; ", ""), script, event],
         input=json.dumps(payload).encode(),
         env=dict(env, NOVA_SESSION_BACKEND="auto"),
         capture_output=True,
@@ -679,6 +679,20 @@ def test_plugin_records_nothing_for_an_event_the_settings_hooks_record(plugin_en
     # The settings hook's own call (no --plugin) records PostToolUse.
     assert run_cli_hook(monkeypatch, ["hook", "PostToolUse"], plugin_payload(project, "PostToolUse")) == 0
     assert recorded_types(project) == ["init", "stop", "event"]
+
+
+def test_an_earlier_releases_command_still_counts_as_ours(plugin_env):
+    """Settings written before the hooks ran with -S (``python -I run_hook.py EVENT``) still run
+    our hook: the plugin stays off for that event. Other interpreter flags do not count."""
+    project = plugin_env["project"]
+    settings = only_post_tool_use_of_ours()
+    hook = settings["hooks"]["PostToolUse"][0]["hooks"][0]
+    path = project / ".claude" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for flags, ours in ((" -I ", True), (" -I -S ", True), (" -I -X dev ", False), (" -S ", False)):
+        hook["command"] = install.hook_command("PostToolUse").replace(" -I -S ", flags)
+        path.write_text(json.dumps(settings), "utf-8")
+        assert install.settings_handle("PostToolUse", str(project)) is ours, flags
 
 
 @pytest.mark.parametrize(

@@ -443,6 +443,8 @@ def _push(path: str, name: str) -> str:
 class Redactor:
     """Redact secrets with rule documents (JSON bytes, the first the built-in rules; later ones may be refused rule by rule, see problems)."""
 
+    STRUCTURE = STRUCTURE
+
     def __init__(self, documents):
         self._rules: list = []
         self._global: list = []

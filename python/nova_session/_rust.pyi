@@ -1,6 +1,6 @@
 # Stub of the compiled kernel nova_session._rust (rust/src/lib.rs); same API as _python.py.
 from os import PathLike
-from typing import Any, final
+from typing import Any, ClassVar, final
 
 __all__ = [
     "Redactor",
@@ -44,6 +44,7 @@ class Writer:
 
 @final
 class Redactor:
+    STRUCTURE: ClassVar[frozenset[str]]
     def __new__(cls, documents: list[bytes]) -> Redactor: ...
     @property
     def problems(self) -> list[str]: ...

@@ -26,11 +26,9 @@ import sys
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["hook"]:
-        from .hooks import run
+        from . import hooks
 
-        plugin = args[1:2] == ["--plugin"]  # the Claude Code plugin's hooks (see hooks.run)
-        rest = args[2:] if plugin else args[1:]
-        return run(rest[0] if rest else "", plugin=plugin)
+        return hooks.main(args[1:])
     return _main(args)
 
 

@@ -870,6 +870,13 @@ def _valid_event(event: str) -> bool:
     return 0 < len(event) <= 64 and event.isascii() and event.isidentifier()
 
 
+def main(args: list) -> int:
+    """``[--plugin] EVENT``: the arguments of ``nova-session hook`` and of run_hook.py; runs the hook."""
+    plugin = args[:1] == ["--plugin"]  # the Claude Code plugin's hooks (see run)
+    rest = args[1:] if plugin else args
+    return run(rest[0] if rest else "", plugin=plugin)
+
+
 def run(event: str, data: bytes | None = None, plugin: bool = False) -> int:
     """Handle one hook call; always returns 0 (fail-open), logging at most one line.
 

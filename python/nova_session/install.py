@@ -9,10 +9,11 @@ version's and earlier ones'), and the matcher groups, event lists and
 ``hooks`` object that removing them leaves empty (an empty one the user had
 before install goes too; to Claude Code it meant nothing).
 
-Each command is ``'/abs/python' -I '/abs/…/nova_session/run_hook.py' EVENT``:
-the interpreter that ran ``install``, so it works outside the venv, and
-``-I`` (isolated mode: the project directory, where the hook runs, is not on
-``sys.path``, so no file in it can stand in for a module).
+Each command is ``'/abs/python' -I -S '/abs/…/nova_session/run_hook.py' EVENT``:
+the interpreter that ran ``install``, so it works outside the venv, ``-I``
+(isolated mode: the project directory, where the hook runs, is not on
+``sys.path``, so no file in it can stand in for a module) and ``-S`` (no
+``site``: run_hook.py puts its own package's directory on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def hook_command(event: str, interpreter: str | None = None) -> str:
     import shlex
 
     python = os.path.abspath(interpreter or sys.executable)
-    return "%s -I %s %s" % (shlex.quote(python), shlex.quote(hook_script()), event)
+    return "%s -I -S %s %s" % (shlex.quote(python), shlex.quote(hook_script()), event)
 
 
 def is_ours(hook) -> bool:
@@ -268,7 +269,8 @@ def settings_handle(event: str, cwd) -> bool:
 
 def runs_our_hook(entry, event: str) -> bool:
     """Whether a settings hook entry is a command install wrote for this event (this
-    version's or the older ``-c`` form), with an interpreter and a script that exist."""
+    version's, or an earlier one's: without ``-S``, or the ``-c`` form), with an
+    interpreter and a script that exist."""
     command = entry.get("command") if type(entry) is dict and entry.get("type") == "command" else None
     if not isinstance(command, str) or not is_ours(entry):
         return False
@@ -280,6 +282,6 @@ def runs_our_hook(entry, event: str) -> bool:
         return False
     if not words or words[-1] != event or not os.access(words[0], os.X_OK):
         return False
-    if len(words) == 4 and words[1] == "-I":
-        return os.path.basename(words[2]) == "run_hook.py" and os.path.isfile(words[2])
+    if 4 <= len(words) <= 5 and words[1:-2] in (["-I"], ["-I", "-S"]):
+        return os.path.basename(words[-2]) == "run_hook.py" and os.path.isfile(words[-2])
     return len(words) == 6 and words[1:3] == ["-I", "-c"] and MARKERS[1] in words[3] and words[4] == "hook"

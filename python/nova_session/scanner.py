@@ -43,6 +43,13 @@ def _configured():
     module_name, _, attribute = spec.partition(":")
     import importlib
 
+    if sys.flags.no_site and "site" not in sys.modules:
+        # A hook runs with -S (run_hook.py): the scanner's module may be found only
+        # through the environment's .pth files, which site reads.
+        import site
+
+        site.main()
+
     function = getattr(importlib.import_module(module_name), attribute or "scan")
     set_scanner(function)
     return function

@@ -27,7 +27,8 @@ import os
 import stat
 
 from .. import _log, sessions
-from .._python_redact import STRUCTURE  # top-level keys whose values are never redacted, as in the kernels
+
+STRUCTURE = sessions.kernel.Redactor.STRUCTURE  # top-level keys whose values are never redacted
 
 RULES_ENV = "NOVA_SESSION_REDACT_RULES"
 SWITCH_ENV = "NOVA_SESSION_REDACT"

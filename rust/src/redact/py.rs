@@ -2,7 +2,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PyString};
 
 use super::{Redaction, RuleSet};
 use crate::encode::utf8_of;
@@ -39,6 +39,13 @@ impl Redactor {
         let slices: Vec<&[u8]> = documents.iter().map(PyBytesMethods::as_bytes).collect();
         let rules = RuleSet::load(&slices).map_err(|why| PyValueError::new_err(format!("bad rule file: {why}")))?;
         Ok(Redactor { rules })
+    }
+
+    /// The top-level record keys whose values are never redacted: the structure of a record.
+    #[classattr]
+    #[pyo3(name = "STRUCTURE")]
+    fn structure(py: Python<'_>) -> PyResult<Bound<'_, PyFrozenSet>> {
+        PyFrozenSet::new(py, STRUCTURE)
     }
 
     /// What was refused in the user rule documents, one line each.
