@@ -6,6 +6,7 @@ capsys); one test runs the installed entry point as a process.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -221,9 +222,28 @@ def test_terminal_output_neutralises_escape_sequences(project, capsys):
     assert "\x1b" not in out and "\x07" not in out and "\\x1b]0;pwned\\x07" in out
 
 
-def test_hook_fast_path_is_unchanged():
-    source = open(cli.__file__, encoding="utf-8").read()
-    assert 'if args[:1] == ["hook"]:\n        from .hooks import run\n' in source
+@pytest.mark.parametrize("backend", ["rust", "python"])
+def test_the_hook_command_loads_none_of_the_reading_machinery(tmp_path, backend):
+    """``nova-session hook EVENT`` is the hot path: it records without argparse, the readers,
+    the report, and (on the Rust kernel) the Python redaction engine."""
+    code = (
+        "import sys; from nova_session import cli; status = cli.main(['hook', 'Stop']); "
+        "heavy = ('argparse', 'nova_session.reading', 'nova_session.report', 'nova_session._python_redact'); "
+        "sys.stderr.write(repr((status, sorted(name for name in heavy if name in sys.modules))))"
+    )
+    payload = {"session_id": "fast", "cwd": str(tmp_path), "hook_event_name": "Stop"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        input=json.dumps(payload).encode(),
+        env=dict(os.environ, CLAUDE_PROJECT_DIR=str(tmp_path), NOVA_SESSION_BACKEND=backend),
+        capture_output=True,
+        timeout=60,
+    )
+    status, loaded = ast.literal_eval(done.stderr.decode())
+    assert (status, done.stdout) == (0, b"")
+    kernel_own = ["nova_session._python_redact"] if backend == "python" else []
+    assert loaded == kernel_own
+    assert (tmp_path / ".nova-protector" / "sessions").is_dir()
 
 
 def test_entry_point_process(recorded):
