@@ -19,9 +19,10 @@
 //!    the previous span when they overlap, and replaced by `[REDACTED:<id>]`.
 
 pub mod dialect;
+pub mod keywords;
 pub mod py;
+mod table;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -30,20 +31,32 @@ use memchr::memmem;
 use regex::bytes::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
 
+use table::{Seq, Shared, Tabled, Text};
+
 /// The rule file format this engine reads.
 pub const FORMAT: u64 = 1;
 /// The longest rule id.
 const MAX_ID: usize = 64;
 
+/// A pattern, compiled on first use and kept.
 struct Pattern {
-    source: String,
+    source: Text,
     compiled: OnceLock<Result<Regex, String>>,
 }
 
 impl Pattern {
     fn new(source: String) -> Self {
         Pattern {
-            source,
+            source: Text::Owned(source),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// A pattern of the compiled tables (`TEXT[start..end]`).
+    #[cfg_attr(not(builtin_rules), allow(dead_code))]
+    const fn table(start: u32, end: u32) -> Self {
+        Pattern {
+            source: Text::Table(start, end),
             compiled: OnceLock::new(),
         }
     }
@@ -55,7 +68,7 @@ impl Pattern {
                     .unicode(false)
                     .dfa_size_limit(64 << 20)
                     .build()
-                    .map_err(|e| format!("pattern {:?} does not compile: {e}", self.source))
+                    .map_err(|e| format!("pattern {:?} does not compile: {e}", &*self.source))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -72,7 +85,8 @@ enum Target {
 struct Allow {
     /// The allowlist's regexes searched as one (`dialect::any_of`).
     regexes: Option<Pattern>,
-    stopwords: Vec<Vec<u8>>,
+    /// Lowercase.
+    stopwords: Seq<Text>,
     target: Target,
     all: bool,
 }
@@ -89,7 +103,10 @@ impl Allow {
             Some(pattern) => pattern.get()?.is_match(target),
             None => false,
         };
-        let stop_hit = self.stopwords.iter().any(|word| memmem::find(lowered, word).is_some());
+        let stop_hit = self
+            .stopwords
+            .iter()
+            .any(|word| memmem::find(lowered, word.as_bytes()).is_some());
         Ok(if self.all {
             (self.regexes.is_none() || regex_hit) && (self.stopwords.is_empty() || stop_hit)
         } else {
@@ -99,73 +116,101 @@ impl Allow {
 }
 
 struct Rule {
-    id: String,
+    id: Text,
     regex: Pattern,
     /// The pattern without its leading optional lazy run (`dialect::quick`): searched first.
     quick: Option<Pattern>,
-    keywords: Vec<String>,
+    /// Lowercase.
+    keywords: Seq<Text>,
     secret_group: Option<usize>,
     entropy: Option<f64>,
-    allow: Vec<Allow>,
-    placeholder: Vec<u8>,
+    allow: Seq<Allow>,
 }
 
-/// The package's rule file as build.rs compiled it (`$OUT_DIR/builtin_rules.rs`).
-pub struct Builtin {
-    bytes: &'static [u8],
-    global: Option<StaticAllow>,
-    rules: &'static [StaticRule],
+/// The prefilter's tables: a rule set's keywords (`keywords::Index`).
+struct KeywordIndex {
+    keywords: Seq<Text>,
+    /// For each keyword, the rules it selects.
+    rules: Seq<Seq<usize>>,
+    /// The rules without keywords.
+    always: Seq<usize>,
+    prefixes: Seq<Text>,
+    /// For each prefix, the keywords starting with it.
+    starting: Seq<Seq<usize>>,
 }
 
-struct StaticRule {
-    id: &'static str,
-    regex: &'static str,
-    keywords: &'static [&'static str],
-    secret_group: Option<usize>,
-    entropy: Option<f64>,
-    allow: &'static [StaticAllow],
-}
-
-struct StaticAllow {
-    regexes: &'static [&'static str],
-    stopwords: &'static [&'static str],
-    target: Target,
-    all: bool,
-}
-
-impl StaticAllow {
-    fn to_allow(&self) -> Allow {
-        Allow {
-            regexes: dialect::any_of(self.regexes).map(Pattern::new),
-            stopwords: self
-                .stopwords
-                .iter()
-                .map(|w| w.to_ascii_lowercase().into_bytes())
-                .collect(),
-            target: self.target,
-            all: self.all,
+impl KeywordIndex {
+    fn new(index: keywords::Index) -> Self {
+        let texts = |texts: Vec<String>| Seq::Owned(texts.into_iter().map(Text::Owned).collect());
+        let lists = |lists: Vec<Vec<usize>>| Seq::Owned(lists.into_iter().map(Seq::Owned).collect());
+        KeywordIndex {
+            keywords: texts(index.keywords),
+            rules: lists(index.rules),
+            always: Seq::Owned(index.always),
+            prefixes: texts(index.prefixes),
+            starting: lists(index.starting),
         }
     }
 }
 
+/// The package's rule file as build.rs compiled it (`$OUT_DIR/builtin_rules.rs`): the rules
+/// as parsing and preparing them gives, and their keyword index. The tables define TEXT
+/// (every text, concatenated) and one array per `Tabled` type; the rules and allowlists are
+/// used in place, their patterns compiled once per process.
+pub struct Builtin {
+    bytes: &'static [u8],
+    global: Option<&'static Allow>,
+    rules: &'static [Rule],
+    index: &'static KeywordIndex,
+}
+
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+impl Tabled for Text {
+    fn table() -> &'static [Self] {
+        &TEXTS
+    }
+}
+
+impl Tabled for usize {
+    fn table() -> &'static [Self] {
+        &NUMBERS
+    }
+}
+
+impl Tabled for Seq<usize> {
+    fn table() -> &'static [Self] {
+        &LISTS
+    }
+}
+
+impl Tabled for Allow {
+    fn table() -> &'static [Self] {
+        &ALLOWS
+    }
+}
 
 /// The rules of one process: built-in and user ones merged, with the prefilter.
 pub struct RuleSet {
-    rules: Vec<Rule>,
-    global: Vec<Allow>,
-    /// The prefilter as an NFA, built on first use.
+    rules: Vec<Shared<Rule>>,
+    global: Vec<Shared<Allow>>,
+    /// The rules' keyword index (the compiled one when the rules are the built-in ones).
+    index: Shared<KeywordIndex>,
+    /// The prefilter as an NFA over the keyword prefixes, built on first use.
     prefilter: OnceLock<Option<AhoCorasick>>,
-    /// The prefilter as a DFA, built once FAST_AFTER bytes have been scanned.
+    /// The prefilter as a DFA over the keywords, built once FAST_AFTER bytes have been scanned.
     fast: OnceLock<Option<AhoCorasick>>,
     scanned: AtomicUsize,
-    keywords: Vec<String>,
-    /// For each prefilter keyword, the rules it selects.
-    by_keyword: Vec<Vec<usize>>,
-    /// Rules without keywords: candidates for every text.
-    always: Vec<usize>,
     /// What was refused in the documents after the first (user rules), one line each.
     pub problems: Vec<String>,
+}
+
+/// One of the prefilter's automata.
+enum Prefilter<'a> {
+    /// Over the keyword prefixes: a prefix found is checked against the keywords starting with it.
+    Prefixes(&'a AhoCorasick),
+    /// Over the keywords.
+    Keywords(&'a AhoCorasick),
 }
 
 /// A span of bytes in a text, `[start, end)`.
@@ -185,54 +230,47 @@ impl RuleSet {
         let mut set = RuleSet {
             rules: Vec::new(),
             global: Vec::new(),
+            index: Shared::Owned(Box::new(KeywordIndex::new(keywords::Index::default()))),
             prefilter: OnceLock::new(),
             fast: OnceLock::new(),
             scanned: AtomicUsize::new(0),
-            keywords: Vec::new(),
-            by_keyword: Vec::new(),
-            always: Vec::new(),
             problems: Vec::new(),
         };
-        for (index, document) in documents.iter().enumerate() {
-            if index == 0 {
+        // The compiled index, while the rules are the built-in ones.
+        let mut compiled = None;
+        for (number, document) in documents.iter().enumerate() {
+            if number == 0 {
                 if let Some(builtin) = BUILTIN.as_ref().filter(|b| b.bytes == *document) {
                     set.add_builtin(builtin);
+                    compiled = Some(builtin.index);
                     continue;
                 }
             }
-            if let Err(why) = set.add_document(document, index) {
-                if index == 0 {
-                    return Err(why);
-                }
-                set.problems
-                    .push(format!("rule file {index}: {why}; none of its rules used"));
+            match set.add_document(document, number) {
+                Ok(true) => compiled = None,
+                Ok(false) => {}
+                Err(why) if number == 0 => return Err(why),
+                Err(why) => set
+                    .problems
+                    .push(format!("rule file {number}: {why}; none of its rules used")),
             }
         }
-        set.build_prefilter();
+        set.index = match compiled {
+            Some(index) => Shared::Static(index),
+            None => Shared::Owned(Box::new(KeywordIndex::new(set.indexed()))),
+        };
         Ok(set)
     }
 
     /// The package's own rule file, from the tables build.rs compiled it into (checked by
     /// the tests to give the very rules parsing it gives).
     fn add_builtin(&mut self, builtin: &Builtin) {
-        if let Some(global) = &builtin.global {
-            self.global.push(global.to_allow());
-        }
-        for rule in builtin.rules {
-            self.rules.push(Rule {
-                id: rule.id.to_string(),
-                regex: Pattern::new(rule.regex.to_string()),
-                quick: dialect::quick(rule.regex).map(Pattern::new),
-                keywords: rule.keywords.iter().map(|k| (*k).to_string()).collect(),
-                secret_group: rule.secret_group,
-                entropy: rule.entropy,
-                allow: rule.allow.iter().map(StaticAllow::to_allow).collect(),
-                placeholder: format!("[REDACTED:{}]", rule.id).into_bytes(),
-            });
-        }
+        self.global.extend(builtin.global.map(Shared::Static));
+        self.rules.extend(builtin.rules.iter().map(Shared::Static));
     }
 
-    fn add_document(&mut self, document: &[u8], index: usize) -> Result<(), String> {
+    /// Adds a parsed document's rules and global allowlist; whether it had rules.
+    fn add_document(&mut self, document: &[u8], index: usize) -> Result<bool, String> {
         let user = index > 0;
         let value: Value = serde_json::from_slice(document).map_err(|_| "not valid JSON".to_string())?;
         let Value::Object(top) = value else {
@@ -270,54 +308,48 @@ impl RuleSet {
             if let (true, Some(pattern)) = (user, &global.regexes) {
                 pattern.get()?;
             }
-            self.global.push(global);
+            self.global.push(Shared::Owned(Box::new(global)));
         }
+        let added = !parsed.is_empty();
         for rule in parsed {
-            match self.rules.iter().position(|old| old.id == rule.id) {
+            let rule = Shared::Owned(Box::new(rule));
+            match self.rules.iter().position(|old| *old.id == *rule.id) {
                 Some(at) => self.rules[at] = rule,
                 None => self.rules.push(rule),
             }
         }
-        Ok(())
+        Ok(added)
     }
 
-    fn build_prefilter(&mut self) {
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut keywords: Vec<String> = Vec::new();
-        let mut by_keyword: Vec<Vec<usize>> = Vec::new();
-        for (number, rule) in self.rules.iter().enumerate() {
-            if rule.keywords.is_empty() {
-                self.always.push(number);
-            }
-            for keyword in &rule.keywords {
-                let at = *index.entry(keyword.as_str()).or_insert_with(|| {
-                    keywords.push(keyword.clone());
-                    by_keyword.push(Vec::new());
-                    keywords.len() - 1
-                });
-                by_keyword[at].push(number);
-            }
-        }
-        self.keywords = keywords;
-        self.by_keyword = by_keyword;
+    /// The keyword index of the rules.
+    fn indexed(&self) -> keywords::Index {
+        keywords::Index::new(self.rules.iter().map(|rule| &rule.keywords[..]))
     }
 
-    /// The prefilter for the next `scanned` bytes: an NFA (built in a tenth of a millisecond)
-    /// for a process's first FAST_AFTER bytes, then a DFA (a millisecond or two to build, four
-    /// times faster a byte), which a long-lived writer pays once and a hook process never.
-    /// Both find the same keywords.
-    fn automaton(&self, scanned: usize) -> Option<&AhoCorasick> {
+    /// The prefilter for the next `scanned` bytes: an NFA over the keyword prefixes for a
+    /// process's first FAST_AFTER bytes (cheap to build: what a hook process uses), then a
+    /// DFA over the keywords (costlier to build, faster a byte), which a long-lived writer
+    /// pays once. Both find the same keywords.
+    fn automaton(&self, scanned: usize) -> Option<Prefilter<'_>> {
         let before = self.scanned.fetch_add(scanned, Ordering::Relaxed);
-        let nfa = self
-            .prefilter
-            .get_or_init(|| automaton(&self.keywords, AhoCorasickKind::NoncontiguousNFA).ok());
         if before < FAST_AFTER {
-            return nfa.as_ref();
+            return self.nfa();
         }
-        let fast = self
-            .fast
-            .get_or_init(|| automaton(&self.keywords, AhoCorasickKind::DFA).ok());
-        fast.as_ref().or(nfa.as_ref())
+        self.dfa().or_else(|| self.nfa())
+    }
+
+    fn nfa(&self) -> Option<Prefilter<'_>> {
+        self.prefilter
+            .get_or_init(|| automaton(&self.index.prefixes, AhoCorasickKind::NoncontiguousNFA).ok())
+            .as_ref()
+            .map(Prefilter::Prefixes)
+    }
+
+    fn dfa(&self) -> Option<Prefilter<'_>> {
+        self.fast
+            .get_or_init(|| automaton(&self.index.keywords, AhoCorasickKind::DFA).ok())
+            .as_ref()
+            .map(Prefilter::Keywords)
     }
 
     /// The number of rules.
@@ -335,22 +367,26 @@ impl RuleSet {
         &self.rules[rule].id
     }
 
-    /// The rules that may match text, in rule order.
+    /// The rules that may match text, in rule order: those with a keyword in the text
+    /// (ASCII case folded) and those without keywords.
     fn candidates(&self, text: &[u8]) -> Vec<usize> {
+        let index = &self.index;
         let mut chosen = vec![false; self.rules.len()];
-        for &rule in &self.always {
+        for &rule in index.always.iter() {
             chosen[rule] = true;
         }
-        if let Some(automaton) = self.automaton(text.len()).filter(|_| !self.keywords.is_empty()) {
+        if !index.keywords.is_empty() {
             // Keywords are lowercase: search the text folded the same way (ASCII only), which
             // builds an automaton in a fraction of the time of an ASCII case-insensitive one.
             let lowered = text.to_ascii_lowercase();
-            let mut seen = vec![false; self.keywords.len()];
-            for found in automaton.find_overlapping_iter(&lowered) {
-                let keyword = found.pattern().as_usize();
-                if !seen[keyword] {
-                    seen[keyword] = true;
-                    for &rule in &self.by_keyword[keyword] {
+            if let Some(prefilter) = self.automaton(text.len()) {
+                for (keyword, _) in self
+                    .keywords_in(&lowered, prefilter)
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &on)| on)
+                {
+                    for &rule in index.rules[keyword].iter() {
                         chosen[rule] = true;
                     }
                 }
@@ -362,6 +398,30 @@ impl RuleSet {
             .filter(|(_, &on)| on)
             .map(|(rule, _)| rule)
             .collect()
+    }
+
+    /// Which keywords occur in the lowered text, by keyword number.
+    fn keywords_in(&self, lowered: &[u8], prefilter: Prefilter<'_>) -> Vec<bool> {
+        let index = &self.index;
+        let mut seen = vec![false; index.keywords.len()];
+        match prefilter {
+            Prefilter::Prefixes(nfa) => {
+                for found in nfa.find_overlapping_iter(lowered) {
+                    let rest = &lowered[found.start()..];
+                    for &keyword in index.starting[found.pattern().as_usize()].iter() {
+                        if !seen[keyword] && rest.starts_with(index.keywords[keyword].as_bytes()) {
+                            seen[keyword] = true;
+                        }
+                    }
+                }
+            }
+            Prefilter::Keywords(dfa) => {
+                for found in dfa.find_overlapping_iter(lowered) {
+                    seen[found.pattern().as_usize()] = true;
+                }
+            }
+        }
+        seen
     }
 
     /// The text with its secrets replaced, (rule, count) per rule that fired, and the
@@ -378,7 +438,7 @@ impl RuleSet {
                 continue;
             }
             secrets.extend(spans.iter().map(|&(start, end)| (rule, now[start..end].to_vec())));
-            current = Some(replace(now, &spans, &self.rules[rule].placeholder));
+            current = Some(replace(now, &spans, &self.rules[rule].id));
             fired.push((rule, spans.len()));
         }
         Ok(current.map(|text| Redaction { text, fired, secrets }))
@@ -438,7 +498,7 @@ impl RuleSet {
         let line_start = memchr::memrchr(b'\n', &text[..whole.0]).map_or(0, |at| at + 1);
         let line_end = memchr::memchr(b'\n', &text[whole.1..]).map_or(text.len(), |at| whole.1 + at);
         let line = &text[line_start..line_end];
-        for allow in self.global.iter().chain(&rule.allow) {
+        for allow in self.global.iter().map(|allow| &**allow).chain(rule.allow.iter()) {
             if allow.allows(value, &lowered, matched, line)? {
                 return Ok(false);
             }
@@ -449,12 +509,16 @@ impl RuleSet {
 
 /// Bytes scanned before the prefilter's DFA is built.
 const FAST_AFTER: usize = 256 << 10;
+/// The depth below which the NFA's states have a transition table (the rest a sorted list):
+/// the start state only, which the NFA search uses most and which is cheapest to build.
+const DENSE_DEPTH: usize = 1;
 
-fn automaton(keywords: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, String> {
+fn automaton(patterns: &[Text], kind: AhoCorasickKind) -> Result<AhoCorasick, String> {
     AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
         .kind(Some(kind))
-        .build(keywords)
+        .dense_depth(DENSE_DEPTH)
+        .build(patterns.iter().map(|pattern| pattern.as_bytes()))
         .map_err(|e| format!("the keyword prefilter cannot be built: {e}"))
 }
 
@@ -494,12 +558,16 @@ fn widen(text: &[u8], mut start: usize, mut end: usize) -> Span {
     (start, end)
 }
 
-fn replace(text: &[u8], spans: &[Span], placeholder: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + spans.len() * placeholder.len());
+/// The text with each span replaced by `[REDACTED:<id>]`.
+fn replace(text: &[u8], spans: &[Span], id: &str) -> Vec<u8> {
+    const OPEN: &[u8] = b"[REDACTED:";
+    let mut out = Vec::with_capacity(text.len() + spans.len() * (OPEN.len() + id.len() + 1));
     let mut last = 0;
     for &(start, end) in spans {
         out.extend_from_slice(&text[last..start]);
-        out.extend_from_slice(placeholder);
+        out.extend_from_slice(OPEN);
+        out.extend_from_slice(id.as_bytes());
+        out.push(b']');
         last = end;
     }
     out.extend_from_slice(&text[last..]);
@@ -545,12 +613,12 @@ fn patterns(value: Option<&Value>, what: &str) -> Result<Vec<String>, String> {
     Ok(sources)
 }
 
-fn lowercase_words(value: Option<&Value>, what: &str) -> Result<Vec<Vec<u8>>, String> {
+fn lowercase_words(value: Option<&Value>, what: &str) -> Result<Vec<Text>, String> {
     strings(value, what)?
         .into_iter()
         .map(|word| {
             if word.is_ascii() {
-                Ok(word.to_ascii_lowercase().into_bytes())
+                Ok(Text::Owned(word.to_ascii_lowercase()))
             } else {
                 Err(format!("{what} must be ASCII"))
             }
@@ -574,7 +642,7 @@ fn parse_allow(allow: &Map<String, Value>, global: bool) -> Result<Allow, String
     };
     Ok(Allow {
         regexes: dialect::any_of(&patterns(allow.get("regexes"), "allowlist regexes")?).map(Pattern::new),
-        stopwords: lowercase_words(allow.get("stopwords"), "allowlist stopwords")?,
+        stopwords: Seq::Owned(lowercase_words(allow.get("stopwords"), "allowlist stopwords")?),
         target,
         all,
     })
@@ -597,10 +665,7 @@ fn parse_rule(value: &Value) -> Result<Rule, String> {
         _ => return Err("\"regex\" must be a string".into()),
     };
     dialect::check(&source).map_err(|why| format!("\"regex\": {why}"))?;
-    let keywords = lowercase_words(rule.get("keywords"), "\"keywords\"")?
-        .into_iter()
-        .map(|word| String::from_utf8(word).expect("ASCII"))
-        .collect();
+    let keywords = Seq::Owned(lowercase_words(rule.get("keywords"), "\"keywords\"")?);
     let secret_group = match rule.get("secret_group") {
         None => None,
         Some(Value::Number(n)) if n.as_u64().is_some_and(|g| g <= 99) => n.as_u64().map(|g| g as usize),
@@ -611,7 +676,7 @@ fn parse_rule(value: &Value) -> Result<Rule, String> {
         Some(Value::Number(n)) if n.as_f64().is_some_and(|e| (0.0..=8.0).contains(&e)) => n.as_f64(),
         Some(_) => return Err("\"entropy\" must be a number from 0 to 8".into()),
     };
-    let allow = match rule.get("allow") {
+    let allow = Seq::Owned(match rule.get("allow") {
         None => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
@@ -621,18 +686,16 @@ fn parse_rule(value: &Value) -> Result<Rule, String> {
             })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err("\"allow\" must be a list of objects".into()),
-    };
-    let placeholder = format!("[REDACTED:{id}]").into_bytes();
+    });
     let quick = dialect::quick(&source).map(Pattern::new);
     Ok(Rule {
-        id,
+        id: Text::Owned(id),
         regex: Pattern::new(source),
         quick,
         keywords,
         secret_group,
         entropy,
         allow,
-        placeholder,
     })
 }
 
@@ -732,50 +795,155 @@ mod tests {
         assert_eq!(redact(&rules, "s=aé"), "[REDACTED:x]");
     }
 
+    /// The index as plain lists.
+    fn plain(index: &KeywordIndex) -> keywords::Index {
+        let texts = |texts: &[Text]| texts.iter().map(|text| text.to_string()).collect();
+        let lists = |lists: &[Seq<usize>]| lists.iter().map(|list| list.to_vec()).collect();
+        keywords::Index {
+            keywords: texts(&index.keywords),
+            rules: lists(&index.rules),
+            always: index.always.to_vec(),
+            prefixes: texts(&index.prefixes),
+            starting: lists(&index.starting),
+        }
+    }
+
+    /// What the candidates are by definition: each rule with a keyword in the ASCII-lowercased
+    /// text, and each rule without keywords.
+    fn by_definition(set: &RuleSet, text: &[u8]) -> Vec<usize> {
+        let lowered = text.to_ascii_lowercase();
+        (0..set.rules.len())
+            .filter(|&rule| {
+                let keywords = &set.rules[rule].keywords;
+                keywords.is_empty() || keywords.iter().any(|k| memmem::find(&lowered, k.as_bytes()).is_some())
+            })
+            .collect()
+    }
+
+    /// The candidates with the NFA and with the DFA.
+    fn with_both(set: &RuleSet, text: &[u8]) -> [Vec<usize>; 2] {
+        let lowered = text.to_ascii_lowercase();
+        let chosen = |prefilter| {
+            let seen = set.keywords_in(&lowered, prefilter);
+            (0..set.rules.len())
+                .filter(|&rule| {
+                    set.index.always.contains(&rule)
+                        || (0..seen.len()).any(|k| seen[k] && set.index.rules[k].contains(&rule))
+                })
+                .collect()
+        };
+        [chosen(set.nfa().unwrap()), chosen(set.dfa().unwrap())]
+    }
+
+    #[test]
+    fn prefixes_select_the_rules_their_keywords_do() {
+        let rules = set(
+            r#"{"id": "a", "regex": "x", "keywords": ["ab", "abcdef"]}, {"id": "b", "regex": "x", "keywords": ["abcdxy", "b"]},
+               {"id": "c", "regex": "x"}, {"id": "d", "regex": "x", "keywords": ["abcd", "ABCDEF"]}"#,
+        );
+        let texts = |texts: &[&str]| texts.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            plain(&rules.index),
+            keywords::Index {
+                keywords: texts(&["ab", "abcdef", "abcdxy", "b", "abcd"]),
+                rules: vec![vec![0], vec![0, 3], vec![1], vec![1], vec![3]],
+                always: vec![2],
+                prefixes: texts(&["ab", "abcd", "b"]),
+                starting: vec![vec![0], vec![1, 2, 4], vec![3]],
+            }
+        );
+        for (text, expected) in [
+            (&b"ABCDE"[..], &[0, 1, 2, 3][..]),
+            (b"xxabcdxabcdef", &[0, 1, 2, 3]),
+            (b"abcdx", &[0, 1, 2, 3]),
+            (b"a b", &[1, 2]),
+            (b"", &[2]),
+        ] {
+            assert_eq!(by_definition(&rules, text), expected, "{text:?}");
+            assert_eq!(with_both(&rules, text), [expected, expected], "{text:?}");
+            assert_eq!(rules.candidates(text), expected, "{text:?}");
+        }
+    }
+
+    fn builtin_set() -> Option<RuleSet> {
+        BUILTIN.as_ref().map(|builtin| RuleSet::load(&[builtin.bytes]).unwrap())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_built_in_prefilters_select_the_rules_by_definition(
+            pieces in proptest::collection::vec((0usize..1000, 0usize..40, proptest::bool::ANY, "[ -~]{0,6}"), 0..24),
+        ) {
+            static SET: OnceLock<Option<RuleSet>> = OnceLock::new();
+            let Some(rules) = SET.get_or_init(builtin_set) else { return Ok(()) };
+            // Keywords, whole or cut short, in either case, among other text.
+            let mut text = Vec::new();
+            for (keyword, cut, upper, other) in &pieces {
+                let keyword = rules.index.keywords[keyword % rules.index.keywords.len()].as_bytes();
+                let keyword = &keyword[..keyword.len().min(*cut)];
+                text.extend(if *upper { keyword.to_ascii_uppercase() } else { keyword.to_vec() });
+                text.extend(other.as_bytes());
+            }
+            let expected = by_definition(rules, &text);
+            proptest::prop_assert_eq!(with_both(rules, &text), [expected.clone(), expected]);
+        }
+    }
+
     #[test]
     fn the_compiled_built_in_rules_are_the_parsed_ones() {
         let Some(builtin) = BUILTIN.as_ref() else { return };
         let compiled = RuleSet::load(&[builtin.bytes]).unwrap();
         let mut parsed = RuleSet::load(&[b"{\"format\": 1}"]).unwrap();
-        parsed.rules.clear();
-        parsed.add_document(builtin.bytes, 0).unwrap();
-        parsed.build_prefilter();
+        assert!(parsed.add_document(builtin.bytes, 0).unwrap());
+        parsed.index = Shared::Owned(Box::new(KeywordIndex::new(parsed.indexed())));
+        let allow = |allow: &Allow| {
+            (
+                allow.regexes.as_ref().map(|p| p.source.to_string()),
+                allow.stopwords.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+                allow.target as u8,
+                allow.all,
+            )
+        };
+        let rule = |rule: &Rule| {
+            (
+                rule.id.to_string(),
+                rule.regex.source.to_string(),
+                rule.quick.as_ref().map(|q| q.source.to_string()),
+                rule.keywords.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+                rule.secret_group,
+                rule.entropy,
+                rule.allow.iter().map(allow).collect::<Vec<_>>(),
+            )
+        };
         assert_eq!(compiled.rules.len(), parsed.rules.len());
         for (a, b) in compiled.rules.iter().zip(&parsed.rules) {
-            assert_eq!(
-                (
-                    &a.id,
-                    &a.regex.source,
-                    &a.keywords,
-                    a.secret_group,
-                    a.entropy,
-                    &a.placeholder
-                ),
-                (
-                    &b.id,
-                    &b.regex.source,
-                    &b.keywords,
-                    b.secret_group,
-                    b.entropy,
-                    &b.placeholder
-                )
-            );
-            assert_eq!(a.quick.as_ref().map(|q| &q.source), b.quick.as_ref().map(|q| &q.source));
-            assert_eq!(a.allow.len(), b.allow.len());
-            for (x, y) in a.allow.iter().zip(&b.allow) {
-                let sources = |allow: &Allow| allow.regexes.as_ref().map(|p| p.source.clone());
-                assert_eq!(
-                    (sources(x), &x.stopwords, x.target == y.target, x.all),
-                    (sources(y), &y.stopwords, true, y.all)
-                );
-            }
+            assert_eq!(rule(a), rule(b));
         }
-        assert_eq!(compiled.global.len(), parsed.global.len());
+        let globals = |set: &RuleSet| set.global.iter().map(|a| allow(a)).collect::<Vec<_>>();
+        assert_eq!(globals(&compiled), globals(&parsed));
+        // The compiled index is the one computed from the parsed rules.
+        assert_eq!(plain(&compiled.index), parsed.indexed());
+        // Loading the built-in rules uses the compiled tables in place.
+        assert!(compiled.rules.iter().all(|rule| matches!(rule, Shared::Static(_))));
+        assert!(compiled.global.iter().all(|allow| matches!(allow, Shared::Static(_))));
+        assert!(matches!(compiled.index, Shared::Static(_)));
         let text = b"password=hunter2x ghp_0123456789abcdefghijABCDEFGHIJklmnop key=EXAMPLE";
         assert_eq!(
             compiled.redact(text).unwrap().map(|r| r.text),
             parsed.redact(text).unwrap().map(|r| r.text)
         );
+    }
+
+    #[test]
+    fn user_rules_are_indexed_at_load() {
+        let Some(builtin) = BUILTIN.as_ref() else { return };
+        let no_rules = RuleSet::load(&[builtin.bytes, br#"{"format": 1, "allow": {"stopwords": ["x"]}}"#]).unwrap();
+        assert!(matches!(no_rules.index, Shared::Static(_)));
+        let user = br#"{"format": 1, "rules": [{"id": "acme-key", "regex": "acme_[a-z]{8}", "keywords": ["ACME_"]}]}"#;
+        let rules = RuleSet::load(&[builtin.bytes, user]).unwrap();
+        assert_eq!(plain(&rules.index), rules.indexed());
+        assert_eq!(rules.len(), no_rules.len() + 1);
+        assert_eq!(redact(&rules, "x acme_abcdefgh y"), "x [REDACTED:acme-key] y");
     }
 
     #[test]
