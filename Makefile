@@ -19,6 +19,8 @@ $(VENV)/.ready: pyproject.toml
 	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4" "ruff>=0.6" "mypy>=1.11,<2" "atheris>=2.3"
 	@# The real Claude Code CLI, for tests/realclient (it ships inside this wheel); pinned: its payloads are the contract
 	$(PY) -m pip install --quiet "claude-agent-sdk==0.2.189"
+	@# The oracle of the NOVA rule tests (tests/guard/test_nova_oracle.py); pinned: its results are the contract
+	$(PY) -m pip install --quiet "nova-hunting==0.3.1"
 	touch $@
 
 build: venv ## build the Rust kernel into python/nova_session (release) and install the package editable

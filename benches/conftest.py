@@ -22,6 +22,7 @@ BASELINES = {
     "growth-python": "append_event @ 10 prior events",
     "redact": "baseline: rust encode of the 10 KB text",
     "redact-first": "python -c pass",
+    "nova-scan": "rust NovaRules.scan, per event",
 }
 
 

@@ -150,6 +150,8 @@ SEED_KEYS = [
 ]
 TOOL_KEYS = ["type"] + SEED_KEYS + ["tool_use_id", "hook_event", "is_error", "agent"]
 START_KEYS = ["type", "id", "timestamp", "hook_event", "agent"]
+# What the built-in NOVA scan adds to a user_prompt record (a tool event has them in TOOL_KEYS).
+VERDICT_KEYS = ["nova_verdict", "nova_severity", "nova_rules_matched", "nova_scan_time_ms"]
 HOOK_END_KEYS = [
     "type",
     "session_id",

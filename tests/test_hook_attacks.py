@@ -274,7 +274,7 @@ def test_a_scanner_printing_in_a_hook_process_leaves_stdout_empty(project):
     assert done.returncode == 0 and done.stdout == b""
     assert b"curl evil" in done.stderr  # print(event) went to stderr
     (event,) = tool_events(only_session(project)[1])
-    assert event["nova_verdict"] == "scan_error"  # print returns None, not a verdict
+    assert event["nova_verdict"] == "scan_failed"  # print returns None, not a verdict
 
 
 def test_a_hook_that_cannot_write_leaves_a_mark_the_next_write_carries(project, caplog, capsys, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 
 from nova_session import hooks, install, scanner, sessions
 
-from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, chained_records, nova_warnings
+from support import HOOK_END_KEYS, START_KEYS, TOOL_KEYS, VERDICT_KEYS, chained_records, nova_warnings
 
 TOOL_START_KEYS = START_KEYS + ["tool_use_id", "tool_name", "tool_input", "working_dir"]
 
@@ -170,7 +170,7 @@ def test_every_registered_event_writes_its_record(claude, event):
     if event not in ("SessionStart", "SessionEnd"):
         assert recs[-1]["hook_event"] == event
     if event not in SPECIAL | {"SessionEnd"}:
-        assert list(recs[-1]) == START_KEYS + ["detail"]
+        assert list(recs[-1]) == START_KEYS + ["detail"] + (VERDICT_KEYS if event == "UserPromptSubmit" else [])
         assert recs[-1]["detail"] == "x"
     check_ids(recs)
 

@@ -18,6 +18,7 @@ import time
 from _collections_abc import Mapping
 
 from ._backend import VERSION as __version__  # noqa: F401 - the kernel attribute _backend compares
+from ._python_nova import NovaRules
 from ._python_redact import Redactor
 
 try:  # the C escaper and scanner behind json, without importing json (and re): milliseconds in a hook
@@ -32,6 +33,7 @@ except ImportError:  # pragma: no cover - Windows has no flock
     _fcntl = None  # type: ignore[assignment]  # checked for None before use
 
 __all__ = [
+    "NovaRules",
     "Redactor",
     "Writer",
     "append_records",

@@ -70,9 +70,17 @@ def _main(args: list) -> int:
                 help="also record MessageDisplay (every streamed display delta: dozens of records per turn)",
             )
     _add_read_commands(commands)
+    rules = commands.add_parser("rules", help="NOVA rule files (.nov)", description="NOVA rule files (.nov)")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser(
+        "check", help="validate rule files: one line per problem, FILE:LINE: message (exit 1 when any)"
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help="a .nov file, or a directory of them")
     options = parser.parse_args(args)
     if options.command in READ_COMMANDS:
         return _read_command(options)
+    if options.command == "rules":
+        return _rules_check(options.files)
     if options.user and options.local:
         parser.error("--local names a project's settings.local.json; it cannot be used with --user")
     name = "settings.local.json" if options.local else "settings.json"
@@ -81,6 +89,28 @@ def _main(args: list) -> int:
     else:
         path = os.path.join(os.path.abspath(options.project or "."), ".claude", name)
     return _settings(options.command, path, options.dry_run, getattr(options, "message_display", False))
+
+
+def _rules_check(entries: list) -> int:
+    from . import _log
+    from .guard import scan
+
+    files = scan.rule_files(entries)
+    rules, problems = scan.load(files)
+    for problem in problems:
+        print(_log.printable(problem))
+    if not files:
+        print("no .nov file in %s" % _log.printable(", ".join(entries)))
+        return EXIT_PROBLEMS
+    print(
+        "%s: %s%s"
+        % (
+            _many(len(files), "file"),
+            _many(len(rules), "rule") + " usable",
+            ", %s" % _many(len(problems), "problem") if problems else "",
+        )
+    )
+    return EXIT_PROBLEMS if problems else EXIT_OK
 
 
 def _settings(command: str, path: str, dry_run: bool, message_display: bool = False) -> int:
@@ -116,7 +146,7 @@ def _settings(command: str, path: str, dry_run: bool, message_display: bool = Fa
 
 # ------------------------------------------------------------ reading sessions
 
-READ_COMMANDS = ("list", "show", "tail", "stats", "verify", "export", "report")
+READ_COMMANDS = ("list", "show", "tail", "stats", "verify", "export", "report", "scan")
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_TAMPERED = 6  # verify: the hash chain shows the file was changed after it was written
 
@@ -132,6 +162,8 @@ def _add_read_commands(commands) -> None:
         "6 when the chain shows the file was changed after it was written)",
         "export": "a session as JSON, JSON Lines or Markdown",
         "report": "write a self-contained HTML report to .nova-protector/reports/ID.html",
+        "scan": "re-scan a session with every NOVA tier nova-hunting has (nova_session[nova]) and append "
+        "a scan record per tool event and prompt",
     }
     import argparse
 
@@ -182,6 +214,7 @@ def _read_command(options) -> int:
         "verify": _cmd_verify,
         "export": _cmd_export,
         "report": _cmd_report,
+        "scan": _cmd_scan,
     }
     try:
         root = reading.project_root(options.project)
@@ -347,11 +380,27 @@ def _cmd_show(options, root: str, sid: str) -> int:
                 )
         _emit("")
         start = reading.parse_time(summary["start"])
-        timeline = ([session["metadata"]] if session["metadata"] else []) + session["events"]
+        from .guard.deep import latest_scans
+
+        # A scan record (nova-session scan) is shown with the record it concerns.
+        scans = latest_scans(session["events"])
+        events = [record for record in session["events"] if record.get("type") != "scan"]
+        timeline = ([session["metadata"]] if session["metadata"] else []) + events
         turns = reading.Turns()
         # Tn: the turn (the user prompt) that caused the record; "T" column empty outside any turn.
         for record in timeline + ([session["end"]] if session["end"] else []):
             _emit(_timeline_line(record, start, turns.of(record)))
+            rescan = scans.get(record.get("id")) if isinstance(record.get("id"), int) else None
+            if rescan is not None:
+                _emit(
+                    "%-6s %-4s rescan by %s: %s %s"
+                    % (
+                        "",
+                        "",
+                        *(_safe(rescan.get(key)) for key in ("scanner", "nova_verdict")),
+                        _safe(", ".join(map(str, rescan.get("nova_rules_matched") or []))),
+                    )
+                )
     _warn_skipped("show", sid, summary)
     return EXIT_OK
 
@@ -542,6 +591,37 @@ def _cmd_report(options, root: str, sid: str) -> int:
         _emit_json({"session_id": sid, "report": path})
     else:
         _emit("nova-session report: wrote %s" % _safe(path))
+    return EXIT_OK
+
+
+def _cmd_scan(options, root: str, sid: str) -> int:
+    from .guard import deep, scan
+
+    try:
+        result = deep.rescan(root, sid, scan.configured_files())
+    except deep.Unavailable as exc:
+        print("nova-session scan: %s" % exc, file=sys.stderr)
+        return EXIT_USAGE
+    for problem in result["problems"]:
+        print("nova-session scan: rules refused: %s" % _safe(problem), file=sys.stderr)
+    if options.json:
+        _emit_json(result)
+        return EXIT_OK
+    for record in result["records"]:
+        if record["nova_verdict"] != "allowed" or record["tier_warnings"]:
+            _emit(
+                "  #%s %s %s%s"
+                % (
+                    _safe(record["of"]),
+                    _safe(record["nova_verdict"]),
+                    _safe(", ".join(record["nova_rules_matched"])),
+                    "  (%s)" % _many(len(record["tier_warnings"]), "tier warning") if record["tier_warnings"] else "",
+                )
+            )
+    _emit(
+        "nova-session scan: %s scanned, %d flagged, with %s; scan records appended to %s"
+        % (_many(result["scanned"], "record"), result["flagged"], _safe(deep._version()), sid)
+    )
     return EXIT_OK
 
 

@@ -269,18 +269,22 @@ def is_tool_event(record: dict) -> bool:
     return record.get("type") == "event"
 
 
-def verdict_class(verdict) -> str:
-    """``warning``, ``block``, ``error`` (the scan failed) or ``ok`` for a nova_verdict."""
-    if not isinstance(verdict, str):
-        return "ok"
-    text = verdict.lower()
+def verdict_class(verdict, rules=None) -> str:
+    """``warning``, ``block``, ``error`` (the scan failed) or ``ok`` for a nova_verdict (and
+    its nova_rules_matched). What needs a look is never ``ok``: a verdict this version does
+    not know, and an ``allowed`` one with rules matched, are ``warning``."""
+    if verdict is None:
+        return "warning" if rules else "ok"  # a record without a verdict (no scanner)
+    text = verdict.lower() if isinstance(verdict, str) else ""
     if text.startswith("warn"):
         return "warning"
     if text.startswith(("block", "den")) or text in ("reject", "rejected"):
         return "block"
-    if text == "scan_error":
+    if text in ("scan_failed", "scan_error"):  # scan_error: the word of earlier releases
         return "error"
-    return "ok"
+    if text in ("allowed", "allow", "ok", "pass", "passed", "clean") and not rules:
+        return "ok"
+    return "warning"
 
 
 def record_time(record: dict):
@@ -509,7 +513,7 @@ class Summary:
         self.tool_calls += 1
         if record.get("is_error") is True:
             self.errors += 1
-        verdict = verdict_class(record.get("nova_verdict"))
+        verdict = verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
         if verdict == "warning":
             self.warnings += 1
         elif verdict == "block":

@@ -49,6 +49,7 @@ _SHOWN_FIELDS = frozenset(
         "nova_severity",
         "nova_rules_matched",
         "nova_scan_time_ms",
+        "nova_rescan",
     )
 )
 
@@ -128,9 +129,18 @@ def offset_label(start: float | None, moment) -> str:
 
 def record_flag(record: dict) -> bool:
     """Whether a record needs attention: a failed tool call or a verdict other than ok."""
+    rescan = record.get("nova_rescan")
+    if (
+        isinstance(rescan, dict)
+        and reading.verdict_class(rescan.get("nova_verdict"), rescan.get("nova_rules_matched")) != "ok"
+    ):
+        return True
     if not reading.is_tool_event(record):
         return False
-    return record.get("is_error") is True or reading.verdict_class(record.get("nova_verdict")) != "ok"
+    return (
+        record.get("is_error") is True
+        or reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched")) != "ok"
+    )
 
 
 # --------------------------------------------------------------------- HTML
@@ -218,9 +228,19 @@ CSP = (
 
 def render_html(session: dict) -> str:
     """The report of a session object (``reading.load_session``) as one HTML document."""
+    from .guard.deep import latest_scans
+
     summary = session["summary"]
     timeline = [session["metadata"]] if session["metadata"] else []
-    timeline += session["events"]
+    # A scan record (nova-session scan) is shown inside the record it concerns.
+    scans = latest_scans(session["events"])
+    timeline += [
+        dict(record, nova_rescan=scans[record["id"]])
+        if isinstance(record.get("id"), int) and record["id"] in scans
+        else record
+        for record in session["events"]
+        if record.get("type") != "scan"
+    ]
     if session["end"]:
         timeline.append(session["end"])
     tools: dict = {}
@@ -336,7 +356,9 @@ def _row(index: int, record: dict, start: float | None, longest: float, turn=Non
     verdict = _verdict_text(record) if tool_event else ""
     classes = [
         "k-%s" % re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) else "k-other",
-        "v-%s" % reading.verdict_class(verdict) if tool_event else "",
+        "v-%s" % reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
+        if tool_event
+        else "",
     ]
     if record_flag(record):
         classes.append("flag")
@@ -384,6 +406,8 @@ def _details(record: dict) -> str:
         if key in record
     }
     parts.append(_section("Verdict", verdict))
+    if isinstance(record.get("nova_rescan"), dict):
+        parts.append(_section("Rescan (nova-session scan, every tier)", record["nova_rescan"]))
     times = {key: record.get(key) for key in ("timestamp_start", "timestamp_end", "duration_ms") if key in record}
     parts.append(_section("Timing", times))
     other = {key: value for key, value in record.items() if key not in _SHOWN_FIELDS}

@@ -1,15 +1,17 @@
-"""The verdict seam: where a prompt-injection scanner (for example the NOVA
-framework) fills the ``nova_*`` fields of every tool event.
+"""The verdict seam: where the prompt-injection scanner fills the ``nova_*``
+fields of every tool event.
 
-Without a scanner the fields are ``"allowed"``, ``None``, ``[]`` and ``0``.
-Configure one either in code, ``nova_session.scanner.set_scanner(fn)``, or for
-the hook processes with ``NOVA_SESSION_SCANNER=package.module:function``. The
-scanner is called with the complete tool event (before large strings are
-truncated) and returns a mapping with any of ``nova_verdict`` (``"allowed"``,
-``"warned"``, ``"blocked"``, ...), ``nova_severity`` and ``nova_rules_matched``;
-``nova_scan_time_ms`` is measured here. A scanner that raises, or returns
-something else, leaves ``nova_verdict: "scan_error"`` and one warning: the event
-is still recorded.
+By default that is the built-in NOVA scanner (``guard/scan.py``: the NOVA
+rules' keyword tier in the kernel); ``NOVA_SESSION_SCAN=0`` turns it off (the
+fields are then ``"allowed"``, ``None``, ``[]`` and ``0``). A plug-in replaces
+it, either in code, ``nova_session.scanner.set_scanner(fn)``, or for the hook
+processes with ``NOVA_SESSION_SCANNER=package.module:function``: it is called
+with the complete tool event (before large strings are truncated and secrets
+redacted) and returns a mapping with any of ``nova_verdict`` (``"allowed"``,
+``"warned"``, ``"blocked"``, ...), ``nova_severity`` and
+``nova_rules_matched``. ``nova_scan_time_ms`` is measured here. A scan that
+raises, or a plug-in that returns something else, leaves ``nova_verdict:
+"scan_failed"`` and one warning: the event is still recorded.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from _collections_abc import Mapping
 from . import _log
 
 SCANNER_VAR = "NOVA_SESSION_SCANNER"
+SWITCH_VAR = "NOVA_SESSION_SCAN"
+FAILED = "scan_failed"
 DEFAULTS: dict = {"nova_verdict": "allowed", "nova_severity": None, "nova_rules_matched": [], "nova_scan_time_ms": 0}
 _FIELDS = ("nova_verdict", "nova_severity", "nova_rules_matched")
 
@@ -90,9 +94,36 @@ def apply(event: dict) -> None:
     event.update(DEFAULTS)
     event["nova_rules_matched"] = []
     if _scanner is None and not os.environ.get(SCANNER_VAR):
-        return  # no scanner: nothing to load, nothing to redirect
+        if os.environ.get(SWITCH_VAR, "").strip().lower() not in ("0", "false", "no", "off"):
+            _builtin(event)
+        return
     with StdoutToStderr():
         _scan(event)
+
+
+_warned: set = set()
+
+
+def apply_prompt(record: dict) -> None:
+    """Fill the verdict fields of a user_prompt record from its prompt, with the built-in
+    rules (plug-ins see tool events only), unless scanning is off. Never raises."""
+    if os.environ.get(SWITCH_VAR, "").strip().lower() not in ("0", "false", "no", "off"):
+        _builtin(record, "prompt")
+
+
+def _builtin(event: dict, *fields: str) -> None:
+    """The built-in NOVA scan of some fields of a record (no plug-in code runs: nothing to redirect)."""
+    started = time.perf_counter()
+    try:
+        from .guard import scan
+
+        event.update(scan.verdict([event.get(field) for field in fields or ("tool_input", "tool_output")]))
+    except Exception as exc:  # noqa: BLE001 - a scan that fails must not lose the event
+        if str(exc) not in _warned:  # once per process and reason
+            _warned.add(str(exc))
+            _log.warn("nova_session scan failed: %s: %s", type(exc).__name__, exc)
+        event["nova_verdict"] = FAILED
+    event["nova_scan_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
 
 
 def _scan(event: dict) -> None:
@@ -100,7 +131,7 @@ def _scan(event: dict) -> None:
         scanner = _configured()
     except Exception as exc:  # noqa: BLE001 - a broken scanner must not lose the event
         _log.warn("nova_session scanner %r cannot be loaded: %s", os.environ.get(SCANNER_VAR), exc)
-        event["nova_verdict"] = "scan_error"
+        event["nova_verdict"] = FAILED
         return
     if scanner is None:
         return
@@ -114,5 +145,5 @@ def _scan(event: dict) -> None:
                 event[field] = verdict[field]
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken scanner must not lose the event
         _log.warn("nova_session scanner failed: %s: %s", type(exc).__name__, exc)
-        event["nova_verdict"] = "scan_error"
+        event["nova_verdict"] = FAILED
     event["nova_scan_time_ms"] = round((time.perf_counter() - started) * 1000, 3)
