@@ -5,8 +5,8 @@ The hook command is the one ``nova-session install`` writes (``python -I -S
 …/nova_session/run_hook.py EVENT``); its input is a realistic payload (a Read
 of a ~5 KB file), with a new tool_use_id each round: a call is closed once,
 so a repeated id would time a hook that writes nothing.
-Secret redaction is on, as in the hooks by default; the "redaction off" case
-(NOVA_SESSION_REDACT=0) shows what it costs a hook.
+NOVA scanning and secret redaction are on, as in the hooks by default; the
+"off" cases (NOVA_SESSION_REDACT=0, NOVA_SESSION_SCAN=0) show what they cost a hook.
 Bytecode caching is on for both sides: the standard library ships .pyc files,
 and this module compiles nova_session's own with compileall first (the machine
 sets PYTHONDONTWRITEBYTECODE=1, which stops Python writing them, not reading
@@ -69,29 +69,32 @@ def run(argv, data: bytes, env: dict) -> None:
 
 # The command install writes, without its interpreter (added below) and event.
 HOOK = shlex.split(install.hook_command("PostToolUse"))[1:-1]
+OFF = {"NOVA_SESSION_REDACT": "0"}
 CASES = {
-    "python -c pass": ([sys.executable, "-c", "pass"], None),
+    "python -c pass": ([sys.executable, "-c", "pass"], None, {}),
     # What the hook's interpreter flags alone save: no site (see run_hook.py).
-    "python -I -S -c pass": ([sys.executable, "-I", "-S", "-c", "pass"], None),
-    "PreToolUse hook, rust": (HOOK + ["PreToolUse"], "rust"),
-    "PostToolUse hook, rust": (HOOK + ["PostToolUse"], "rust"),
-    "PostToolUse hook, rust, redaction off": (HOOK + ["PostToolUse"], "rust-noredact"),
-    "PostToolUse hook, python fallback": (HOOK + ["PostToolUse"], "python"),
+    "python -I -S -c pass": ([sys.executable, "-I", "-S", "-c", "pass"], None, {}),
+    "PreToolUse hook, rust": (HOOK + ["PreToolUse"], "rust", {}),
+    "PostToolUse hook, rust": (HOOK + ["PostToolUse"], "rust", {}),
+    "PostToolUse hook, rust, redaction off": (HOOK + ["PostToolUse"], "rust", OFF),
+    "PostToolUse hook, rust, scan and redaction off": (
+        HOOK + ["PostToolUse"],
+        "rust",
+        dict(OFF, NOVA_SESSION_SCAN="0"),
+    ),
+    "PostToolUse hook, python fallback": (HOOK + ["PostToolUse"], "python", {}),
     # Claude Code gives SessionEnd hooks about 1.5 s in all: this shows how little of it is used.
-    "SessionEnd hook, rust": (HOOK + ["SessionEnd"], "rust"),
+    "SessionEnd hook, rust": (HOOK + ["SessionEnd"], "rust", {}),
 }
 
 
 @pytest.mark.parametrize("label", list(CASES))
 def test_hook_process(measure, project, label):
-    argv, backend = CASES[label]
-    env = dict(os.environ, CLAUDE_PROJECT_DIR=project)
+    argv, backend, extra = CASES[label]
+    env = dict(os.environ, CLAUDE_PROJECT_DIR=project, **extra)
     if backend is not None:
         argv = [sys.executable] + argv
-        backend, _, off = backend.partition("-")
         env["NOVA_SESSION_BACKEND"] = backend
-        if off:
-            env["NOVA_SESSION_REDACT"] = "0"
     event = argv[-1]
     if event == "SessionEnd":
         run(argv[:-1] + ["PostToolUse"], payload(project), env)  # the session must exist to be ended

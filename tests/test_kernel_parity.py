@@ -50,6 +50,7 @@ def test_python_kernel_all_lists_the_interface():
         "finalize_file",
         "Writer",
         "Redactor",
+        "NovaRules",
     }
     for name in _python.__all__:
         assert callable(getattr(_python, name)), name

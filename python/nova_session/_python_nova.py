@@ -161,9 +161,9 @@ def _evaluate(node: list, known: dict, semantics: dict, llm: dict) -> bool:
 
 
 class NovaRules:
-    """NOVA rules' keyword tier, from a compiled rule set (JSON bytes; see guard/nova.py)."""
+    """NOVA prompt-injection rules, keyword tier, from a compiled rule-set document (JSON bytes)."""
 
-    def __init__(self, document: bytes) -> None:
+    def __init__(self, document):
         from ._python import loads
 
         try:

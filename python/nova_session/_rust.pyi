@@ -3,6 +3,7 @@ from os import PathLike
 from typing import Any, ClassVar, final
 
 __all__ = [
+    "NovaRules",
     "Redactor",
     "Writer",
     "append_records",
@@ -54,3 +55,10 @@ class Redactor:
     def redact_record(
         self, record: dict[Any, Any]
     ) -> tuple[dict[Any, Any], list[tuple[str, str, int]], list[tuple[str, str]]] | None: ...
+
+@final
+class NovaRules:
+    def __new__(cls, document: bytes) -> NovaRules: ...
+    @property
+    def rule_count(self) -> int: ...
+    def scan(self, texts: list[str]) -> list[int]: ...

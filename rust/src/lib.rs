@@ -1,6 +1,6 @@
 //! `nova_session._rust`: the compiled kernel of nova_session. Session ids,
-//! encoding records to JSON bytes, the locked, crash-safe append, and secret
-//! redaction.
+//! encoding records to JSON bytes, the locked, crash-safe append, secret
+//! redaction, and the keyword tier of NOVA prompt-injection rules.
 //!
 //! This file only binds the kernel to Python; the work lives in one module per
 //! concern, testable with `cargo test` without an interpreter.
@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod jsonline;
 pub mod redact;
+pub mod rules;
 pub mod text;
 pub mod writer;
 
@@ -32,6 +33,9 @@ mod _rust {
 
     #[pymodule_export]
     use crate::redact::py::Redactor;
+
+    #[pymodule_export]
+    use crate::rules::py::NovaRules;
 
     #[pymodule_init]
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 from test_hooks import hook_env, only_session, run_in_process  # noqa: F401
-from test_nova_hooks import INJECTION, read_call, scanning  # noqa: F401
+from test_nova_hooks import INJECTION, read_call
 
 from nova_session import cli
 

@@ -1,0 +1,427 @@
+//! NOVA prompt-injection rules, keyword tier (the engine; `py.rs` binds it).
+//!
+//! The rule set is the compiled JSON document of `FORMAT.md` (the Python parser turns
+//! `.nov` files into it). Scanning a text follows nova-hunting 0.3.1 without its semantic
+//! and LLM extras, which is what the hooks run:
+//! 1. the text is normalised: NFKC, then each character through the document's
+//!    confusables table;
+//! 2. a blank text (Python's `str.isspace` throughout) matches no rule; otherwise
+//!    a regex keyword is `re.search` (`pyre` rewrites the pattern for the `regex` crate),
+//!    a plain one a substring test, lowercased both sides unless it is case-sensitive;
+//! 3. the condition is evaluated with the keywords alone (`early`); a rule matches when
+//!    `early` holds and no assignment of its unknown semantics (resp. LLM) candidates
+//!    changes the result, for each of those tiers the rule has (nova-hunting fails closed,
+//!    reporting no match, when an unavailable tier could change it).
+//!
+//! Keywords are evaluated only when the condition asks for them, at most once per text
+//! (identical keywords of different rules share the result). A regex runs only when the
+//! prefilter (`literals`) finds the strings its matches need in the text, and is compiled
+//! when it first runs, then kept: a hook process scanning one event compiles few of them.
+//! A regex with `\b`/`\B` runs on the text with Python's word characters (`pyre`).
+
+mod condition;
+mod literals;
+pub mod py;
+pub mod pyre;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexBuilder};
+use serde_json::{Map, Value};
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+use condition::Condition;
+use literals::Prefilter;
+
+/// The rule-set format this engine reads.
+pub const FORMAT: u64 = 1;
+
+/// A keyword's test, shared by the rules that have the same one.
+enum Matcher {
+    Regex {
+        /// The pattern as written (for messages) and as the crate reads it.
+        source: String,
+        translated: String,
+        compiled: OnceLock<Result<Regex, String>>,
+        /// Whether it runs on the text with Python's word characters (`pyre::python_words`).
+        python_words: bool,
+    },
+    /// A substring; lowercased already when not case-sensitive.
+    Plain { pattern: String, case_sensitive: bool },
+}
+
+impl Matcher {
+    fn regex(&self) -> Result<&Regex, String> {
+        let Matcher::Regex {
+            source,
+            translated,
+            compiled,
+            ..
+        } = self
+        else {
+            unreachable!("only regex keywords are compiled")
+        };
+        compiled
+            .get_or_init(|| {
+                RegexBuilder::new(translated)
+                    .dfa_size_limit(16 << 20)
+                    .build()
+                    .map_err(|e| format!("the regex {source:?} does not compile: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+struct Rule {
+    name: String,
+    /// The matcher of each keyword, in the rule's order.
+    keywords: Vec<usize>,
+    condition: Condition,
+}
+
+impl Rule {
+    /// Whether the rule matches the text being scanned.
+    fn matches(&self, scan: &mut Scan<'_>) -> Result<bool, String> {
+        self.condition.matches(&mut |index| {
+            scan.matcher(self.keywords[index])
+                .map_err(|why| format!("keyword {:?}: {why}", self.condition.keyword(index)))
+        })
+    }
+}
+
+/// A compiled NOVA rule set.
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    matchers: Vec<Matcher>,
+    /// Per matcher, sets of strings its matches contain one of each (`literals`).
+    literals: Vec<Vec<Vec<String>>>,
+    /// Built on the first scan of a non-blank text.
+    prefilter: OnceLock<Prefilter>,
+    confusables: HashMap<char, String>,
+    /// Whether an ASCII character has an entry (else ASCII text is left as it is).
+    ascii_confusables: bool,
+}
+
+/// One normalised text being scanned, with the keyword results found so far.
+struct Scan<'a> {
+    set: &'a RuleSet,
+    text: &'a str,
+    blank: bool,
+    lowered: Option<String>,
+    /// The text for patterns with word boundaries (`pyre::python_words`), made when needed.
+    words: Option<Cow<'a, str>>,
+    results: Vec<Option<bool>>,
+    /// Per matcher, whether the prefilter lets it run (false: known not to match).
+    possible: Vec<bool>,
+}
+
+impl Scan<'_> {
+    fn matcher(&mut self, index: usize) -> Result<bool, String> {
+        if let Some(result) = self.results[index] {
+            return Ok(result);
+        }
+        let result = if self.blank || !self.possible[index] {
+            false
+        } else {
+            match &self.set.matchers[index] {
+                matcher @ Matcher::Regex { python_words, .. } => {
+                    let text = if *python_words {
+                        let text = self.text;
+                        self.words.get_or_insert_with(|| pyre::python_words(text))
+                    } else {
+                        self.text
+                    };
+                    matcher.regex()?.is_match(text)
+                }
+                Matcher::Plain {
+                    pattern,
+                    case_sensitive: true,
+                } => self.text.contains(pattern.as_str()),
+                Matcher::Plain { pattern, .. } => {
+                    let text = self.text;
+                    self.lowered
+                        .get_or_insert_with(|| text.to_lowercase())
+                        .contains(pattern.as_str())
+                }
+            }
+        };
+        self.results[index] = Some(result);
+        Ok(result)
+    }
+}
+
+impl RuleSet {
+    /// Parse a compiled rule-set document (JSON bytes); the error says what is wrong and where.
+    pub fn load(document: &[u8]) -> Result<RuleSet, String> {
+        let value: Value = serde_json::from_slice(document).map_err(|e| format!("not valid JSON: {e}"))?;
+        let Value::Object(top) = value else {
+            return Err("not a JSON object".into());
+        };
+        match top.get("format") {
+            Some(Value::Number(n)) if n.as_u64() == Some(FORMAT) => {}
+            _ => return Err(format!("\"format\" is not {FORMAT}")),
+        }
+        let mut set = RuleSet {
+            rules: Vec::new(),
+            matchers: Vec::new(),
+            literals: Vec::new(),
+            prefilter: OnceLock::new(),
+            confusables: HashMap::new(),
+            ascii_confusables: false,
+        };
+        let Some(Value::Object(table)) = top.get("confusables") else {
+            return Err("\"confusables\" is not an object".into());
+        };
+        for (key, replacement) in table {
+            let mut chars = key.chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                return Err(format!("confusables: the key {key:?} is not one character"));
+            };
+            let Value::String(replacement) = replacement else {
+                return Err(format!("confusables: the value of {key:?} is not a string"));
+            };
+            set.ascii_confusables |= c.is_ascii();
+            set.confusables.insert(c, replacement.clone());
+        }
+        let Some(Value::Array(rules)) = top.get("rules") else {
+            return Err("\"rules\" is not a list".into());
+        };
+        let mut shared: HashMap<(String, bool, bool), usize> = HashMap::new();
+        for (number, rule) in rules.iter().enumerate() {
+            let name = rule.get("name").and_then(Value::as_str).unwrap_or("?");
+            let rule = set
+                .parse_rule(rule, &mut shared)
+                .map_err(|why| format!("rule {number} ({name:?}): {why}"))?;
+            set.rules.push(rule);
+        }
+        Ok(set)
+    }
+
+    fn parse_rule(&mut self, rule: &Value, shared: &mut HashMap<(String, bool, bool), usize>) -> Result<Rule, String> {
+        let Value::Object(rule) = rule else {
+            return Err("not an object".into());
+        };
+        let name = string(rule, "name")?.to_string();
+        let Some(Value::Array(list)) = rule.get("keywords") else {
+            return Err("\"keywords\" is not a list".into());
+        };
+        let mut names: Vec<String> = Vec::with_capacity(list.len());
+        let mut keywords: Vec<usize> = Vec::with_capacity(list.len());
+        for item in list {
+            let Value::Object(item) = item else {
+                return Err("a keyword is not an object".into());
+            };
+            let name = string(item, "name")?;
+            let pattern = string(item, "pattern").map_err(|why| format!("keyword {name:?}: {why}"))?;
+            let regex = boolean(item, "regex").map_err(|why| format!("keyword {name:?}: {why}"))?;
+            let case_sensitive = boolean(item, "case_sensitive").map_err(|why| format!("keyword {name:?}: {why}"))?;
+            if names.iter().any(|n| n == name) {
+                return Err(format!("the keyword {name:?} is listed twice"));
+            }
+            let key = (pattern.to_string(), regex, case_sensitive);
+            let matcher = if let Some(&index) = shared.get(&key) {
+                index
+            } else {
+                let matcher = if regex {
+                    let ast = pyre::parse(pattern, !case_sensitive)
+                        .map_err(|why| format!("keyword {name:?}: the regex {pattern:?}: {why}"))?;
+                    let mut translated = String::with_capacity(pattern.len() * 2);
+                    ast.emit(&mut translated);
+                    self.literals.push(literals::required(&ast));
+                    Matcher::Regex {
+                        source: pattern.to_string(),
+                        translated,
+                        compiled: OnceLock::new(),
+                        python_words: ast.wants_python_words(),
+                    }
+                } else {
+                    self.literals.push(Vec::new());
+                    Matcher::Plain {
+                        pattern: if case_sensitive {
+                            pattern.to_string()
+                        } else {
+                            pattern.to_lowercase()
+                        },
+                        case_sensitive,
+                    }
+                };
+                self.matchers.push(matcher);
+                shared.insert(key, self.matchers.len() - 1);
+                self.matchers.len() - 1
+            };
+            names.push(name.to_string());
+            keywords.push(matcher);
+        }
+        let Some(Value::Object(unknown)) = rule.get("unknown") else {
+            return Err("\"unknown\" is not an object".into());
+        };
+        let candidates = |tier: &str| -> Result<Option<Vec<String>>, String> {
+            let Some(Value::Array(list)) = unknown.get(tier) else {
+                return Err(format!("\"unknown\": {tier:?} is not a list"));
+            };
+            let mut out: Vec<String> = Vec::with_capacity(list.len());
+            for name in list {
+                let name = name
+                    .as_str()
+                    .ok_or_else(|| format!("\"unknown\": {tier:?} holds a non-string"))?;
+                if !out.iter().any(|n| n == name) {
+                    out.push(name.to_string());
+                }
+            }
+            // The tier is consulted only when the rule has that section.
+            Ok(if boolean(rule, tier)? { Some(out) } else { None })
+        };
+        let (semantics, llm) = (candidates("semantics")?, candidates("llm")?);
+        let node = rule.get("condition").ok_or("no \"condition\"")?;
+        let condition = Condition::parse(node, names, semantics, llm).map_err(|why| format!("condition: {why}"))?;
+        Ok(Rule {
+            name,
+            keywords,
+            condition,
+        })
+    }
+
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// A rule's name.
+    pub fn name(&self, rule: usize) -> &str {
+        &self.rules[rule].name
+    }
+
+    /// Compile every regex now (else each is compiled when first needed); the first error.
+    pub fn compile_all(&self) -> Result<(), String> {
+        for matcher in &self.matchers {
+            if let Matcher::Regex { .. } = matcher {
+                matcher.regex()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The text as nova-hunting matches it: NFKC, then the confusables table.
+    pub fn normalise<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.ascii_confusables {
+            let mut out = String::with_capacity(text.len());
+            self.push_normal(&mut out, text);
+            return Cow::Owned(out);
+        }
+        if text.is_ascii() {
+            return Cow::Borrowed(text);
+        }
+        // NFKC never joins across an ASCII character that is not followed by a non-ASCII
+        // one (ASCII characters are starters no character composes with, backwards):
+        // only the non-ASCII runs, each with the character before it, need the work.
+        let bytes = text.as_bytes();
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut at = 0;
+        while let Some(offset) = bytes[at..].iter().position(|b| !b.is_ascii()) {
+            let first = at + offset;
+            let start = if first > at { first - 1 } else { first };
+            let end = bytes[first..]
+                .iter()
+                .position(u8::is_ascii)
+                .map_or(bytes.len(), |n| first + n);
+            out.push_str(&text[at..start]);
+            self.push_normal(&mut out, &text[start..end]);
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        Cow::Owned(out)
+    }
+
+    /// Push NFKC of a piece of text, mapped through the confusables table.
+    fn push_normal(&self, out: &mut String, piece: &str) {
+        let nfkc: Cow<'_, str> = if is_nfkc_quick(piece.chars()) == IsNormalized::Yes {
+            Cow::Borrowed(piece)
+        } else {
+            Cow::Owned(piece.nfkc().collect())
+        };
+        for c in nfkc.chars() {
+            match self.confusables.get(&c) {
+                Some(replacement) => out.push_str(replacement),
+                None => out.push(c),
+            }
+        }
+    }
+
+    /// Per matcher, whether it can match the text: false for a regex that lacks every
+    /// string of one of its prefilter sets.
+    fn possible(&self, text: &str, blank: bool) -> Vec<bool> {
+        if blank {
+            return vec![true; self.matchers.len()];
+        }
+        let prefilter = self.prefilter.get_or_init(|| Prefilter::new(&self.literals));
+        prefilter.search(&literals::haystack(text))
+    }
+
+    /// The indices (ascending) of the rules that match at least one of the texts.
+    pub fn scan<T: AsRef<str>>(&self, texts: &[T]) -> Result<Vec<usize>, String> {
+        let mut matched = vec![false; self.rules.len()];
+        let mut left = self.rules.len();
+        for text in texts {
+            if left == 0 {
+                break;
+            }
+            let normal = self.normalise(text.as_ref());
+            let blank = normal.chars().all(is_python_space);
+            if blank {
+                // nova-hunting's answer for a blank text depends on what its scanner saw
+                // before; here it matches no rule.
+                continue;
+            }
+            let mut scan = Scan {
+                set: self,
+                text: &normal,
+                blank,
+                lowered: None,
+                words: None,
+                results: vec![None; self.matchers.len()],
+                possible: self.possible(&normal, blank),
+            };
+            for (index, rule) in self.rules.iter().enumerate() {
+                if !matched[index]
+                    && rule
+                        .matches(&mut scan)
+                        .map_err(|why| format!("rule {:?}: {why}", rule.name))?
+                {
+                    matched[index] = true;
+                    left -= 1;
+                }
+            }
+        }
+        Ok((0..self.rules.len()).filter(|&i| matched[i]).collect())
+    }
+}
+
+/// Python's `str.isspace` (Unicode White_Space plus U+001C–U+001F).
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+fn string<'v>(object: &'v Map<String, Value>, key: &str) -> Result<&'v str, String> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{key:?} is not a string"))
+}
+
+fn boolean(object: &Map<String, Value>, key: &str) -> Result<bool, String> {
+    object
+        .get(key)
+        .and_then(Value::as_bool)
+        .ok_or_else(|| format!("{key:?} is not true or false"))
+}
+
+#[cfg(test)]
+mod tests;
