@@ -106,3 +106,39 @@ def test_shipped_hook_work_per_event(measure):
     measure.extra_info["label"] = "shipped hook's work per event (nova-hunting imported)"
     measure.extra_info["per"] = len(events)
     measure.pedantic(per_event, rounds=3, iterations=1, warmup_rounds=0)
+
+
+SHIPPED_PROCESS = """
+import json, logging, sys
+logging.disable(logging.CRITICAL)
+from nova.core.rule_file import NovaRuleFileParser
+from nova.core.scanner import NovaScanner
+texts = json.loads(sys.stdin.read())
+scanner = NovaScanner()
+for path in sys.argv[1:]:
+    scanner.add_rules(NovaRuleFileParser().parse_file(path))
+for text in texts:
+    scanner.scan(text)
+"""
+
+
+def test_shipped_hook_process_per_event(measure):
+    """The shipped hook's whole cost for one event: a Python process importing nova-hunting,
+    parsing every rule file, scanning the event's input and output (its hook did that for
+    every tool call)."""
+    import json
+    import subprocess
+    import sys
+
+    event = EVENTS[0]
+    texts = ["\n".join(scan.texts(event.get(field), [], scan.DEFAULT_BOUND)) for field in ("tool_input", "tool_output")]
+    argv = [sys.executable, "-c", SHIPPED_PROCESS, *scan.builtin_files()]
+    env = {key: value for key, value in os.environ.items() if key != "OPENAI_API_KEY"}
+
+    def run():
+        done = subprocess.run(argv, input=json.dumps(texts).encode(), env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    measure.group = GROUP
+    measure.extra_info["label"] = "shipped hook's process per event (import, parse, scan)"
+    measure.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)

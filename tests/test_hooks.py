@@ -883,7 +883,7 @@ def test_hostile_ids_stay_inside_the_data_dir(tmp_path, commands, backend, claud
 
 
 def test_backends_write_the_same_records(tmp_path, commands):
-    """One payload through each backend: the same record bytes, timestamps aside."""
+    """One payload through each backend: the same record bytes, times aside."""
     tool_input = {
         "big": 123456789012345678901234567890,
         "f": 1.5e300,
@@ -910,8 +910,10 @@ def test_backends_write_the_same_records(tmp_path, commands):
         assert record["tool_output"] == {"lone": "\ud800x", "inf": None, "nan": None}
         # Each file's init line differs (session id, time): so does the link to it (SPEC section 10).
         assert line.endswith(b',"prev":"sha256:%s"}' % hashlib.sha256(init).hexdigest().encode("ascii"))
-        lines[name] = unchained(line).replace(record["timestamp_end"].encode(), b"T")
-    assert lines["rust"] == lines["python"]
+        # Timestamps and the scan's measured time aside.
+        line = unchained(line).replace(record["timestamp_end"].encode(), b"T")
+        lines[name] = line.replace(b'"nova_scan_time_ms":%s' % json.dumps(record["nova_scan_time_ms"]).encode(), b"S")
+    assert lines["rust"] == lines["python"] and b'"nova_verdict":"allowed"' in lines["rust"]
 
 
 # ------------------------------------------------------------------ fail-open
