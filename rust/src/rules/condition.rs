@@ -1,6 +1,13 @@
-//! A rule's condition (the NODE trees of `FORMAT.md`) and its evaluation with the
-//! keyword results, including nova-hunting's test of whether an unavailable tier
-//! (semantics, LLM) could change the result.
+//! A rule's condition and its evaluation with the keyword results, including
+//! nova-hunting's test of whether an unavailable tier (semantics, LLM) could change the
+//! result.
+//!
+//! A condition is a JSON tree: `["const", b]`, `["not", n]`, `["and", n, n, ...]`,
+//! `["or", n, n, ...]`, `["var", section, "$name"]` (section `"keywords"`, `"semantics"`,
+//! `"llm"`, or null: the name looked up in the keywords, then semantics, then LLM), and
+//! `["count", q, section, prefix]` (q `"any"`, `"all"` or at least N true, over a section or,
+//! with a prefix, its names starting with `$` and the prefix; section null: the three
+//! merged, later ones winning a name). A missing name is false; `all` of nothing is false.
 
 use serde_json::Value;
 
@@ -86,7 +93,10 @@ impl Condition {
     }
 
     /// Whether the rule matches: the keywords decide the condition true, whatever its
-    /// unavailable tiers would say (`FORMAT.md`, steps 3 to 5).
+    /// unavailable tiers would say: the condition holds with the keywords alone (the
+    /// tiers empty), and, for each tier the rule has, no assignment of true and false to
+    /// the tier's unknown candidates (the tier's names the condition may read; more than
+    /// ten: assumed to change it) gives another result.
     pub fn matches(&self, keywords: &mut Keywords<'_>) -> Result<bool, String> {
         let early = self.eval(&self.root, keywords, &[], &[])?;
         if !early {

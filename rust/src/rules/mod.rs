@@ -1,7 +1,11 @@
 //! NOVA prompt-injection rules, keyword tier (the engine; `py.rs` binds it).
 //!
-//! The rule set is the compiled JSON document of `FORMAT.md` (the Python parser turns
-//! `.nov` files into it). Scanning a text follows nova-hunting 0.3.1 without its semantic
+//! The rule set is a compiled JSON document (the Python parser turns `.nov` files into
+//! it): `{"format": 1, "confusables": {char: replacement}, "rules": [rule]}`, each rule
+//! `{"name", "keywords": [{"name", "pattern", "regex", "case_sensitive"}] (those the
+//! condition evaluates, in file order), "condition" (`condition`), "semantics", "llm"
+//! (whether it has those sections), "unknown": {"semantics": [name], "llm": [name]}}`
+//! (the candidates of nova-hunting's test); other keys are ignored. Scanning a text follows nova-hunting 0.3.1 without its semantic
 //! and LLM extras, which is what the hooks run:
 //! 1. the text is normalised: NFKC, then each character through the document's
 //!    confusables table;
@@ -26,10 +30,13 @@ pub mod pyre;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder};
 use serde_json::{Map, Value};
+use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use condition::Condition;
@@ -80,11 +87,16 @@ struct Rule {
     /// The matcher of each keyword, in the rule's order.
     keywords: Vec<usize>,
     condition: Condition,
+    /// Whether it matches when the prefilter rules out every keyword: decided once, at load.
+    when_all_false: bool,
 }
 
 impl Rule {
     /// Whether the rule matches the text being scanned.
     fn matches(&self, scan: &mut Scan<'_>) -> Result<bool, String> {
+        if self.keywords.iter().all(|&m| !scan.possible[m]) {
+            return Ok(self.when_all_false);
+        }
         self.condition.matches(&mut |index| {
             scan.matcher(self.keywords[index])
                 .map_err(|why| format!("keyword {:?}: {why}", self.condition.keyword(index)))
@@ -100,16 +112,18 @@ pub struct RuleSet {
     literals: Vec<Vec<Vec<String>>>,
     /// Built on the first scan of a non-blank text.
     prefilter: OnceLock<Prefilter>,
-    confusables: HashMap<char, String>,
+    /// The confusables table, sorted by character.
+    confusables: Vec<(char, String)>,
     /// Whether an ASCII character has an entry (else ASCII text is left as it is).
     ascii_confusables: bool,
+    /// Non-ASCII characters known to be `plain`, by code point modulo the length (0: none).
+    plain: [AtomicU32; 1024],
 }
 
 /// One normalised text being scanned, with the keyword results found so far.
 struct Scan<'a> {
     set: &'a RuleSet,
     text: &'a str,
-    blank: bool,
     lowered: Option<String>,
     /// The text for patterns with word boundaries (`pyre::python_words`), made when needed.
     words: Option<Cow<'a, str>>,
@@ -123,10 +137,8 @@ impl Scan<'_> {
         if let Some(result) = self.results[index] {
             return Ok(result);
         }
-        let result = if self.blank || !self.possible[index] {
-            false
-        } else {
-            match &self.set.matchers[index] {
+        let result = self.possible[index]
+            && match &self.set.matchers[index] {
                 matcher @ Matcher::Regex { python_words, .. } => {
                     let text = if *python_words {
                         let text = self.text;
@@ -146,8 +158,7 @@ impl Scan<'_> {
                         .get_or_insert_with(|| text.to_lowercase())
                         .contains(pattern.as_str())
                 }
-            }
-        };
+            };
         self.results[index] = Some(result);
         Ok(result)
     }
@@ -169,8 +180,9 @@ impl RuleSet {
             matchers: Vec::new(),
             literals: Vec::new(),
             prefilter: OnceLock::new(),
-            confusables: HashMap::new(),
+            confusables: Vec::new(),
             ascii_confusables: false,
+            plain: std::array::from_fn(|_| AtomicU32::new(0)),
         };
         let Some(Value::Object(table)) = top.get("confusables") else {
             return Err("\"confusables\" is not an object".into());
@@ -184,8 +196,9 @@ impl RuleSet {
                 return Err(format!("confusables: the value of {key:?} is not a string"));
             };
             set.ascii_confusables |= c.is_ascii();
-            set.confusables.insert(c, replacement.clone());
+            set.confusables.push((c, replacement.clone()));
         }
+        set.confusables.sort_unstable_by_key(|&(c, _)| c);
         let Some(Value::Array(rules)) = top.get("rules") else {
             return Err("\"rules\" is not a list".into());
         };
@@ -277,10 +290,12 @@ impl RuleSet {
         let (semantics, llm) = (candidates("semantics")?, candidates("llm")?);
         let node = rule.get("condition").ok_or("no \"condition\"")?;
         let condition = Condition::parse(node, names, semantics, llm).map_err(|why| format!("condition: {why}"))?;
+        let when_all_false = condition.matches(&mut |_| Ok(false))?;
         Ok(Rule {
             name,
             keywords,
             condition,
+            when_all_false,
         })
     }
 
@@ -312,82 +327,98 @@ impl RuleSet {
     /// The text as nova-hunting matches it: NFKC, then the confusables table.
     pub fn normalise<'t>(&self, text: &'t str) -> Cow<'t, str> {
         if self.ascii_confusables {
-            let mut out = String::with_capacity(text.len());
-            self.push_normal(&mut out, text);
-            return Cow::Owned(out);
+            let nfkc: String = text.nfkc().collect();
+            return Cow::Owned(
+                self.replace_confusables(&nfkc, std::iter::once(0..nfkc.len()))
+                    .unwrap_or(nfkc),
+            );
         }
-        if text.is_ascii() {
+        // ASCII is NFKC, a starter and (here) no confusable: only the non-ASCII runs with a
+        // character that is not `plain` can change, and the quick check runs over them alone.
+        let runs: Vec<Range<usize>> = non_ascii_runs(text)
+            .filter(|run| !text[run.clone()].chars().all(|c| self.plain(c)))
+            .collect();
+        if runs.is_empty() {
             return Cow::Borrowed(text);
         }
-        // NFKC never joins across an ASCII character that is not followed by a non-ASCII
-        // one (ASCII characters are starters no character composes with, backwards):
-        // only the non-ASCII runs, each with the character before it, need the work.
-        let bytes = text.as_bytes();
-        let mut out = String::with_capacity(text.len() + 16);
-        let mut at = 0;
-        while let Some(offset) = bytes[at..].iter().position(|b| !b.is_ascii()) {
-            let first = at + offset;
-            let start = if first > at { first - 1 } else { first };
-            let end = bytes[first..]
-                .iter()
-                .position(u8::is_ascii)
-                .map_or(bytes.len(), |n| first + n);
-            out.push_str(&text[at..start]);
-            self.push_normal(&mut out, &text[start..end]);
-            at = end;
+        if runs
+            .iter()
+            .all(|run| is_nfkc_quick(text[run.clone()].chars()) == IsNormalized::Yes)
+        {
+            return self
+                .replace_confusables(text, runs.into_iter())
+                .map_or(Cow::Borrowed(text), Cow::Owned);
         }
-        out.push_str(&text[at..]);
-        Cow::Owned(out)
+        let nfkc: String = text.nfkc().collect();
+        Cow::Owned(self.replace_confusables(&nfkc, non_ascii_runs(&nfkc)).unwrap_or(nfkc))
     }
 
-    /// Push NFKC of a piece of text, mapped through the confusables table.
-    fn push_normal(&self, out: &mut String, piece: &str) {
-        let nfkc: Cow<'_, str> = if is_nfkc_quick(piece.chars()) == IsNormalized::Yes {
-            Cow::Borrowed(piece)
-        } else {
-            Cow::Owned(piece.nfkc().collect())
-        };
-        for c in nfkc.chars() {
-            match self.confusables.get(&c) {
-                Some(replacement) => out.push_str(replacement),
-                None => out.push(c),
+    /// Whether normalising leaves the character as it is wherever it stands: a starter
+    /// that NFKC keeps (quick check Yes) and the confusables table does not name.
+    /// Remembered in `plain` (a character per slot, the last one found plain there).
+    fn plain(&self, c: char) -> bool {
+        let slot = &self.plain[c as usize % self.plain.len()];
+        if slot.load(Ordering::Relaxed) == u32::from(c) {
+            return true;
+        }
+        let plain = canonical_combining_class(c) == 0
+            && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+            && self.confusables.binary_search_by_key(&c, |&(key, _)| key).is_err();
+        if plain {
+            slot.store(u32::from(c), Ordering::Relaxed);
+        }
+        plain
+    }
+
+    /// The text with each character of the runs that has an entry in the confusables
+    /// table replaced; None when none has.
+    fn replace_confusables(&self, text: &str, runs: impl Iterator<Item = Range<usize>>) -> Option<String> {
+        let mut out: Option<String> = None;
+        let mut copied = 0;
+        for run in runs {
+            for (at, c) in text[run.clone()].char_indices() {
+                if let Ok(found) = self.confusables.binary_search_by_key(&c, |&(key, _)| key) {
+                    let at = run.start + at;
+                    let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));
+                    out.push_str(&text[copied..at]);
+                    out.push_str(&self.confusables[found].1);
+                    copied = at + c.len_utf8();
+                }
             }
         }
-    }
-
-    /// Per matcher, whether it can match the text: false for a regex that lacks every
-    /// string of one of its prefilter sets.
-    fn possible(&self, text: &str, blank: bool) -> Vec<bool> {
-        if blank {
-            return vec![true; self.matchers.len()];
-        }
-        let prefilter = self.prefilter.get_or_init(|| Prefilter::new(&self.literals));
-        prefilter.search(&literals::haystack(text))
+        out.map(|mut out| {
+            out.push_str(&text[copied..]);
+            out
+        })
     }
 
     /// The indices (ascending) of the rules that match at least one of the texts.
     pub fn scan<T: AsRef<str>>(&self, texts: &[T]) -> Result<Vec<usize>, String> {
+        // nova-hunting's answer for a blank text depends on what its scanner saw before;
+        // here it matches no rule.
+        let normals: Vec<Cow<'_, str>> = texts
+            .iter()
+            .map(|text| self.normalise(text.as_ref()))
+            .filter(|normal| !normal.chars().all(is_python_space))
+            .collect();
+        if normals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prefilter = self.prefilter.get_or_init(|| Prefilter::new(&self.literals));
+        let texts: Vec<&str> = normals.iter().map(AsRef::as_ref).collect();
         let mut matched = vec![false; self.rules.len()];
         let mut left = self.rules.len();
-        for text in texts {
+        for (text, possible) in texts.iter().zip(prefilter.search(&texts)) {
             if left == 0 {
                 break;
             }
-            let normal = self.normalise(text.as_ref());
-            let blank = normal.chars().all(is_python_space);
-            if blank {
-                // nova-hunting's answer for a blank text depends on what its scanner saw
-                // before; here it matches no rule.
-                continue;
-            }
             let mut scan = Scan {
                 set: self,
-                text: &normal,
-                blank,
+                text,
                 lowered: None,
                 words: None,
                 results: vec![None; self.matchers.len()],
-                possible: self.possible(&normal, blank),
+                possible,
             };
             for (index, rule) in self.rules.iter().enumerate() {
                 if !matched[index]
@@ -402,6 +433,28 @@ impl RuleSet {
         }
         Ok((0..self.rules.len()).filter(|&i| matched[i]).collect())
     }
+}
+
+/// The byte ranges of the text's maximal runs of non-ASCII characters.
+fn non_ascii_runs(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        // Eight bytes at a time through the ASCII.
+        while let Some(chunk) = bytes.get(at..at + 8) {
+            if u64::from_ne_bytes(chunk.try_into().ok()?) & 0x8080_8080_8080_8080 != 0 {
+                break;
+            }
+            at += 8;
+        }
+        let start = at + bytes[at..].iter().position(|b| !b.is_ascii())?;
+        let end = bytes[start..]
+            .iter()
+            .position(u8::is_ascii)
+            .map_or(bytes.len(), |n| start + n);
+        at = end;
+        Some(start..end)
+    })
 }
 
 /// Python's `str.isspace` (Unicode White_Space plus U+001C–U+001F).

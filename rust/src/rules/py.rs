@@ -38,9 +38,10 @@ impl NovaRules {
     }
 }
 
-/// A str as the rules see it: its UTF-8, each lone surrogate (which has none) read as
-/// U+FFFD, a character `re` classes as Python does a surrogate: not a letter, digit,
-/// space or word character, matched by `.` and negated classes.
+/// A str as the rules see it: its UTF-8. A lone surrogate has no UTF-8 form: each is read
+/// as U+FFFD, which `re` classes as it does a surrogate (not a letter, digit, space or
+/// word character; matched by `.` and negated classes). Only a pattern naming a
+/// surrogate, or U+FFFD, can tell the difference.
 fn text<'a>(text: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
     if let Some(utf8) = utf8_of(text) {
         if let Ok(text) = std::str::from_utf8(utf8) {

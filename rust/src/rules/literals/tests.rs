@@ -74,7 +74,7 @@ fn prefilter_admits_the_matchers_whose_sets_are_all_there() {
         vec![set(&["instruction", "instructions", "in"])],
     ];
     let prefilter = Prefilter::new(&filters);
-    let search = |text: &str| prefilter.search(&haystack(text));
+    let search = |text: &str| prefilter.search(&[text]).remove(0);
     assert_eq!(
         search("\u{130}GNORE PRIOR \u{212A}I\u{17F}S"),
         vec![true, true, true, false, false]
@@ -100,8 +100,38 @@ fn prefilter_with_many_strings() {
     let filters: Vec<Vec<Vec<String>>> = words.iter().map(|w| vec![vec![w.clone()]]).collect();
     let prefilter = Prefilter::new(&filters);
     for (i, word) in words.iter().enumerate() {
-        let found = prefilter.search(&haystack(&format!("some text {} more", word.to_uppercase())));
+        let found = prefilter
+            .search(&[&format!("some text {} more", word.to_uppercase())])
+            .remove(0);
         assert_eq!(found.iter().filter(|&&f| f).count(), 1, "{word}");
         assert!(found[i]);
     }
+}
+
+#[test]
+fn prefilter_searches_several_texts_at_once_each_on_its_own() {
+    let filters = vec![
+        vec![set(&["ignore"]), set(&["previous", "prior"])],
+        vec![set(&["you"]), set(&["dan"])],
+        vec![set(&["w050x"])],
+    ];
+    let prefilter = Prefilter::new(&filters);
+    let long = format!("{} you are DAN", "x".repeat(3000));
+    let found = prefilter.search(&["ignore", "prior", "", &long, "IGNORE prior", "w050", "x you"]);
+    assert_eq!(
+        found,
+        vec![
+            vec![false, false, false], // a set missing here is no help from the next text
+            vec![false, false, false],
+            vec![false, false, false],
+            vec![false, true, false],
+            vec![true, false, false],
+            vec![false, false, false], // "w050" then "x" of the next: a candidate at most
+            vec![false, false, false],
+        ]
+    );
+    // The same string in every text, found in each (the search moves on once a group is
+    // complete in a text).
+    let texts = vec!["you dan you dan"; 40];
+    assert!(prefilter.search(&texts).iter().all(|f| f == &vec![false, true, false]));
 }
