@@ -21,6 +21,17 @@ mod dialect;
 mod keywords;
 
 const RULES: &str = "../python/nova_session/guard/rules/redact.json";
+const NOVA: &str = "../python/nova_session/guard/rules/nova/compiled.json";
+
+/// The NOVA modules the built-in rules' regexes are derived with, in the crate's layout.
+#[allow(dead_code, unused_imports)]
+#[path = "src/rules"]
+mod rules {
+    pub mod pyre;
+    pub mod literals {
+        pub mod required;
+    }
+}
 
 /// The tables being written: each array's items as Rust expressions.
 #[derive(Default)]
@@ -227,4 +238,63 @@ fn main() {
         }
     }
     std::fs::write(out, code).expect("write builtin_rules.rs");
+    nova_derived();
+}
+
+/// `builtin_nova.rs`: for each regex of the built-in NOVA rules, what `RuleSet::load`
+/// derives from it (`rules/derived.rs`), sorted by (pattern, ignore case).
+fn nova_derived() {
+    println!("cargo:rerun-if-changed={NOVA}");
+    for source in ["src/rules/pyre", "src/rules/literals/required.rs"] {
+        println!("cargo:rerun-if-changed={source}");
+    }
+    let mut derived: Vec<(String, bool, String)> = Vec::new();
+    if let Ok(bytes) = std::fs::read(NOVA) {
+        let doc: Value = serde_json::from_slice(&bytes).expect("the built-in NOVA rules are JSON");
+        let keywords = doc["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|rule| rule["keywords"].as_array().into_iter().flatten());
+        for keyword in keywords {
+            let (Some(pattern), Some(true), Some(case_sensitive)) = (
+                keyword["pattern"].as_str(),
+                keyword["regex"].as_bool(),
+                keyword["case_sensitive"].as_bool(),
+            ) else {
+                continue;
+            };
+            // One the kernel refuses is left to it (it says why when loading).
+            let Ok(ast) = rules::pyre::parse(pattern, !case_sensitive) else {
+                continue;
+            };
+            let mut translated = String::new();
+            ast.emit(&mut translated);
+            let sets: Vec<String> = rules::literals::required::required(&ast)
+                .iter()
+                .map(|set| format!("&[{}]", set.iter().map(|s| literal(s)).collect::<Vec<_>>().join(", ")))
+                .collect();
+            let entry = format!(
+                "Derived {{ translated: {}, python_words: {}, literals: &[{}] }}",
+                literal(&translated),
+                ast.wants_python_words(),
+                sets.join(", ")
+            );
+            derived.push((pattern.to_string(), !case_sensitive, entry));
+        }
+    }
+    derived.sort();
+    derived.dedup_by(|a, b| (&a.0, a.1) == (&b.0, b.1));
+    let mut code = String::from("pub static DERIVED: &[(&str, bool, Derived)] = &[\n");
+    for (pattern, ignore_case, entry) in &derived {
+        writeln!(code, "    ({}, {ignore_case}, {entry}),", literal(pattern)).unwrap();
+    }
+    code.push_str("];\n");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("builtin_nova.rs");
+    std::fs::write(out, code).expect("write builtin_nova.rs");
+}
+
+/// A Rust string literal of the text, ASCII only (what is not is escaped).
+fn literal(text: &str) -> String {
+    format!("\"{}\"", text.escape_default())
 }

@@ -21,12 +21,13 @@ FOLD: dict = {**{code: chr(code + 32) for code in range(65, 91)}, 0x130: "i", 0x
 
 
 class _Rule:
-    __slots__ = ("name", "keywords", "condition", "tiers")
+    __slots__ = ("name", "severity", "keywords", "condition", "tiers")
 
     def __init__(self, raw) -> None:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise ValueError("a rule is an object with a name")
         self.name = raw["name"]
+        self.severity = _string(raw.get("severity", ""))
         self.keywords = [_keyword(self.name, item) for item in _list(raw.get("keywords", []))]
         self.condition = _node(raw.get("condition"), 0)
         unknown = raw.get("unknown", {})
@@ -182,6 +183,16 @@ class NovaRules:
     def rule_count(self) -> int:
         """The number of rules."""
         return len(self._rules)
+
+    @property
+    def names(self) -> list:
+        """Each rule's name, in order."""
+        return [rule.name for rule in self._rules]
+
+    @property
+    def severities(self) -> list:
+        """Each rule's severity (its "severity", "" when it has none), in order."""
+        return [rule.severity for rule in self._rules]
 
     def scan(self, texts: list) -> list:
         """The indices (ascending) of the rules that match at least one of the texts."""

@@ -137,6 +137,20 @@ def test_the_built_in_rules_and_their_compiled_document_agree():
     assert done.returncode == 0, done.stderr
 
 
+def test_the_kernels_give_each_rules_name_and_severity(kernel):
+    rules, _ = scan.load(scan.builtin_files())
+    engine = kernel.NovaRules(json.dumps(nova.compile_rules(rules, {})).encode())
+    assert engine.names == [rule.name for rule in rules] and engine.rule_count == 22
+    assert engine.severities == [rule.severity for rule in rules]
+    bare = {"name": "Bare", "keywords": [], "condition": ["const", False], "semantics": False, "llm": False}
+    bare["unknown"] = {"semantics": [], "llm": []}
+    document = {"format": 1, "confusables": {}, "rules": [bare]}
+    assert kernel.NovaRules(json.dumps(document).encode()).severities == [""]
+    bare["severity"] = 3
+    with pytest.raises(ValueError, match="bad NOVA rule set"):
+        kernel.NovaRules(json.dumps(document).encode())
+
+
 def test_rules_check_prints_one_line_per_problem(tmp_path, capsys):
     good = tmp_path / "good.nov"
     good.write_text(rule("$a or $b"), "utf-8")

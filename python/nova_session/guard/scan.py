@@ -88,9 +88,8 @@ class Engine:
 
     def __init__(self, document: bytes) -> None:
         self.rules = sessions.kernel.NovaRules(document)
-        compiled = sessions.kernel.loads(document)["rules"]
-        self.names = [rule["name"] for rule in compiled]
-        self.severities = [rule.get("severity", "") for rule in compiled]
+        self.names = self.rules.names
+        self.severities = self.rules.severities
 
 
 def engine() -> Engine:

@@ -24,6 +24,7 @@
 //! A regex with `\b`/`\B` runs on the text with Python's word characters (`pyre`).
 
 mod condition;
+mod derived;
 mod literals;
 pub mod py;
 pub mod pyre;
@@ -60,6 +61,44 @@ enum Matcher {
 }
 
 impl Matcher {
+    /// The matcher of a keyword, with the literal sets of the prefilter (`literals`); for a
+    /// regex, the reason it is refused.
+    fn new(pattern: &str, regex: bool, case_sensitive: bool) -> Result<(Matcher, Vec<Vec<String>>), String> {
+        if !regex {
+            let pattern = if case_sensitive {
+                pattern.to_string()
+            } else {
+                pattern.to_lowercase()
+            };
+            return Ok((
+                Matcher::Plain {
+                    pattern,
+                    case_sensitive,
+                },
+                Vec::new(),
+            ));
+        }
+        let (translated, python_words, literals) = if let Some(derived) = derived::lookup(pattern, !case_sensitive) {
+            let literals = derived
+                .literals
+                .iter()
+                .map(|set| set.iter().map(|s| (*s).to_string()).collect())
+                .collect();
+            (derived.translated.to_string(), derived.python_words, literals)
+        } else {
+            let ast = pyre::parse(pattern, !case_sensitive)?;
+            let mut translated = String::with_capacity(pattern.len() * 2);
+            ast.emit(&mut translated);
+            (translated, ast.wants_python_words(), literals::required(&ast))
+        };
+        let matcher = Matcher::Regex {
+            source: pattern.to_string(),
+            translated,
+            compiled: OnceLock::new(),
+            python_words,
+        };
+        Ok((matcher, literals))
+    }
     fn regex(&self) -> Result<&Regex, String> {
         let Matcher::Regex {
             source,
@@ -84,6 +123,8 @@ impl Matcher {
 
 struct Rule {
     name: String,
+    /// Its "severity" ("" when it has none).
+    severity: String,
     /// The matcher of each keyword, in the rule's order.
     keywords: Vec<usize>,
     condition: Condition,
@@ -218,6 +259,10 @@ impl RuleSet {
             return Err("not an object".into());
         };
         let name = string(rule, "name")?.to_string();
+        let severity = match rule.get("severity") {
+            None => String::new(),
+            Some(_) => string(rule, "severity")?.to_string(),
+        };
         let Some(Value::Array(list)) = rule.get("keywords") else {
             return Err("\"keywords\" is not a list".into());
         };
@@ -238,29 +283,9 @@ impl RuleSet {
             let matcher = if let Some(&index) = shared.get(&key) {
                 index
             } else {
-                let matcher = if regex {
-                    let ast = pyre::parse(pattern, !case_sensitive)
-                        .map_err(|why| format!("keyword {name:?}: the regex {pattern:?}: {why}"))?;
-                    let mut translated = String::with_capacity(pattern.len() * 2);
-                    ast.emit(&mut translated);
-                    self.literals.push(literals::required(&ast));
-                    Matcher::Regex {
-                        source: pattern.to_string(),
-                        translated,
-                        compiled: OnceLock::new(),
-                        python_words: ast.wants_python_words(),
-                    }
-                } else {
-                    self.literals.push(Vec::new());
-                    Matcher::Plain {
-                        pattern: if case_sensitive {
-                            pattern.to_string()
-                        } else {
-                            pattern.to_lowercase()
-                        },
-                        case_sensitive,
-                    }
-                };
+                let (matcher, literals) = Matcher::new(pattern, regex, case_sensitive)
+                    .map_err(|why| format!("keyword {name:?}: the regex {pattern:?}: {why}"))?;
+                self.literals.push(literals);
                 self.matchers.push(matcher);
                 shared.insert(key, self.matchers.len() - 1);
                 self.matchers.len() - 1
@@ -293,6 +318,7 @@ impl RuleSet {
         let when_all_false = condition.matches(&mut |_| Ok(false))?;
         Ok(Rule {
             name,
+            severity,
             keywords,
             condition,
             when_all_false,
@@ -312,6 +338,11 @@ impl RuleSet {
     /// A rule's name.
     pub fn name(&self, rule: usize) -> &str {
         &self.rules[rule].name
+    }
+
+    /// A rule's severity.
+    pub fn severity(&self, rule: usize) -> &str {
+        &self.rules[rule].severity
     }
 
     /// Compile every regex now (else each is compiled when first needed); the first error.

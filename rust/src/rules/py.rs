@@ -30,6 +30,18 @@ impl NovaRules {
         self.rules.len()
     }
 
+    /// Each rule's name, in order.
+    #[getter]
+    fn names(&self) -> Vec<&str> {
+        (0..self.rules.len()).map(|rule| self.rules.name(rule)).collect()
+    }
+
+    /// Each rule's severity (its "severity", "" when it has none), in order.
+    #[getter]
+    fn severities(&self) -> Vec<&str> {
+        (0..self.rules.len()).map(|rule| self.rules.severity(rule)).collect()
+    }
+
     /// The indices (ascending) of the rules that match at least one of the texts.
     fn scan(&self, py: Python<'_>, texts: Vec<Bound<'_, PyString>>) -> PyResult<Vec<usize>> {
         let texts = texts.iter().map(text).collect::<PyResult<Vec<_>>>()?;

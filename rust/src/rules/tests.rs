@@ -250,3 +250,36 @@ fn normalising_piecewise_is_normalising_the_whole() {
         assert_eq!(rules.normalise(text), whole, "{text:?}");
     }
 }
+
+#[test]
+fn the_build_time_derivations_are_what_loading_derives() {
+    // Every regex of the built-in rules has one, equal to parsing the pattern now.
+    let document: serde_json::Value = serde_json::from_slice(include_bytes!(
+        "../../../python/nova_session/guard/rules/nova/compiled.json"
+    ))
+    .unwrap();
+    let mut regexes = 0;
+    for keyword in document["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["keywords"].as_array().unwrap())
+    {
+        if keyword["regex"] == true {
+            let ignore_case = keyword["case_sensitive"] == false;
+            assert!(super::derived::lookup(keyword["pattern"].as_str().unwrap(), ignore_case).is_some());
+            regexes += 1;
+        }
+    }
+    assert!(regexes > 50 && super::derived::DERIVED.len() <= regexes);
+    for (pattern, ignore_case, derived) in super::derived::DERIVED {
+        let ast = super::pyre::parse(pattern, *ignore_case).unwrap();
+        let mut translated = String::new();
+        ast.emit(&mut translated);
+        assert_eq!(derived.translated, translated, "{pattern}");
+        assert_eq!(derived.python_words, ast.wants_python_words(), "{pattern}");
+        let literals: Vec<Vec<String>> = super::literals::required(&ast);
+        assert_eq!(derived.literals, literals, "{pattern}");
+    }
+    assert!(super::derived::lookup("no such pattern", true).is_none());
+}
