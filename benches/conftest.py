@@ -47,6 +47,11 @@ def measure(benchmark, request):
         _medians.setdefault(benchmark.group, {})[label] = benchmark.stats.stats.median / per
 
 
+def record(group: str, label: str, median: float) -> None:
+    """A median (seconds) measured without the fixture, for the summary."""
+    _medians.setdefault(group, {})[label] = median
+
+
 def note(group: str, text: str) -> None:
     """A line printed under the group in the summary (conditions of the measurement)."""
     _notes.setdefault(group, [])
