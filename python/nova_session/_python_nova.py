@@ -111,7 +111,9 @@ class _Regex:
 
 def _node(raw, depth: int) -> list:
     """A condition tree, checked."""
-    if depth > 200 or not isinstance(raw, list) or not raw:
+    if depth > 100:  # the Rust kernel's MAX_DEPTH
+        raise ValueError("a condition is nested too deeply")
+    if not isinstance(raw, list) or not raw:
         raise ValueError("a condition node is a non-empty list")
     kind = raw[0]
     if kind == "const" and len(raw) == 2 and isinstance(raw[1], bool):

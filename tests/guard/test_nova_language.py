@@ -83,6 +83,9 @@ rule Full {
         (rule("semantics.$x"), 7, "$x is not defined in semantics:"),
         (rule("keyword.$a"), 7, "'keyword' is not a section"),
         (rule("($a or $b"), 7, "a '(' is not closed"),
+        (rule("(" * 41 + "$a" + ")" * 41), 7, "nested too deeply"),
+        (rule("not " * 41 + "$a"), 7, "nested too deeply"),
+        (rule("(" * 5000 + "$a" + ")" * 5000), 7, "nested too deeply"),
         (rule("$a or"), 7, "it ends where a term is expected"),
         (rule("all $a"), 7, "'all' must be followed by 'of'"),
         (rule("$a", keywords="$a = /a(b/"), 4, "does not compile"),
@@ -135,6 +138,21 @@ def test_the_built_in_rules_and_their_compiled_document_agree():
         [sys.executable, os.path.join(ROOT, "tools", "compile_nova_rules.py"), "--check"], capture_output=True
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_deepest_condition_the_parser_accepts_loads_in_both_kernels(kernel):
+    # Each level of parentheses two deeper in the tree (an "or" holding an "and").
+    levels = nova.MAX_NESTING
+    deepest = only_rule(rule("($b or $a and " * levels + "$a" + ")" * levels))
+    engine = kernel.NovaRules(json.dumps(nova.compile_rules([deepest], {})).encode())
+    assert engine.scan(["alpha"]) == [0] and engine.scan(["nothing"]) == []
+    too_deep = {"name": "Deep", "keywords": [], "semantics": False, "llm": False}
+    too_deep["unknown"] = {"semantics": [], "llm": []}
+    too_deep["condition"] = ["const", True]
+    for _ in range(101):
+        too_deep["condition"] = ["not", too_deep["condition"]]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        kernel.NovaRules(json.dumps({"format": 1, "confusables": {}, "rules": [too_deep]}).encode())
 
 
 def test_the_kernels_give_each_rules_name_and_severity(kernel):

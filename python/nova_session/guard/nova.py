@@ -246,6 +246,10 @@ def _described(number: int, section: str, value: str) -> tuple:
 # ------------------------------------------------------------- conditions
 
 
+# Levels of parentheses and ``not`` in a condition (see _Condition.nested).
+MAX_NESTING = 40
+
+
 class _Condition:
     """A recursive-descent parser of a condition into the kernels' tree (lists):
     ["const", b], ["not", x], ["and", x, y, ...], ["or", ...], ["var", section|None, "$n"],
@@ -266,6 +270,7 @@ class _Condition:
             position = match.end()
             self.tokens.append(match)
         self.at = 0
+        self.depth = 0
 
     def error(self, message: str) -> RuleError:
         return RuleError(self.line, "condition of rule %s: %s" % (self.rule.name, message))
@@ -308,15 +313,26 @@ class _Condition:
 
     def negated(self) -> list:
         if self.take("word", "not"):
-            return ["not", self.negated()]
+            return ["not", self.nested(self.negated)]
         return self.atom()
+
+    def nested(self, part):
+        """``part()`` one level deeper: the kernels refuse a tree more than 100 deep, and each
+        level of parentheses or ``not`` adds at most two."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error("nested too deeply (more than %d levels of parentheses and not)" % MAX_NESTING)
+        try:
+            return part()
+        finally:
+            self.depth -= 1
 
     def atom(self) -> list:
         token = self.take()
         if token is None:
             raise self.error("it ends where a term is expected")
         if token.group("open"):
-            tree = self.either()
+            tree = self.nested(self.either)
             if not self.take("close"):
                 raise self.error("a '(' is not closed")
             return tree
