@@ -25,7 +25,7 @@ import sys
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["hook"]:
+    if args[:1] == ["hook"] and args[1:2] not in (["-h"], ["--help"]):
         from . import hooks
 
         return hooks.main(args[1:])
@@ -34,15 +34,20 @@ def main(argv=None) -> int:
 
 def _many(*counts_and_nouns) -> str:
     """'1 prompt, 2 errors': counts with their nouns, plural where needed."""
+    from .report import plural
+
     pairs = zip(counts_and_nouns[::2], counts_and_nouns[1::2])
-    return ", ".join("%d %s%s" % (count, noun, "" if count == 1 else "s") for count, noun in pairs)
+    return ", ".join("%d %s" % (count, plural(count, noun)) for count, noun in pairs)
 
 
 def _main(args: list) -> int:
     import argparse
     import os
 
+    from . import BACKEND, __version__
+
     parser = argparse.ArgumentParser(prog="nova-session", description="Record AI coding agent sessions.")
+    parser.add_argument("--version", action="version", version="nova-session %s (%s kernel)" % (__version__, BACKEND))
     commands = parser.add_subparsers(dest="command", required=True)
     hook = commands.add_parser("hook", help="handle one Claude Code hook call (JSON on stdin)")
     hook.add_argument("--plugin", action="store_true", help="called by the Claude Code plugin's hooks")
@@ -173,6 +178,15 @@ def _add_read_commands(commands) -> None:
         command.add_argument("--json", action="store_true", help="print JSON instead of text")
         if name != "list":
             command.add_argument("session", metavar="ID", help="a session id, a unique prefix of one, or 'latest'")
+        else:
+            command.add_argument(
+                "--all-projects",
+                metavar="DIR",
+                nargs="?",
+                const=".",
+                help="the sessions of every project under DIR (default: .), symbolic links and hidden "
+                "directories not followed",
+            )
         if name == "tail":
             command.add_argument("-f", "--follow", action="store_true", help="keep printing records as they arrive")
             command.add_argument("-n", "--lines", type=int, default=10, metavar="N", help="records to show first (10)")
@@ -204,7 +218,7 @@ def _add_read_commands(commands) -> None:
 
 
 def _read_command(options) -> int:
-    from . import reading
+    from . import paths, reading
 
     handlers = {
         "list": _cmd_list,
@@ -227,6 +241,9 @@ def _read_command(options) -> int:
     except reading.ReadError as exc:
         _error(options.command, str(exc))
         return exc.exit_code
+    except paths.Refused as exc:  # a path the package will not write through (a link, not a directory)
+        _error(options.command, str(exc))
+        return reading.ReadError.exit_code
     except BrokenPipeError:  # pragma: no cover - output piped into head
         return EXIT_OK
     except OSError as exc:
@@ -241,10 +258,11 @@ def _error(command: str, message: str) -> None:
 
 
 def _safe(text) -> str:
-    """Session text for a terminal: control characters (escape sequences) made visible."""
-    from .report import clean
+    """Session text for a terminal line: control characters (escape sequences, line breaks)
+    and bidirectional overrides made visible."""
+    from .report import terminal
 
-    return clean(text if isinstance(text, str) else str(text))
+    return terminal(text if isinstance(text, str) else str(text))
 
 
 def _emit(text: str) -> None:
@@ -256,16 +274,16 @@ def _emit(text: str) -> None:
         sys.stdout.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
 
 
-def _emit_json(value) -> None:
+def _json(value, indent=None) -> str:
+    """JSON in ASCII: every non-ASCII character, C1 control and bidirectional override is a
+    \\uXXXX escape (json escapes C0 controls itself), so the output cannot drive a terminal."""
     import json
 
-    from .report import TERMINAL_UNSAFE
+    return json.dumps(value, ensure_ascii=True, indent=indent, default=str)
 
-    # json escapes C0 controls; C1 controls (a CSI can move a terminal's cursor), bidirectional
-    # overrides and line separators it writes as they are, so they are escaped here: only
-    # strings can hold them, and \uXXXX is valid JSON.
-    text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
-    _emit(TERMINAL_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text))
+
+def _emit_json(value) -> None:
+    _emit(_json(value, indent=2))
 
 
 def _warn_skipped(command: str, sid: str, summary: dict) -> None:
@@ -281,6 +299,17 @@ def _cmd_list(options, root: str, sid) -> int:
     from . import reading
     from .report import format_duration
 
+    if options.all_projects is not None:
+        projects = reading.find_projects(options.all_projects)
+        if options.json:
+            _emit_json({"projects": [{"project": p, "sessions": reading.list_sessions(p)} for p in projects]})
+            return EXIT_OK
+        if not projects:
+            _emit("no project with recorded sessions under %s" % _safe(reading.project_root(options.all_projects)))
+        for number, project in enumerate(projects):
+            _emit("%sproject %s" % ("\n" if number else "", _safe(project)))
+            _list_table(reading.list_sessions(project), format_duration)
+        return EXIT_OK
     sessions = reading.list_sessions(root)
     if options.json:
         _emit_json({"project": root, "sessions": sessions})
@@ -288,6 +317,11 @@ def _cmd_list(options, root: str, sid) -> int:
     if not sessions:
         _emit("no sessions recorded in %s" % _safe(root))
         return EXIT_OK
+    _list_table(sessions, format_duration)
+    return EXIT_OK
+
+
+def _list_table(sessions: list, format_duration) -> None:
     row = "%-26s  %-19s  %9s  %6s  %5s  %4s  %5s  %3s  %-10s  %s"
     _emit(row % ("ID", "START (UTC)", "DURATION", "EVENTS", "TOOLS", "WARN", "BLOCK", "ERR", "STATE", "NOTE"))
     for item in sessions:
@@ -316,7 +350,6 @@ def _cmd_list(options, root: str, sid) -> int:
                 note,
             )
         )
-    return EXIT_OK
 
 
 def _timeline_line(record: dict, start, turn=None) -> str:
@@ -406,15 +439,13 @@ def _cmd_show(options, root: str, sid: str) -> int:
 
 
 def _cmd_tail(options, root: str, sid: str) -> int:
-    import json
-
     from . import reading
 
     last, offset, bad, ended = reading.tail_records(root, sid, options.lines)
     for number in bad:
         _error("tail", "line %d of %s is torn or unparsable; skipped" % (number, sid))
     for record in last:
-        _emit(json.dumps(record, ensure_ascii=False, default=str) if options.json else _timeline_line(record, None))
+        _emit(_json(record) if options.json else _timeline_line(record, None))
     if not options.follow:
         return EXIT_OK
     sys.stdout.flush()
@@ -424,7 +455,7 @@ def _cmd_tail(options, root: str, sid: str) -> int:
         if record is None:
             _error("tail", "skipped a torn or unparsable line (%d bytes)" % len(raw))
             continue
-        _emit(json.dumps(record, ensure_ascii=False, default=str) if options.json else _timeline_line(record, None))
+        _emit(_json(record) if options.json else _timeline_line(record, None))
         sys.stdout.flush()
     return EXIT_OK
 
@@ -558,8 +589,6 @@ def _cmd_verify(options, root: str, sid: str) -> int:
 
 
 def _cmd_export(options, root: str, sid: str) -> int:
-    import json
-
     from . import reading, report
 
     fmt = "json" if options.json else options.format
@@ -571,12 +600,12 @@ def _cmd_export(options, root: str, sid: str) -> int:
         session = reading.load_session(root, sid)
         summary = session["summary"]
         if fmt == "json":
-            body = json.dumps(session, ensure_ascii=False, indent=2, default=str) + "\n"
+            body = _json(session, indent=2) + "\n"
         else:
             body = report.render_markdown(session)
     if options.output:
         report.write_atomic(options.output, body.encode("utf-8", "backslashreplace"))
-        print("nova-session export: wrote %s" % options.output, file=sys.stderr)
+        print("nova-session export: wrote %s" % _safe(options.output), file=sys.stderr)
     else:
         _emit(body.rstrip("\n"))
     _warn_skipped("export", sid, summary)

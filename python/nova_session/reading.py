@@ -678,6 +678,18 @@ def session_stats(root: str, sid: str) -> dict:
     return accumulate(root, sid, Stats(sid))
 
 
+def find_projects(top: str) -> list:
+    """The projects under a directory tree (top included) that have a sessions directory,
+    sorted. Symbolic links are not followed; hidden directories (``.git``, a project's own
+    ``.nova-protector``) and ``node_modules`` are not searched; unreadable ones are skipped."""
+    found = []
+    for directory, subdirectories, _files in os.walk(project_root(top), onerror=lambda error: None):
+        if os.path.isdir(sessions_dir(directory)) and not os.path.islink(paths.data_dir(directory)):
+            found.append(directory)
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith(".") and d != "node_modules")
+    return sorted(found)
+
+
 def list_sessions(root: str) -> list:
     """A summary of every session of the project, newest first; an unreadable one says why."""
     result = []

@@ -31,8 +31,9 @@ MAX_FIELD_CHARS = 200_000  # longer values are cut in the report (export keeps t
 # Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source").
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff%s]" % _BIDI)
-# What JSON leaves as itself but a terminal must not get raw: C1 controls, bidi, line separators.
-TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029%s]" % _BIDI)
+# What a terminal line never gets as itself: every C0 control (a line break or carriage
+# return forges a row), DEL, C1 controls (a CSI moves the cursor), bidi, line separators.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff%s]" % _BIDI)
 _SHOWN_FIELDS = frozenset(
     (
         "type",
@@ -65,6 +66,16 @@ def _visible(match) -> str:
 def clean(text: str) -> str:
     """text with control characters and lone surrogates written out as ``\\xNN``/``\\uNNNN``."""
     return _UNSAFE.sub(_visible, text)
+
+
+def plural(count: int, noun: str) -> str:
+    """The noun as a count of it reads: "1 error", "2 errors"."""
+    return noun if count == 1 else noun + "s"
+
+
+def terminal(text: str) -> str:
+    """text for one line of a terminal: every control character written out as ``\\xNN``/``\\uNNNN``."""
+    return _TERMINAL_UNSAFE.sub(_visible, text)
 
 
 def esc(value) -> str:
@@ -296,17 +307,19 @@ def _header(session: dict, summary: dict) -> str:
     ]
     fact_html = "".join("<div><dt>%s</dt><dd>%s</dd></div>" % (name, value) for name, value in facts)
     health = [
-        ("", summary["events"], "events"),
-        ("", summary["tool_calls"], "tool calls"),
-        ("", summary["prompts"], "prompts"),
-        ("warn" if summary["warnings"] else "", summary["warnings"], "warnings"),
-        ("bad" if summary["blocks"] else "", summary["blocks"], "blocks"),
-        ("bad" if summary["errors"] else "", summary["errors"], "errors"),
-        ("bad" if summary["scan_errors"] else "", summary["scan_errors"], "scan errors"),
-        ("bad" if summary["bad_lines"] else "", summary["bad_lines"], "unreadable lines"),
-        ("bad" if summary.get("unfinished_count") else "", summary.get("unfinished_count", 0), "unfinished calls"),
+        ("", summary["events"], "event"),
+        ("", summary["tool_calls"], "tool call"),
+        ("", summary["prompts"], "prompt"),
+        ("warn" if summary["warnings"] else "", summary["warnings"], "warning"),
+        ("bad" if summary["blocks"] else "", summary["blocks"], "block"),
+        ("bad" if summary["errors"] else "", summary["errors"], "error"),
+        ("bad" if summary["scan_errors"] else "", summary["scan_errors"], "scan error"),
+        ("bad" if summary["bad_lines"] else "", summary["bad_lines"], "unreadable line"),
+        ("bad" if summary.get("unfinished_count") else "", summary.get("unfinished_count", 0), "unfinished call"),
     ]
-    health_html = "".join('<li class="%s"><b>%d</b>%s</li>' % (cls, count, label) for cls, count, label in health)
+    health_html = "".join(
+        '<li class="%s"><b>%d</b>%s</li>' % (cls, count, plural(count, label)) for cls, count, label in health
+    )
     skipped = ""
     if session["skipped_lines"]:
         lines = ", ".join(str(n) for n in session["skipped_lines"][:50])
@@ -505,16 +518,12 @@ def render_markdown(session: dict) -> str:
     ):
         lines.append("- **%s**: %s" % (name, md_cell(summary.get(key) if summary.get(key) is not None else "-")))
     lines.append("- **Duration**: %s" % format_duration(summary.get("duration_s")))
+    counts = zip(
+        ("events", "tool_calls", "warnings", "blocks", "errors", "bad_lines"),
+        ("event", "tool call", "warning", "block", "error", "unreadable line"),
+    )
     lines.append(
-        "- **Health**: %d events, %d tool calls, %d warnings, %d blocks, %d errors, %d unreadable lines"
-        % (
-            summary["events"],
-            summary["tool_calls"],
-            summary["warnings"],
-            summary["blocks"],
-            summary["errors"],
-            summary["bad_lines"],
-        )
+        "- **Health**: %s" % ", ".join("%d %s" % (summary[key], plural(summary[key], noun)) for key, noun in counts)
     )
     lines += [
         "",
