@@ -39,8 +39,8 @@ test-py: build browser ## pytest, both backends in one run (fails if the Rust ke
 
 test: build lint test-rust test-py ## build the extension, lint, cargo test, then pytest against both backends
 
-demo: build ## record a realistic session into a temporary project and print where it went
-	$(PY) examples/demo.py
+demo: build ## replay a realistic session through the hooks, show it, write its report (ARGS=--keep keeps the project)
+	$(PY) examples/demo.py $(ARGS)
 
 bench: build ## benchmarks with timing on
 	$(PY) -c "import nova_session, sys; sys.exit(0 if nova_session.BACKEND == 'rust' else 'Rust kernel not loaded')"

@@ -5,16 +5,27 @@ exact hook commands written to ``.claude/settings.json`` as separate
 processes with the hook's JSON on stdin and ``CLAUDE_PROJECT_DIR`` set, the
 way Claude Code does: a prompt, several tools, a failing one, an MCP call, a
 subagent, and two tool calls that run in parallel. End the session, then
-print where the session went and a readable summary of it.
+look at it the way a user does, with the ``nova-session`` command of the venv
+that runs this script: ``show`` (the timeline), ``verify`` (the integrity
+check) and ``report`` (the HTML report).
 
-Run it with ``make demo``.
+The temporary project is removed at the end unless ``--keep`` is given; then
+the demo prints the commands that look at the session and the report again,
+and the ``rm -rf`` that removes the project. If the replay fails, the project
+is kept, and the demo says where it is.
+
+Run it with ``make demo`` (``make demo ARGS=--keep`` to keep the project).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import pathlib
 import random
+import shlex
+import shutil
 import string
 import subprocess
 import sys
@@ -235,25 +246,84 @@ def replay(project: str) -> None:
     r.hook("SessionEnd", reason="prompt_input_exit")
 
 
-def summary(project: str) -> None:
+def nova_session_command() -> list:
+    """The nova-session of the venv running this script: its console script, or ``python -m nova_session``."""
+    script = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), "nova-session")
+    if os.access(script, os.X_OK):
+        return [script]
+    return [os.path.abspath(sys.executable), "-m", "nova_session"]
+
+
+def shell(words: list) -> str:
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def run(cli: list, *args: str) -> None:
+    """Print a nova-session command as the user would type it, then run it (its output follows)."""
+    words = cli + list(args)
+    print("$ %s" % shell(words), flush=True)
+    status = subprocess.run(words, check=False).returncode
+    if status != 0:
+        sys.exit("%s exited with status %d" % (shell(words), status))
+    print(flush=True)
+
+
+def session_id(project: str) -> str:
     sessions_dir = os.path.join(project, ".nova-protector", "sessions")
     (name,) = os.listdir(sessions_dir)
-    sid = name[: -len(".jsonl")]
-    print("\nsession file: %s\n" % os.path.join(sessions_dir, name))
-    # What a reviewer runs: the timeline (Tn = the prompt that caused it, [agent …] = made in a
-    # subagent), then the integrity check, which lists the call that never finished.
-    for command in ("show", "verify"):
-        print("$ nova-session %s %s --project %s" % (command, sid, project))
-        subprocess.run([sys.executable, "-m", "nova_session", command, sid, "--project", project], check=False)
-        print()
-    print("Look further: nova-session stats|report %s --project %s" % (sid, project))
+    return name[: -len(".jsonl")]
+
+
+def show(cli: list, project: str, sid: str) -> str:
+    """What a reviewer runs: the timeline, the integrity check, the HTML report; returns the report's path."""
+    print("\nsession file: %s\n" % os.path.join(project, ".nova-protector", "sessions", sid + ".jsonl"))
+    # show: Tn = the prompt that caused a call, [agent …] = made in a subagent; verify lists the
+    # call that never finished (the write the user did not allow).
+    run(cli, "show", sid, "--project", project)
+    run(cli, "verify", sid, "--project", project)
+    run(cli, "report", sid, "--project", project)
+    return os.path.join(project, ".nova-protector", "reports", sid + ".html")
+
+
+def look_again(cli: list, project: str, sid: str, report: str) -> None:
+    print("Kept the temporary project %s. Look at the session again:" % project)
+    for command in ("show", "stats", "verify", "report"):
+        print("  %s" % shell(cli + [command, sid, "--project", project]))
+    print("Open the report in a browser: %s" % pathlib.Path(report).as_uri())
+    found = shutil.which("nova-session")
+    if len(cli) == 1 and (found is None or os.path.abspath(found) != cli[0]):
+        activate = os.path.join(os.path.dirname(cli[0]), "activate")
+        print("(%s is not on PATH; `source %s` puts it there.)" % (cli[0], shlex.quote(activate)))
+    print("Remove the project when done: rm -rf %s" % shlex.quote(project))
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Replay a realistic Claude Code session through the real hooks.")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary project, its session and report (default: remove it)"
+    )
+    options = parser.parse_args()
+    cli = nova_session_command()
     project = make_project()
-    subprocess.run([sys.executable, "-m", "nova_session", "install", "--project", project], check=True)
-    replay(project)
-    summary(project)
+    done = False
+    try:
+        subprocess.run(cli + ["install", "--project", project], check=True)
+        print("replaying a Claude Code session through those hooks, one process per hook call ...", flush=True)
+        replay(project)
+        sid = session_id(project)
+        report = show(cli, project, sid)
+        done = True
+    finally:
+        if options.keep and done:
+            look_again(cli, project, sid, report)
+        elif not done:
+            print("The demo failed; its temporary project is kept: %s" % project, file=sys.stderr)
+            print("Remove it when done: rm -rf %s" % shlex.quote(project), file=sys.stderr)
+        else:
+            shutil.rmtree(project)
+            print("Removed the temporary project %s (its session and report with it)." % project)
+            print("To keep them, with the commands that look at them again, run: make demo ARGS=--keep")
+            print("  (or: %s --keep)" % shell([os.path.abspath(sys.executable), os.path.abspath(__file__)]))
 
 
 if __name__ == "__main__":
