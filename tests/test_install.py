@@ -443,11 +443,81 @@ def test_install_writes_through_a_symlinked_settings_file(project, tmp_path):
     target.write_text('{"model": "x"}\n', "utf-8")
     (project / ".claude").mkdir()
     settings_path(project).symlink_to(target)
-    assert cli("install", "--project", str(project)).returncode == 0
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
     assert settings_path(project).is_symlink()
     assert json.loads(target.read_text("utf-8"))["model"] == "x"
     assert "hooks" in json.loads(target.read_text("utf-8"))
     assert (dotfiles / "settings.json.bak").read_text("utf-8") == '{"model": "x"}\n'
+    assert proc.stdout.decode().splitlines()[-1] == (
+        "nova-session install: %s is a symbolic link; wrote through it to %s" % (settings_path(project), target)
+    )
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
+
+
+def refused(proc, path) -> str:
+    """The one line of a refusal: exit status 1, nothing on stdout, the path named, no traceback."""
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert proc.stdout == b""
+    message = proc.stderr.decode()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message, message
+    assert str(path) in message
+    return message
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall", "install --dry-run"])
+def test_a_dangling_settings_link_is_refused_and_nothing_is_created(project, tmp_path, command):
+    outside = tmp_path / "outside" / "deeper" / "settings.json"
+    (project / ".claude").mkdir()
+    settings_path(project).symlink_to(outside)
+    proc = cli(*command.split(), "--project", str(project))
+    message = refused(proc, settings_path(project))
+    assert "symbolic link" in message and str(outside) in message
+    assert not (tmp_path / "outside").exists()
+    assert settings_path(project).is_symlink() and os.readlink(settings_path(project)) == str(outside)
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
+
+
+def test_a_dangling_claude_directory_link_is_refused(project, tmp_path):
+    outside = tmp_path / "outside"
+    (project / ".claude").symlink_to(outside)
+    message = refused(cli("install", "--project", str(project)), project / ".claude")
+    assert "not a directory" in message
+    assert not outside.exists()
+
+
+def test_a_link_loop_is_refused(project):
+    (project / ".claude").mkdir()
+    settings_path(project).symlink_to(settings_path(project))
+    refused(cli("install", "--project", str(project)), settings_path(project))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "fifo-through-a-link", "directory", "socket"])
+def test_a_settings_path_that_is_no_regular_file_is_refused_without_blocking(project, tmp_path, monkeypatch, kind):
+    import socket
+
+    (project / ".claude").mkdir()
+    path = settings_path(project)
+    real = tmp_path / "elsewhere" if kind == "fifo-through-a-link" else path
+    sock = None
+    if kind.startswith("fifo"):
+        os.mkfifo(real)
+    elif kind == "directory":
+        real.mkdir()
+    else:
+        monkeypatch.chdir(real.parent)  # a relative name: the absolute one is longer than AF_UNIX allows
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(real.name)
+    if real != path:
+        path.symlink_to(real)
+    try:
+        message = refused(cli("install", "--project", str(project)), path)  # the cli's timeout catches a hang
+    finally:
+        if sock is not None:
+            sock.close()
+    assert "not a regular file" in message
+    assert {"fifo": "a FIFO", "directory": "a directory", "socket": "a socket"}[kind.split("-")[0]] in message
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
 
 
 def test_install_into_a_missing_project_is_refused(tmp_path):

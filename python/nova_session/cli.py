@@ -128,7 +128,7 @@ def _settings(command: str, path: str, dry_run: bool, message_display: bool = Fa
             print("nova-session %s: %s is already up to date; unchanged" % (command, path))
             return 0
         existed = os.path.exists(path)
-        install.write(path, install.dump(after))
+        written = install.write(path, install.dump(after))
     except install.SettingsError as exc:
         print("nova-session %s: %s" % (command, exc), file=sys.stderr)
         return 1
@@ -141,6 +141,8 @@ def _settings(command: str, path: str, dry_run: bool, message_display: bool = Fa
         done = "nova_session hooks removed from %s" % path
     kept = " (previous file kept as %s.bak)" % os.path.basename(path) if existed else ""
     print("nova-session %s: %s%s" % (command, done, kept))
+    if written != path:
+        print("nova-session %s: %s is a symbolic link; wrote through it to %s" % (command, path, written))
     return 0
 
 

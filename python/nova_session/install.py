@@ -19,6 +19,7 @@ the interpreter that ran ``install``, so it works outside the venv, ``-I``
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from .hooks import EVENTS, OPT_IN_EVENTS
@@ -110,16 +111,73 @@ def with_ours(settings: dict, interpreter: str | None = None, message_display: b
     return result
 
 
+def resolve(path: str) -> str:
+    """The file install reads and writes for path: path itself, or the regular file it links to.
+
+    Refuses (SettingsError), before anything is opened, a link to nothing
+    (writing through it would create files outside the project), a link loop,
+    a directory where ``.claude`` should be, and anything but a regular file:
+    a FIFO would block the read, a device or socket is no settings file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        parent = os.path.dirname(path)
+        if os.path.lexists(parent) and not os.path.isdir(parent):
+            raise SettingsError("%s is not a directory; nothing was written" % _described(parent)) from None
+        return path
+    except OSError as exc:
+        raise SettingsError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+    if not stat.S_ISLNK(mode):
+        target = path
+    else:
+        target = os.path.realpath(path)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise SettingsError(
+                "%s cannot be followed (%s); nothing was written" % (_described(path), exc.strerror or exc)
+            ) from None
+    if not stat.S_ISREG(mode):
+        raise SettingsError("%s is %s, not a regular file; nothing was written" % (_described(path), _file_kind(mode)))
+    return target
+
+
+def _described(path: str) -> str:
+    """path, and where it links to when it is a symbolic link."""
+    return "%s (a symbolic link to %s)" % (path, os.readlink(path)) if os.path.islink(path) else path
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a device")
+
+
+def _read(path: str) -> bytes:
+    """The bytes of the regular file path names (FileNotFoundError if none), never blocking on a FIFO
+    put there since it was checked."""
+    from . import paths
+
+    fd = paths.open_regular(os.path.realpath(path), os.O_RDONLY)
+    try:
+        chunks: list = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
 def load(path: str) -> dict:
     import json
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = _read(resolve(path)).decode("utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError("cannot read %s: %s" % (path, exc)) from None
+        raise SettingsError("cannot read %s: %s" % (path, getattr(exc, "strerror", None) or exc)) from None
     if not text.strip():
         return {}
     try:
@@ -139,13 +197,14 @@ def dump(settings: dict) -> str:
     return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
 
 
-def write(path: str, text: str) -> None:
+def write(path: str, text: str) -> str:
     """Keep the old file as .bak, then replace it atomically (through a link to the file it names).
 
     The new text is encoded first (a lone surrogate from the old file is refused
     before anything is written); the backup and the temporary file are created
     with the old file's mode (0600 for a new one), never wider: settings can
-    hold secrets.
+    hold secrets. What path names is checked as ``resolve`` does. Returns the
+    file written: path, or the file it links to.
     """
     try:
         data = text.encode("utf-8")
@@ -153,28 +212,28 @@ def write(path: str, text: str) -> None:
         raise SettingsError(
             "the settings hold text that is not valid Unicode (a lone surrogate escape); the file was left untouched"
         ) from None
-    path = os.path.realpath(path)
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
+    target = resolve(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)  # resolve refused a parent that is no directory
     try:
-        mode = os.stat(path).st_mode & 0o777
-        with open(path, "rb") as handle:
-            old = handle.read()
+        old = _read(target)
+        mode = os.stat(target).st_mode & 0o777
     except FileNotFoundError:
         mode, old = 0o600, None
-    temp = "%s.%d.tmp" % (path, os.getpid())
+    real = os.path.realpath(target)
+    temp = "%s.%d.tmp" % (real, os.getpid())
     try:
         _write_new(temp, data, mode)
         if old is not None:
-            _write_new(path + ".bak.tmp", old, mode)
-            os.replace(path + ".bak.tmp", path + ".bak")
-        os.replace(temp, path)
+            _write_new(real + ".bak.tmp", old, mode)
+            os.replace(real + ".bak.tmp", real + ".bak")
+        os.replace(temp, real)
     finally:
-        for leftover in (temp, path + ".bak.tmp"):
+        for leftover in (temp, real + ".bak.tmp"):
             try:
                 os.unlink(leftover)
             except FileNotFoundError:
                 pass
+    return target
 
 
 def _write_new(path: str, data: bytes, mode: int) -> None:
