@@ -300,15 +300,13 @@ UNUSABLE = {
     "string": b'"just a string"\n',
     "hooks-array": b'{"hooks": []}\n',
     "hooks-string": b'{"hooks": "none"}\n',
+    "event-not-a-list": b'{"hooks": {"PostToolUse": {"matcher": "*"}}}\n',
 }
 
 
-@pytest.mark.parametrize(
-    "command, case",
-    [(c, k) for c in ("install", "uninstall") for k in UNUSABLE] + [("install", "event-not-a-list")],
-)
+@pytest.mark.parametrize("command, case", [(c, k) for c in ("install", "uninstall") for k in UNUSABLE])
 def test_unusable_settings_are_left_untouched(project, command, case):
-    content = UNUSABLE.get(case, b'{"hooks": {"PostToolUse": {"matcher": "*"}}}\n')
+    content = UNUSABLE[case]
     write_settings(project, content)
     proc = cli(command, "--project", str(project))
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
@@ -317,6 +315,59 @@ def test_unusable_settings_are_left_untouched(project, command, case):
     assert proc.stdout == b""
     assert settings_path(project).read_bytes() == content
     assert sorted(p.name for p in settings_path(project).parent.iterdir()) == ["settings.json"]
+
+
+MALFORMED = {
+    "event-a-string": (
+        {"PostToolUse": "not a list"},
+        ["hooks.PostToolUse is a string, not a list of matcher groups"],
+    ),
+    "groups-not-objects": (
+        {"Stop": ["echo hi", 3, {"hooks": []}]},
+        [
+            "hooks.Stop[0] is a string, not a matcher group object",
+            "hooks.Stop[1] is a number, not a matcher group object",
+        ],
+    ),
+    "hooks-lists-not-lists": (
+        {"Stop": [{"matcher": "", "hooks": "echo hi"}, {"matcher": "*"}], "SessionEnd": [{"hooks": {}}]},
+        [
+            'hooks.Stop[0]."hooks" is a string, not a list of hook entries',
+            'hooks.Stop[1]."hooks" is missing, not a list of hook entries',
+            'hooks.SessionEnd[0]."hooks" is an object, not a list of hook entries',
+        ],
+    ),
+    "entries-not-objects": (
+        {"Stop": [{"hooks": [{"type": "command", "command": "echo ok"}, "echo hi", None, [True]]}]},
+        [
+            'hooks.Stop[0]."hooks"[1] is a string, not a hook entry object',
+            'hooks.Stop[0]."hooks"[2] is null, not a hook entry object',
+            'hooks.Stop[0]."hooks"[3] is a list, not a hook entry object',
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall", "install --dry-run"])
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_hook_lists_are_reported_one_line_each_and_left_untouched(project, command, case):
+    malformed, expected = MALFORMED[case]
+    settings = json.loads(json.dumps(USER_SETTINGS))
+    settings["hooks"].update(malformed)
+    if command == "uninstall":  # ours present too: still nothing is removed
+        settings = install.with_ours({"model": "x"})
+        settings["hooks"].update(malformed)
+    content = write_settings(project, settings)
+    proc = cli(*command.split(), "--project", str(project))
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert proc.stdout == b""
+    path = settings_path(project)
+    verb = command.split()[0]
+    assert proc.stderr.decode().splitlines() == [
+        "nova-session %s: %s: %s; the file was left untouched" % (verb, path, line) for line in expected
+    ]
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
 
 
 def test_invalid_json_message_names_the_file(project):

@@ -130,11 +130,12 @@ def _settings(command: str, path: str, dry_run: bool, message_display: bool = Fa
         existed = os.path.exists(path)
         written = install.write(path, install.dump(after))
     except install.SettingsError as exc:
-        print("nova-session %s: %s" % (command, exc), file=sys.stderr)
-        return 1
+        for line in exc.args:  # one line per problem
+            print("nova-session %s: %s" % (command, line), file=sys.stderr)
+        return EXIT_PROBLEMS
     except OSError as exc:
         print("nova-session %s: cannot write %s: %s" % (command, path, exc), file=sys.stderr)
-        return 1
+        return EXIT_PROBLEMS
     if command == "install":
         done = "%d hooks installed in %s" % (len(install.hook_events(message_display)), path)
     else:

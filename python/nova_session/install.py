@@ -50,7 +50,7 @@ def hook_script() -> str:
 
 
 class SettingsError(Exception):
-    """The settings file cannot be used; it is left untouched."""
+    """The settings file cannot be used; it is left untouched. Its args: one line per problem."""
 
 
 def hook_command(event: str, interpreter: str | None = None) -> str:
@@ -65,26 +65,65 @@ def is_ours(hook) -> bool:
     return isinstance(command, str) and any(marker in command for marker in MARKERS)
 
 
+def problems(settings: dict) -> list:
+    """One line per malformed part of the settings' hooks (Claude Code would not run them); [] if none.
+
+    The shape: ``hooks`` an object, each event's value a list of objects (matcher
+    groups), each group's ``hooks`` a list of objects (hook entries)."""
+    from ._log import printable
+
+    hooks = settings.get("hooks")
+    if hooks is None:
+        return []
+    if not isinstance(hooks, dict):
+        return ['"hooks" is %s, not an object' % _json_kind(hooks)]
+    found = []
+    for event, groups in hooks.items():
+        where = "hooks.%s" % printable(event)
+        if not isinstance(groups, list):
+            found.append("%s is %s, not a list of matcher groups" % (where, _json_kind(groups)))
+            continue
+        for i, group in enumerate(groups):
+            if not isinstance(group, dict):
+                found.append("%s[%d] is %s, not a matcher group object" % (where, i, _json_kind(group)))
+            elif not isinstance(group.get("hooks"), list):
+                kind = _json_kind(group["hooks"]) if "hooks" in group else "missing"
+                found.append('%s[%d]."hooks" is %s, not a list of hook entries' % (where, i, kind))
+            else:
+                found.extend(
+                    '%s[%d]."hooks"[%d] is %s, not a hook entry object' % (where, i, j, _json_kind(entry))
+                    for j, entry in enumerate(group["hooks"])
+                    if not isinstance(entry, dict)
+                )
+    return found
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = ((str, "a string"), ((int, float), "a number"), (list, "a list"), (dict, "an object"))
+    return next((name for types, name in kinds if isinstance(value, types)), "null")
+
+
 def without_ours(settings: dict) -> dict:
-    """A copy of settings without our hook entries (and without what that leaves empty)."""
+    """A copy of settings without our hook entries (and without what that leaves empty).
+
+    SettingsError, one line per problem, when the hooks are malformed (see problems)."""
+    found = problems(settings)
+    if found:
+        raise SettingsError(*found)
     result = dict(settings)
     hooks = settings.get("hooks")
     if hooks is None:
         return result
-    if not isinstance(hooks, dict):
-        raise SettingsError('"hooks" is not an object')
     kept_events = {}
     for event, groups in hooks.items():
-        if not isinstance(groups, list):
-            kept_events[event] = groups
-            continue
         kept_groups = []
         for group in groups:
-            entries = group.get("hooks") if isinstance(group, dict) else None
-            if not isinstance(entries, list) or not any(is_ours(h) for h in entries):
+            if not any(is_ours(h) for h in group["hooks"]):
                 kept_groups.append(group)
                 continue
-            rest = [h for h in entries if not is_ours(h)]
+            rest = [h for h in group["hooks"] if not is_ours(h)]
             if rest:
                 kept_groups.append(dict(group, hooks=rest))
         if kept_groups or not groups:
@@ -103,10 +142,7 @@ def with_ours(settings: dict, interpreter: str | None = None, message_display: b
     for event, takes_matcher, timeout in hook_events(message_display):
         group: dict = {"matcher": "*"} if takes_matcher else {}
         group["hooks"] = [{"type": "command", "command": hook_command(event, interpreter), "timeout": timeout}]
-        groups = hooks.get(event, [])
-        if not isinstance(groups, list):
-            raise SettingsError('"hooks.%s" is not a list' % event)
-        hooks[event] = groups + [group]
+        hooks[event] = hooks.get(event, []) + [group]
     result["hooks"] = hooks
     return result
 
@@ -253,9 +289,11 @@ def plan(command: str, path: str, message_display: bool = False):
     if not os.path.isdir(home):
         raise SettingsError("%s is not an existing directory" % home)
     settings = load(path)
-    if command == "install":
-        return settings, with_ours(settings, message_display=message_display)
-    return settings, without_ours(settings)
+    try:
+        after = with_ours(settings, message_display=message_display) if command == "install" else without_ours(settings)
+    except SettingsError as exc:
+        raise SettingsError(*("%s: %s; the file was left untouched" % (path, line) for line in exc.args)) from None
+    return settings, after
 
 
 # ------------------------------------------------- plugin and settings together
