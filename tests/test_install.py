@@ -724,6 +724,89 @@ def test_upgrade_replaces_the_older_commands(project):
     assert json.loads(settings_path(project).read_text("utf-8")) == USER_SETTINGS
 
 
+def hand_written(event: str) -> list:
+    """Commands a user may write by hand that run our hook for event (each records every call)."""
+    python, script = shlex.quote(sys.executable), shlex.quote(install.hook_script())
+    return [
+        "python -m nova_session hook %s" % event,
+        "nova-session hook %s" % event,
+        "/path/to/venv/bin/nova-session hook --plugin %s" % event,
+        "/path/to/venv/bin/python /path/to/venv/lib/python3.12/site-packages/nova_session/run_hook.py %s" % event,
+        "python3 -I -S /elsewhere/nova_session/run_hook.py %s" % event,
+        "env NOVA_SESSION_BACKEND=python %s -X dev -W ignore -m nova_session.cli hook %s" % (python, event),
+        "NOVA_SESSION_BACKEND=rust pypy3.10 -u %s %s" % (script, event),
+        "%s -c 'import nova_session.cli as c; c.main()' hook %s" % (python, event),
+    ]
+
+
+# Commands that mention nova_session or run_hook.py but do not run our hook: never touched.
+NOT_OURS = [
+    "echo python -m nova_session hook PostToolUse",
+    "python -m nova_session_tools hook PostToolUse",
+    "python3 /opt/mine/run_hook.py PostToolUse",
+    "nova-session list --project .",
+    "python -m nova_session hook",
+]
+
+
+def test_install_takes_over_hand_written_hooks_of_ours(project):
+    """Each hand-written form, alone in its group or beside a hook of the user's, is replaced:
+    one entry of ours per event, in this version's form; the user's hooks stay as they were."""
+    settings = json.loads(json.dumps(USER_SETTINGS))
+    forms = hand_written("PostToolUse")
+    for i, command in enumerate(forms):
+        settings["hooks"]["PostToolUse"].append(
+            {"matcher": "*" if i % 2 else "Bash", "hooks": [{"type": "command", "command": command, "timeout": 10}]}
+        )
+    # Beside the user's own hooks in one group, and under other events.
+    settings["hooks"]["Stop"][0]["hooks"][:0] = [{"type": "command", "command": c} for c in hand_written("Stop")]
+    settings["hooks"]["SessionStart"] = [{"hooks": [{"type": "command", "command": hand_written("SessionStart")[1]}]}]
+    mine = [{"type": "command", "command": command} for command in NOT_OURS]
+    settings["hooks"]["PostToolUse"].append({"matcher": "*", "hooks": mine})
+    write_settings(project, settings)
+
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
+    installed = json.loads(settings_path(project).read_text("utf-8"))
+    check_installed(dict(installed, hooks=dict(installed["hooks"], PostToolUse=installed["hooks"]["PostToolUse"][-1:])))
+    calls = [
+        (event, hook["command"])
+        for event, groups in installed["hooks"].items()
+        for group in groups
+        for hook in group["hooks"]
+        if install.hook_call(hook["command"]) is not None
+    ]
+    assert calls == [(event, install.hook_command(event)) for event in installed["hooks"] if event in EVENTS]
+    hooks = installed["hooks"]
+    assert hooks["PostToolUse"][:-1] == USER_SETTINGS["hooks"]["PostToolUse"] + [{"matcher": "*", "hooks": mine}]
+    assert hooks["Stop"][:-1] == USER_SETTINGS["hooks"]["Stop"]
+    assert len(hooks["SessionStart"]) == 1
+    assert hooks["Notification"][:-1] == USER_SETTINGS["hooks"]["Notification"]
+
+    again = cli("install", "--project", str(project))
+    assert again.returncode == 0 and "unchanged" in again.stdout.decode()
+    assert cli("uninstall", "--project", str(project)).returncode == 0
+    left = json.loads(settings_path(project).read_text("utf-8"))
+    assert left["hooks"]["PostToolUse"] == USER_SETTINGS["hooks"]["PostToolUse"] + [{"matcher": "*", "hooks": mine}]
+
+
+def test_hook_call_reads_every_form_of_ours_and_nothing_else():
+    for event in ("PostToolUse", "Stop"):
+        for command in hand_written(event) + [install.hook_command(event), OLD_COMMAND % event]:
+            call = install.hook_call(command)
+            assert call is not None and call[3] == event, command
+            assert install.is_ours({"type": "command", "command": command}), command
+    assert install.hook_call("nova-session hook --plugin Stop")[2:] == (True, "Stop")
+    assert install.hook_call(install.hook_command("Stop"))[:3] == (
+        os.path.abspath(sys.executable),
+        install.hook_script(),
+        False,
+    )
+    for command in NOT_OURS + ["python -m nova_session hook A B", "python 'unbalanced", "", "env"]:
+        assert install.hook_call(command) is None, command
+        assert not install.is_ours({"type": "command", "command": command}), command
+
+
 # ------------------------------------------------- the plugin defers to settings
 
 
@@ -802,18 +885,29 @@ def test_plugin_records_nothing_for_an_event_the_settings_hooks_record(plugin_en
     assert recorded_types(project) == ["init", "stop", "event"]
 
 
-def test_an_earlier_releases_command_still_counts_as_ours(plugin_env):
-    """Settings written before the hooks ran with -S (``python -I run_hook.py EVENT``) still run
-    our hook: the plugin stays off for that event. Other interpreter flags do not count."""
+def test_every_form_of_our_hook_counts_as_ours(plugin_env):
+    """Settings written before the hooks ran with -S (``python -I run_hook.py EVENT``), with other
+    interpreter options, or by hand (``-m nova_session``, the ``-c`` form) run our hook: the plugin
+    stays off for that event. The plugin's own ``--plugin`` form, and a program or script that does
+    not exist, do not count."""
     project = plugin_env["project"]
     settings = only_post_tool_use_of_ours()
     hook = settings["hooks"]["PostToolUse"][0]["hooks"][0]
     path = project / ".claude" / "settings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    for flags, ours in ((" -I ", True), (" -I -S ", True), (" -I -X dev ", False), (" -S ", False)):
-        hook["command"] = install.hook_command("PostToolUse").replace(" -I -S ", flags)
+    python, ours_now = shlex.quote(sys.executable), install.hook_command("PostToolUse")
+    commands = [ours_now.replace(" -I -S ", flags) for flags in (" -I ", " -I -S ", " -I -X dev ", " -S ", " ")]
+    commands += [c for c in hand_written("PostToolUse") if c.startswith(("env ", python))]
+    assert len(commands) == 7
+    not_ours = [
+        "%s -m nova_session hook --plugin PostToolUse" % python,
+        "/nowhere/bin/python -m nova_session hook PostToolUse",
+        "no-such-python-anywhere -m nova_session hook PostToolUse",
+    ]
+    for command in commands + not_ours:
+        hook["command"] = command
         path.write_text(json.dumps(settings), "utf-8")
-        assert install.settings_handle("PostToolUse", str(project)) is ours, flags
+        assert install.settings_handle("PostToolUse", str(project)) is (command in commands), command
 
 
 @pytest.mark.parametrize(

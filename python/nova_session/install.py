@@ -61,8 +61,68 @@ def hook_command(event: str, interpreter: str | None = None) -> str:
 
 
 def is_ours(hook) -> bool:
+    """Whether a hook entry runs nova_session: a command in any form ``hook_call`` knows, or one
+    carrying a marker of an earlier install."""
     command = hook.get("command") if isinstance(hook, dict) else None
-    return isinstance(command, str) and any(marker in command for marker in MARKERS)
+    return isinstance(command, str) and (any(marker in command for marker in MARKERS) or hook_call(command) is not None)
+
+
+# Python's options that take the next word as their value.
+_OPTIONS_WITH_VALUE = ("-X", "-W", "--check-hash-based-pycs")
+_MODULES = ("nova_session", "nova_session.__main__", "nova_session.cli")
+
+
+def hook_call(command) -> tuple | None:
+    """How a command runs our hook, in any form: (program, run_hook.py's path or None, --plugin, event).
+
+    The forms, after any ``env`` and ``NAME=value`` words: ``nova-session hook
+    [--plugin] EVENT`` (the console script, by any path), ``PYTHON [options] -m
+    nova_session hook [--plugin] EVENT`` (or ``nova_session.cli``), ``PYTHON
+    [options] …/nova_session/run_hook.py [--plugin] EVENT`` (what install
+    writes) and ``PYTHON [options] -c '…nova_session.cli…' hook EVENT``
+    (earlier releases), PYTHON being any interpreter named python* or pypy*.
+    None for any other command: a shell line that only mentions them is not ours."""
+    import shlex
+
+    try:
+        words = shlex.split(command) if isinstance(command, str) else []
+    except ValueError:
+        return None
+    while words and (os.path.basename(words[0]) == "env" or _is_assignment(words[0])):
+        words = words[1:]
+    if not words:
+        return None
+    program, rest, script = words[0], words[1:], None
+    name = os.path.basename(program)
+    name = name[:-4] if name.endswith(".exe") else name
+    if name == PLUGIN_COMMAND:
+        args = rest
+    elif name.rstrip("0123456789.") in ("python", "pypy"):
+        i = 0
+        while i < len(rest) and rest[i].startswith("-") and rest[i] not in ("-", "-c", "-m"):
+            i += 2 if rest[i] in _OPTIONS_WITH_VALUE else 1
+        option, value = rest[i : i + 1], rest[i + 1 : i + 2]
+        if (option == ["-m"] and value and value[0] in _MODULES) or (
+            option == ["-c"] and value and MARKERS[1] in value[0]
+        ):
+            args = rest[i + 2 :]
+        elif option and os.path.basename(option[0]) == "run_hook.py" and _in_package_dir(option[0]):
+            script, args = option[0], ["hook", *rest[i + 1 :]]
+        else:
+            return None
+    else:
+        return None
+    plugin = args[1:2] == ["--plugin"]
+    args = args[1 + plugin :] if args[:1] == ["hook"] else []
+    return (program, script, plugin, args[0]) if len(args) == 1 else None
+
+
+def _is_assignment(word: str) -> bool:
+    return word.partition("=")[0].isidentifier() and "=" in word
+
+
+def _in_package_dir(path: str) -> bool:
+    return os.path.basename(os.path.dirname(path)) == "nova_session"
 
 
 def problems(settings: dict) -> list:
@@ -365,20 +425,18 @@ def settings_handle(event: str, cwd) -> bool:
 
 
 def runs_our_hook(entry, event: str) -> bool:
-    """Whether a settings hook entry is a command install wrote for this event (this
-    version's, or an earlier one's: without ``-S``, or the ``-c`` form), with an
-    interpreter and a script that exist."""
+    """Whether a settings hook entry is a command that runs our hook for this event, in any form
+    ``hook_call`` knows (with any interpreter options), with a program (and a run_hook.py) that
+    exist. The plugin's own ``--plugin`` form does not count: it defers to settings itself."""
     command = entry.get("command") if type(entry) is dict and entry.get("type") == "command" else None
-    if not isinstance(command, str) or not is_ours(entry):
+    call = hook_call(command)
+    if call is None:
         return False
-    import shlex
+    program, script, plugin, called = call
+    if plugin or called != event:
+        return False
+    if os.sep not in program:
+        import shutil
 
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return False
-    if not words or words[-1] != event or not os.access(words[0], os.X_OK):
-        return False
-    if 4 <= len(words) <= 5 and words[1:-2] in (["-I"], ["-I", "-S"]):
-        return os.path.basename(words[-2]) == "run_hook.py" and os.path.isfile(words[-2])
-    return len(words) == 6 and words[1:3] == ["-I", "-c"] and MARKERS[1] in words[3] and words[4] == "hook"
+        program = shutil.which(program) or ""
+    return os.path.isfile(program) and os.access(program, os.X_OK) and (script is None or os.path.isfile(script))
