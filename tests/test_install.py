@@ -790,6 +790,36 @@ def test_install_takes_over_hand_written_hooks_of_ours(project):
     assert left["hooks"]["PostToolUse"] == USER_SETTINGS["hooks"]["PostToolUse"] + [{"matcher": "*", "hooks": mine}]
 
 
+def test_install_keeps_a_raised_timeout_and_resets_a_lowered_one(project):
+    """Documented: a timeout raised on an entry of ours survives install (the highest when several
+    forms are there); a lowered one, or one that is not a number, is reset to install's."""
+    settings = install.with_ours(json.loads(json.dumps(USER_SETTINGS)))
+    timeouts = {"PostToolUse": 60, "Stop": 2, "SessionEnd": 7.5, "SessionStart": "30", "PreToolUse": True}
+    for event, timeout in timeouts.items():
+        settings["hooks"][event][-1]["hooks"][0]["timeout"] = timeout
+    # A hand-written form of ours with a higher timeout still: that one is kept.
+    hook = {"type": "command", "command": "nova-session hook PostToolUse", "timeout": 90}
+    settings["hooks"]["PostToolUse"].insert(0, {"matcher": "*", "hooks": [hook]})
+    # The user's own hook's timeout is theirs, whatever it is.
+    settings["hooks"]["Stop"][0]["hooks"][0]["timeout"] = 1
+    write_settings(project, settings)
+
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
+    installed = json.loads(settings_path(project).read_text("utf-8"))
+    ours_now = {event: groups[-1]["hooks"][0] for event, groups in installed["hooks"].items() if event in EVENTS}
+    assert ours_now["PostToolUse"]["timeout"] == 90
+    assert ours_now["SessionEnd"]["timeout"] == 7.5
+    assert {ours_now[event]["timeout"] for event in ("Stop", "SessionStart", "PreToolUse")} == {10}
+    assert type(ours_now["PreToolUse"]["timeout"]) is int
+    assert installed["hooks"]["Stop"][0]["hooks"][0]["timeout"] == 1
+    assert [len(our_groups(installed, event)) for event in EVENTS] == [1] * len(EVENTS)
+    assert len(installed["hooks"]["PostToolUse"]) == 2  # the user's group and ours
+
+    again = cli("install", "--project", str(project))  # the raised ones stay on every later install
+    assert again.returncode == 0 and "unchanged" in again.stdout.decode()
+
+
 def test_hook_call_reads_every_form_of_ours_and_nothing_else():
     for event in ("PostToolUse", "Stop"):
         for command in hand_written(event) + [install.hook_command(event), OLD_COMMAND % event]:

@@ -196,15 +196,35 @@ def without_ours(settings: dict) -> dict:
 
 
 def with_ours(settings: dict, interpreter: str | None = None, message_display: bool = False) -> dict:
-    """A copy of settings with exactly one group of ours per event, after the user's."""
+    """A copy of settings with exactly one group of ours per event, after the user's.
+
+    Its timeout is ours, or the user's when they raised it on an entry of ours
+    for that event; a lower one is reset (ours is the bound the hook is known to
+    keep on a slow disk: a hook killed mid-write loses its record)."""
     result = without_ours(settings)
+    raised = _timeouts_of_ours(settings)
     hooks = dict(result.get("hooks", {}))
     for event, takes_matcher, timeout in hook_events(message_display):
         group: dict = {"matcher": "*"} if takes_matcher else {}
+        timeout = max([timeout, *raised.get(event, ())])
         group["hooks"] = [{"type": "command", "command": hook_command(event, interpreter), "timeout": timeout}]
         hooks[event] = hooks.get(event, []) + [group]
     result["hooks"] = hooks
     return result
+
+
+def _timeouts_of_ours(settings: dict) -> dict:
+    """{event: [the timeouts (finite numbers) of our entries under it]}, of settings problems() passes."""
+    import math
+
+    found: dict = {}
+    for event, groups in settings.get("hooks", {}).items():
+        for group in groups:
+            for entry in group["hooks"]:
+                timeout = entry.get("timeout")
+                if is_ours(entry) and type(timeout) in (int, float) and math.isfinite(timeout):
+                    found.setdefault(event, []).append(timeout)
+    return found
 
 
 def resolve(path: str) -> str:
