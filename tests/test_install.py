@@ -301,6 +301,7 @@ UNUSABLE = {
     "hooks-array": b'{"hooks": []}\n',
     "hooks-string": b'{"hooks": "none"}\n',
     "event-not-a-list": b'{"hooks": {"PostToolUse": {"matcher": "*"}}}\n',
+    "nested-too-deeply": b'{"hooks": {"Stop": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}\n",
 }
 
 

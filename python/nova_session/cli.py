@@ -5,8 +5,10 @@ dispatched before anything else is imported (argparse alone costs
 milliseconds). Everything else is parsed with argparse.
 
 Exit status: ``hook`` always 0 (fail-open); ``install``/``uninstall`` 0 on
-success, 1 when the settings file cannot be read or written (it is then left
-untouched), 2 for a usage error.
+success, 1 when the settings file cannot be used (not valid JSON, malformed
+hook lists, a link to nothing, a FIFO or other file that is not a regular
+one), read or written (it is then left untouched; one line per problem on
+stderr), 2 for a usage error.
 
 The reading commands (``list``, ``show``, ``tail``, ``stats``, ``verify``,
 ``export``, ``report``) exit 0 on success (also when they skipped unreadable
@@ -133,6 +135,8 @@ def _settings(command: str, path: str, dry_run: bool, message_display: bool = Fa
         for line in exc.args:  # one line per problem
             print("nova-session %s: %s" % (command, line), file=sys.stderr)
         return EXIT_PROBLEMS
+    except BrokenPipeError:  # pragma: no cover - --dry-run piped into head
+        return EXIT_OK
     except OSError as exc:
         print("nova-session %s: cannot write %s: %s" % (command, path, exc), file=sys.stderr)
         return EXIT_PROBLEMS

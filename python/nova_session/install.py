@@ -302,6 +302,8 @@ def load(path: str) -> dict:
         raise SettingsError(
             "%s is not valid JSON (%s); fix it or move it away, it was left untouched" % (path, exc)
         ) from None
+    except RecursionError:
+        raise SettingsError("%s is nested too deeply to be read; it was left untouched" % path) from None
     if not isinstance(settings, dict):
         raise SettingsError("%s does not hold a JSON object; it was left untouched" % path)
     return settings
@@ -310,7 +312,10 @@ def load(path: str) -> dict:
 def dump(settings: dict) -> str:
     import json
 
-    return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+    try:
+        return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+    except RecursionError:
+        raise SettingsError("the settings are nested too deeply to be written; the file was left untouched") from None
 
 
 def write(path: str, text: str) -> str:
