@@ -3,9 +3,10 @@
 ``install`` merges one hook per event into ``.claude/settings.json`` (or
 ``settings.local.json`` with ``--local``, or ``~/.claude/settings.json``),
 keeping every other setting and hook; running it twice changes nothing. The
-previous file is kept as ``settings.json.bak``. ``uninstall`` removes exactly
-the entries ``install`` adds: hook commands that run nova_session (this
-version's and earlier ones'), and the matcher groups, event lists and
+previous file is kept as ``settings.json.bak``. Our hook in any other form
+(``hook_call``: hand-written, earlier releases') is replaced, so each event is
+recorded once. ``uninstall`` removes exactly what ``install`` takes over:
+hook commands that run nova_session, and the matcher groups, event lists and
 ``hooks`` object that removing them leaves empty (an empty one the user had
 before install goes too; to Claude Code it meant nothing).
 
