@@ -300,15 +300,14 @@ UNUSABLE = {
     "string": b'"just a string"\n',
     "hooks-array": b'{"hooks": []}\n',
     "hooks-string": b'{"hooks": "none"}\n',
+    "event-not-a-list": b'{"hooks": {"PostToolUse": {"matcher": "*"}}}\n',
+    "nested-too-deeply": b'{"hooks": {"Stop": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}\n",
 }
 
 
-@pytest.mark.parametrize(
-    "command, case",
-    [(c, k) for c in ("install", "uninstall") for k in UNUSABLE] + [("install", "event-not-a-list")],
-)
+@pytest.mark.parametrize("command, case", [(c, k) for c in ("install", "uninstall") for k in UNUSABLE])
 def test_unusable_settings_are_left_untouched(project, command, case):
-    content = UNUSABLE.get(case, b'{"hooks": {"PostToolUse": {"matcher": "*"}}}\n')
+    content = UNUSABLE[case]
     write_settings(project, content)
     proc = cli(command, "--project", str(project))
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
@@ -317,6 +316,59 @@ def test_unusable_settings_are_left_untouched(project, command, case):
     assert proc.stdout == b""
     assert settings_path(project).read_bytes() == content
     assert sorted(p.name for p in settings_path(project).parent.iterdir()) == ["settings.json"]
+
+
+MALFORMED = {
+    "event-a-string": (
+        {"PostToolUse": "not a list"},
+        ["hooks.PostToolUse is a string, not a list of matcher groups"],
+    ),
+    "groups-not-objects": (
+        {"Stop": ["echo hi", 3, {"hooks": []}]},
+        [
+            "hooks.Stop[0] is a string, not a matcher group object",
+            "hooks.Stop[1] is a number, not a matcher group object",
+        ],
+    ),
+    "hooks-lists-not-lists": (
+        {"Stop": [{"matcher": "", "hooks": "echo hi"}, {"matcher": "*"}], "SessionEnd": [{"hooks": {}}]},
+        [
+            'hooks.Stop[0]."hooks" is a string, not a list of hook entries',
+            'hooks.Stop[1]."hooks" is missing, not a list of hook entries',
+            'hooks.SessionEnd[0]."hooks" is an object, not a list of hook entries',
+        ],
+    ),
+    "entries-not-objects": (
+        {"Stop": [{"hooks": [{"type": "command", "command": "echo ok"}, "echo hi", None, [True]]}]},
+        [
+            'hooks.Stop[0]."hooks"[1] is a string, not a hook entry object',
+            'hooks.Stop[0]."hooks"[2] is null, not a hook entry object',
+            'hooks.Stop[0]."hooks"[3] is a list, not a hook entry object',
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall", "install --dry-run"])
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_hook_lists_are_reported_one_line_each_and_left_untouched(project, command, case):
+    malformed, expected = MALFORMED[case]
+    settings = json.loads(json.dumps(USER_SETTINGS))
+    settings["hooks"].update(malformed)
+    if command == "uninstall":  # ours present too: still nothing is removed
+        settings = install.with_ours({"model": "x"})
+        settings["hooks"].update(malformed)
+    content = write_settings(project, settings)
+    proc = cli(*command.split(), "--project", str(project))
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert proc.stdout == b""
+    path = settings_path(project)
+    verb = command.split()[0]
+    assert proc.stderr.decode().splitlines() == [
+        "nova-session %s: %s: %s; the file was left untouched" % (verb, path, line) for line in expected
+    ]
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
 
 
 def test_invalid_json_message_names_the_file(project):
@@ -443,11 +495,81 @@ def test_install_writes_through_a_symlinked_settings_file(project, tmp_path):
     target.write_text('{"model": "x"}\n', "utf-8")
     (project / ".claude").mkdir()
     settings_path(project).symlink_to(target)
-    assert cli("install", "--project", str(project)).returncode == 0
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
     assert settings_path(project).is_symlink()
     assert json.loads(target.read_text("utf-8"))["model"] == "x"
     assert "hooks" in json.loads(target.read_text("utf-8"))
     assert (dotfiles / "settings.json.bak").read_text("utf-8") == '{"model": "x"}\n'
+    assert proc.stdout.decode().splitlines()[-1] == (
+        "nova-session install: %s is a symbolic link; wrote through it to %s" % (settings_path(project), target)
+    )
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
+
+
+def refused(proc, path) -> str:
+    """The one line of a refusal: exit status 1, nothing on stdout, the path named, no traceback."""
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert proc.stdout == b""
+    message = proc.stderr.decode()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message, message
+    assert str(path) in message
+    return message
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall", "install --dry-run"])
+def test_a_dangling_settings_link_is_refused_and_nothing_is_created(project, tmp_path, command):
+    outside = tmp_path / "outside" / "deeper" / "settings.json"
+    (project / ".claude").mkdir()
+    settings_path(project).symlink_to(outside)
+    proc = cli(*command.split(), "--project", str(project))
+    message = refused(proc, settings_path(project))
+    assert "symbolic link" in message and str(outside) in message
+    assert not (tmp_path / "outside").exists()
+    assert settings_path(project).is_symlink() and os.readlink(settings_path(project)) == str(outside)
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
+
+
+def test_a_dangling_claude_directory_link_is_refused(project, tmp_path):
+    outside = tmp_path / "outside"
+    (project / ".claude").symlink_to(outside)
+    message = refused(cli("install", "--project", str(project)), project / ".claude")
+    assert "not a directory" in message
+    assert not outside.exists()
+
+
+def test_a_link_loop_is_refused(project):
+    (project / ".claude").mkdir()
+    settings_path(project).symlink_to(settings_path(project))
+    refused(cli("install", "--project", str(project)), settings_path(project))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "fifo-through-a-link", "directory", "socket"])
+def test_a_settings_path_that_is_no_regular_file_is_refused_without_blocking(project, tmp_path, monkeypatch, kind):
+    import socket
+
+    (project / ".claude").mkdir()
+    path = settings_path(project)
+    real = tmp_path / "elsewhere" if kind == "fifo-through-a-link" else path
+    sock = None
+    if kind.startswith("fifo"):
+        os.mkfifo(real)
+    elif kind == "directory":
+        real.mkdir()
+    else:
+        monkeypatch.chdir(real.parent)  # a relative name: the absolute one is longer than AF_UNIX allows
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(real.name)
+    if real != path:
+        path.symlink_to(real)
+    try:
+        message = refused(cli("install", "--project", str(project)), path)  # the cli's timeout catches a hang
+    finally:
+        if sock is not None:
+            sock.close()
+    assert "not a regular file" in message
+    assert {"fifo": "a FIFO", "directory": "a directory", "socket": "a socket"}[kind.split("-")[0]] in message
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["settings.json"]
 
 
 def test_install_into_a_missing_project_is_refused(tmp_path):
@@ -603,6 +725,119 @@ def test_upgrade_replaces_the_older_commands(project):
     assert json.loads(settings_path(project).read_text("utf-8")) == USER_SETTINGS
 
 
+def hand_written(event: str) -> list:
+    """Commands a user may write by hand that run our hook for event (each records every call)."""
+    python, script = shlex.quote(sys.executable), shlex.quote(install.hook_script())
+    return [
+        "python -m nova_session hook %s" % event,
+        "nova-session hook %s" % event,
+        "/path/to/venv/bin/nova-session hook --plugin %s" % event,
+        "/path/to/venv/bin/python /path/to/venv/lib/python3.12/site-packages/nova_session/run_hook.py %s" % event,
+        "python3 -I -S /elsewhere/nova_session/run_hook.py %s" % event,
+        "env NOVA_SESSION_BACKEND=python %s -X dev -W ignore -m nova_session.cli hook %s" % (python, event),
+        "NOVA_SESSION_BACKEND=rust pypy3.10 -u %s %s" % (script, event),
+        "%s -c 'import nova_session.cli as c; c.main()' hook %s" % (python, event),
+    ]
+
+
+# Commands that mention nova_session or run_hook.py but do not run our hook: never touched.
+NOT_OURS = [
+    "echo python -m nova_session hook PostToolUse",
+    "python -m nova_session_tools hook PostToolUse",
+    "python3 /opt/mine/run_hook.py PostToolUse",
+    "nova-session list --project .",
+    "python -m nova_session hook",
+]
+
+
+def test_install_takes_over_hand_written_hooks_of_ours(project):
+    """Each hand-written form, alone in its group or beside a hook of the user's, is replaced:
+    one entry of ours per event, in this version's form; the user's hooks stay as they were."""
+    settings = json.loads(json.dumps(USER_SETTINGS))
+    forms = hand_written("PostToolUse")
+    for i, command in enumerate(forms):
+        settings["hooks"]["PostToolUse"].append(
+            {"matcher": "*" if i % 2 else "Bash", "hooks": [{"type": "command", "command": command, "timeout": 10}]}
+        )
+    # Beside the user's own hooks in one group, and under other events.
+    settings["hooks"]["Stop"][0]["hooks"][:0] = [{"type": "command", "command": c} for c in hand_written("Stop")]
+    settings["hooks"]["SessionStart"] = [{"hooks": [{"type": "command", "command": hand_written("SessionStart")[1]}]}]
+    mine = [{"type": "command", "command": command} for command in NOT_OURS]
+    settings["hooks"]["PostToolUse"].append({"matcher": "*", "hooks": mine})
+    write_settings(project, settings)
+
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
+    installed = json.loads(settings_path(project).read_text("utf-8"))
+    check_installed(dict(installed, hooks=dict(installed["hooks"], PostToolUse=installed["hooks"]["PostToolUse"][-1:])))
+    calls = [
+        (event, hook["command"])
+        for event, groups in installed["hooks"].items()
+        for group in groups
+        for hook in group["hooks"]
+        if install.hook_call(hook["command"]) is not None
+    ]
+    assert calls == [(event, install.hook_command(event)) for event in installed["hooks"] if event in EVENTS]
+    hooks = installed["hooks"]
+    assert hooks["PostToolUse"][:-1] == USER_SETTINGS["hooks"]["PostToolUse"] + [{"matcher": "*", "hooks": mine}]
+    assert hooks["Stop"][:-1] == USER_SETTINGS["hooks"]["Stop"]
+    assert len(hooks["SessionStart"]) == 1
+    assert hooks["Notification"][:-1] == USER_SETTINGS["hooks"]["Notification"]
+
+    again = cli("install", "--project", str(project))
+    assert again.returncode == 0 and "unchanged" in again.stdout.decode()
+    assert cli("uninstall", "--project", str(project)).returncode == 0
+    left = json.loads(settings_path(project).read_text("utf-8"))
+    assert left["hooks"]["PostToolUse"] == USER_SETTINGS["hooks"]["PostToolUse"] + [{"matcher": "*", "hooks": mine}]
+
+
+def test_install_keeps_a_raised_timeout_and_resets_a_lowered_one(project):
+    """Documented: a timeout raised on an entry of ours survives install (the highest when several
+    forms are there); a lowered one, or one that is not a number, is reset to install's."""
+    settings = install.with_ours(json.loads(json.dumps(USER_SETTINGS)))
+    timeouts = {"PostToolUse": 60, "Stop": 2, "SessionEnd": 7.5, "SessionStart": "30", "PreToolUse": True}
+    for event, timeout in timeouts.items():
+        settings["hooks"][event][-1]["hooks"][0]["timeout"] = timeout
+    # A hand-written form of ours with a higher timeout still: that one is kept.
+    hook = {"type": "command", "command": "nova-session hook PostToolUse", "timeout": 90}
+    settings["hooks"]["PostToolUse"].insert(0, {"matcher": "*", "hooks": [hook]})
+    # The user's own hook's timeout is theirs, whatever it is.
+    settings["hooks"]["Stop"][0]["hooks"][0]["timeout"] = 1
+    write_settings(project, settings)
+
+    proc = cli("install", "--project", str(project))
+    assert proc.returncode == 0, proc.stderr
+    installed = json.loads(settings_path(project).read_text("utf-8"))
+    ours_now = {event: groups[-1]["hooks"][0] for event, groups in installed["hooks"].items() if event in EVENTS}
+    assert ours_now["PostToolUse"]["timeout"] == 90
+    assert ours_now["SessionEnd"]["timeout"] == 7.5
+    assert {ours_now[event]["timeout"] for event in ("Stop", "SessionStart", "PreToolUse")} == {10}
+    assert type(ours_now["PreToolUse"]["timeout"]) is int
+    assert installed["hooks"]["Stop"][0]["hooks"][0]["timeout"] == 1
+    assert [len(our_groups(installed, event)) for event in EVENTS] == [1] * len(EVENTS)
+    assert len(installed["hooks"]["PostToolUse"]) == 2  # the user's group and ours
+
+    again = cli("install", "--project", str(project))  # the raised ones stay on every later install
+    assert again.returncode == 0 and "unchanged" in again.stdout.decode()
+
+
+def test_hook_call_reads_every_form_of_ours_and_nothing_else():
+    for event in ("PostToolUse", "Stop"):
+        for command in hand_written(event) + [install.hook_command(event), OLD_COMMAND % event]:
+            call = install.hook_call(command)
+            assert call is not None and call[3] == event, command
+            assert install.is_ours({"type": "command", "command": command}), command
+    assert install.hook_call("nova-session hook --plugin Stop")[2:] == (True, "Stop")
+    assert install.hook_call(install.hook_command("Stop"))[:3] == (
+        os.path.abspath(sys.executable),
+        install.hook_script(),
+        False,
+    )
+    for command in NOT_OURS + ["python -m nova_session hook A B", "python 'unbalanced", "", "env"]:
+        assert install.hook_call(command) is None, command
+        assert not install.is_ours({"type": "command", "command": command}), command
+
+
 # ------------------------------------------------- the plugin defers to settings
 
 
@@ -681,18 +916,29 @@ def test_plugin_records_nothing_for_an_event_the_settings_hooks_record(plugin_en
     assert recorded_types(project) == ["init", "stop", "event"]
 
 
-def test_an_earlier_releases_command_still_counts_as_ours(plugin_env):
-    """Settings written before the hooks ran with -S (``python -I run_hook.py EVENT``) still run
-    our hook: the plugin stays off for that event. Other interpreter flags do not count."""
+def test_every_form_of_our_hook_counts_as_ours(plugin_env):
+    """Settings written before the hooks ran with -S (``python -I run_hook.py EVENT``), with other
+    interpreter options, or by hand (``-m nova_session``, the ``-c`` form) run our hook: the plugin
+    stays off for that event. The plugin's own ``--plugin`` form, and a program or script that does
+    not exist, do not count."""
     project = plugin_env["project"]
     settings = only_post_tool_use_of_ours()
     hook = settings["hooks"]["PostToolUse"][0]["hooks"][0]
     path = project / ".claude" / "settings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    for flags, ours in ((" -I ", True), (" -I -S ", True), (" -I -X dev ", False), (" -S ", False)):
-        hook["command"] = install.hook_command("PostToolUse").replace(" -I -S ", flags)
+    python, ours_now = shlex.quote(sys.executable), install.hook_command("PostToolUse")
+    commands = [ours_now.replace(" -I -S ", flags) for flags in (" -I ", " -I -S ", " -I -X dev ", " -S ", " ")]
+    commands += [c for c in hand_written("PostToolUse") if c.startswith(("env ", python))]
+    assert len(commands) == 7
+    not_ours = [
+        "%s -m nova_session hook --plugin PostToolUse" % python,
+        "/nowhere/bin/python -m nova_session hook PostToolUse",
+        "no-such-python-anywhere -m nova_session hook PostToolUse",
+    ]
+    for command in commands + not_ours:
+        hook["command"] = command
         path.write_text(json.dumps(settings), "utf-8")
-        assert install.settings_handle("PostToolUse", str(project)) is ours, flags
+        assert install.settings_handle("PostToolUse", str(project)) is (command in commands), command
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,10 @@ dispatched before anything else is imported (argparse alone costs
 milliseconds). Everything else is parsed with argparse.
 
 Exit status: ``hook`` always 0 (fail-open); ``install``/``uninstall`` 0 on
-success, 1 when the settings file cannot be read or written (it is then left
-untouched), 2 for a usage error.
+success, 1 when the settings file cannot be used (not valid JSON, malformed
+hook lists, a link to nothing, a FIFO or other file that is not a regular
+one), read or written (it is then left untouched; one line per problem on
+stderr), 2 for a usage error.
 
 The reading commands (``list``, ``show``, ``tail``, ``stats``, ``verify``,
 ``export``, ``report``) exit 0 on success (also when they skipped unreadable
@@ -133,19 +135,24 @@ def _settings(command: str, path: str, dry_run: bool, message_display: bool = Fa
             print("nova-session %s: %s is already up to date; unchanged" % (command, path))
             return 0
         existed = os.path.exists(path)
-        install.write(path, install.dump(after))
+        written = install.write(path, install.dump(after))
     except install.SettingsError as exc:
-        print("nova-session %s: %s" % (command, exc), file=sys.stderr)
-        return 1
+        for line in exc.args:  # one line per problem
+            print("nova-session %s: %s" % (command, line), file=sys.stderr)
+        return EXIT_PROBLEMS
+    except BrokenPipeError:  # pragma: no cover - --dry-run piped into head
+        return EXIT_OK
     except OSError as exc:
         print("nova-session %s: cannot write %s: %s" % (command, path, exc), file=sys.stderr)
-        return 1
+        return EXIT_PROBLEMS
     if command == "install":
         done = "%d hooks installed in %s" % (len(install.hook_events(message_display)), path)
     else:
         done = "nova_session hooks removed from %s" % path
     kept = " (previous file kept as %s.bak)" % os.path.basename(path) if existed else ""
     print("nova-session %s: %s%s" % (command, done, kept))
+    if written != path:
+        print("nova-session %s: %s is a symbolic link; wrote through it to %s" % (command, path, written))
     return 0
 
 
