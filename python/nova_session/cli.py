@@ -580,14 +580,14 @@ def _cmd_verify(options, root: str, sid: str) -> int:
         )
         _emit("  %s" % _safe(_chain_line(result["chain"])))
         if result["anchor"] != "none":
-            _emit("  anchor: %s" % result["anchor"])
+            _emit("  anchor: %s" % _safe(result["anchor"]))
         for problem in result["problems"]:
             where = "line %d" % problem["line"] if problem["line"] is not None else "file"
             _emit("  %s: %s: %s" % (where, problem["kind"], _safe(problem["message"])))
         if result["problem_count"] > result["problems_shown"]:
             _emit("  … and %d more" % (result["problem_count"] - result["problems_shown"]))
         for note in result["notes"]:
-            _emit("  note: %s" % note)
+            _emit("  note: %s" % _safe(note))
         for call in result["unfinished_tool_calls"]:
             _emit("  unfinished: #%s %s %s" % (_safe(call["id"]), _safe(call["tool_name"]), _safe(call["summary"])))
     if result["tampered"]:
@@ -636,7 +636,7 @@ def _cmd_scan(options, root: str, sid: str) -> int:
     try:
         result = deep.rescan(root, sid, scan.configured_files())
     except deep.Unavailable as exc:
-        print("nova-session scan: %s" % exc, file=sys.stderr)
+        print("nova-session scan: %s" % _safe(exc), file=sys.stderr)
         return EXIT_USAGE
     for problem in result["problems"]:
         print("nova-session scan: rules refused: %s" % _safe(problem), file=sys.stderr)
