@@ -379,10 +379,12 @@ def _timeline_line(record: dict, start, turn=None) -> str:
 
 def _cmd_show(options, root: str, sid: str) -> int:
     from . import reading
+    from .read.views import views
     from .report import format_duration
 
     session = reading.load_session(root, sid)
     summary = session["summary"]
+    session["views"] = views(session["events"], (session["metadata"] or {}).get("project_dir"))
     if options.json:
         _emit_json(session)
     else:
@@ -441,8 +443,40 @@ def _cmd_show(options, root: str, sid: str) -> int:
                         _safe(", ".join(map(str, rescan.get("nova_rules_matched") or []))),
                     )
                 )
+        _show_views(session["views"])
     _warn_skipped("show", sid, summary)
     return EXIT_OK
+
+
+def _show_views(found: dict) -> None:
+    """What a reviewer looks for first, after the timeline."""
+    flagged = [f for f in found["files"] if f["sensitive"] or f["outside"]]
+    if flagged:
+        _emit("")
+        _emit("files outside the project or sensitive:")
+        for entry in flagged:
+            marks = ", ".join(m for m, on in (("sensitive", entry["sensitive"]), ("outside", entry["outside"])) if on)
+            counts = ((entry["read"], "read"), (entry["written"], "write"), (entry["other"], "other use"))
+            access = _many(*(item for count, noun in counts if count for item in (count, noun)))
+            if entry.get("unfinished"):
+                access += ", %d never finished" % entry["unfinished"]
+            _emit("  %-10s %s  (%s; #%s)" % (marks, _safe(entry["path"]), access, _ids(entry["ids"])))
+    if found["network"]:
+        _emit("")
+        _emit("network:")
+        for entry in found["network"]:
+            _emit("  %-6s %s  (#%s)" % (entry["kind"], _safe(entry["target"]), _ids(entry["ids"])))
+    failed = [c for c in found["commands"] if c["outcome"] != "ok"]
+    if found["commands"]:
+        _emit("")
+        _emit("commands: %s run, %d failed or denied" % (len(found["commands"]), len(failed)))
+        for command in failed:
+            _emit("  #%s %-6s %s" % (_safe(command["id"]), command["outcome"], _safe(command["command"])[:120]))
+
+
+def _ids(ids: list) -> str:
+    shown = ", #".join(_safe(i) for i in ids[:8])
+    return shown + (" … (%d in all)" % len(ids) if len(ids) > 8 else "")
 
 
 def _cmd_tail(options, root: str, sid: str) -> int:

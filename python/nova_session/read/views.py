@@ -1,0 +1,151 @@
+"""A session's records grouped the way a security reviewer reads them: which files the
+agent read and wrote (those outside the project and the sensitive ones flagged), which
+commands it ran (with their outcome and duration), which places it reached (web pages,
+searches, hosts named by network commands, MCP servers), its subagents, and the prompts.
+Pure functions of the records (``reading.load_session``'s ``events``); nothing is read
+from disk and no record is changed."""
+
+from __future__ import annotations
+
+import os
+import re
+
+# Tools that only read what they name, and tools that write it.
+READERS = frozenset(("Read", "Glob", "Grep", "NotebookRead", "LS"))
+WRITERS = frozenset(("Write", "Edit", "MultiEdit", "NotebookEdit"))
+
+# Paths a reviewer wants to see first: credentials, keys, shell and system configuration.
+_SENSITIVE = re.compile(
+    r"(^|/)(\.ssh|\.gnupg|\.aws|\.azure|\.kube|\.docker|\.config/gcloud)(/|$)"
+    r"|(^|/)\.env(\.[^/]*)?$|(^|/)\.(netrc|git-credentials|npmrc|pypirc|pgpass|bash_history|zsh_history)$"
+    r"|(^|/)(id_rsa|id_dsa|id_ecdsa|id_ed25519)(\.pub)?$|\.(pem|key|p12|pfx|keystore|jks)$"
+    r"|^/etc/|^/root/|^/proc/|^/var/run/secrets/|(^|/)credentials(\.json)?$|(^|/)secrets?\.(json|ya?ml|toml)$"
+)
+# Commands that reach the network, and the URLs or hosts in them.
+_NETWORK_COMMAND = re.compile(
+    r"\b(curl|wget|git\s+(clone|fetch|pull|push|ls-remote)|pip3?\s+(install|download)|npm\s+(install|i)|"
+    r"scp|rsync|ssh|nc|ncat|ftp|sftp|telnet)\b"
+)
+_URL = re.compile(r"\b(?:https?|ftp|ssh|git)://[^\s'\"<>`|;)]+")
+_SCP_HOST = re.compile(r"\b[\w.-]+@([\w-]+(?:\.[\w-]+)+):")
+
+
+def sensitive(path: str) -> bool:
+    """Whether a path names credentials, keys or system configuration."""
+    return bool(_SENSITIVE.search(path.replace("\\", "/")))
+
+
+def outside(path: str, project: str | None) -> bool:
+    """Whether an absolute path lies outside the project directory (relative paths are inside)."""
+    if not project or not os.path.isabs(path):
+        return False
+    project = os.path.normpath(project)
+    path = os.path.normpath(path)
+    return path != project and not path.startswith(project.rstrip(os.sep) + os.sep)
+
+
+def host(url: str) -> str:
+    """The host of a URL ("" when it has none)."""
+    rest = url.split("://", 1)[-1]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return authority.rsplit("@", 1)[-1].split(":", 1)[0].lower() if "[" not in authority else authority.lower()
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _input(record: dict) -> dict:
+    value = record.get("tool_input")
+    return value if isinstance(value, dict) else {}
+
+
+def _outcome(record: dict) -> str:
+    if record.get("type") == "tool_start":
+        return "unfinished"
+    if record.get("denied"):
+        return "denied"
+    if record.get("is_error") is True:
+        return "failed"
+    return "ok"
+
+
+def views(events: list, project: str | None) -> dict:
+    """``files``, ``commands``, ``network``, ``subagents`` and ``prompts`` of a session's records."""
+    files: dict = {}
+    commands: list = []
+    network: dict = {}
+    agents: dict = {}
+    prompts: list = []
+
+    finished = {r.get("tool_use_id") for r in events if isinstance(r, dict) and r.get("type") == "event"}
+    finished.discard(None)
+
+    def reached(kind: str, where: str, record: dict) -> None:
+        entry = network.setdefault((kind, where), {"kind": kind, "target": where, "ids": []})
+        entry["ids"].append(record.get("id"))
+
+    for record in events:
+        if not isinstance(record, dict):
+            continue
+        kind, tool = record.get("type"), _text(record.get("tool_name"))
+        if kind == "user_prompt":
+            prompts.append({"id": record.get("id"), "prompt": _text(record.get("prompt"))})
+            continue
+        if kind == "tool_start" and record.get("tool_use_id") not in finished:
+            # A call that started and never finished (denied, killed, blocked): what it meant to touch.
+            arguments = _input(record)
+            named = (arguments.get(key) for key in ("file_path", "notebook_path", "path"))
+            record = dict(record, files_accessed=[path for path in named if isinstance(path, str)])
+        elif kind != "event":
+            continue
+        agent = record.get("agent_id")
+        if isinstance(agent, str) and agent:
+            entry = agents.setdefault(agent, {"agent_id": agent, "agent_type": record.get("agent_type"), "ids": []})
+            entry["ids"].append(record.get("id"))
+        touched = record.get("files_accessed")
+        for path in touched if isinstance(touched, list) else []:
+            if not isinstance(path, str) or not path:
+                continue
+            entry = files.setdefault(
+                path,
+                {"path": path, "read": 0, "written": 0, "other": 0, "ids": [], "outside": outside(path, project)},
+            )
+            if record.get("type") == "tool_start":
+                entry["unfinished"] = entry.get("unfinished", 0) + 1
+            entry["sensitive"] = sensitive(path)
+            entry["read" if tool in READERS else "written" if tool in WRITERS else "other"] += 1
+            entry["ids"].append(record.get("id"))
+        arguments = _input(record)
+        if tool == "Bash":
+            command = _text(arguments.get("command"))
+            commands.append(
+                {
+                    "id": record.get("id"),
+                    "command": command,
+                    "outcome": _outcome(record),
+                    "duration_ms": record.get("duration_ms"),
+                    "agent_id": agent if isinstance(agent, str) else None,
+                }
+            )
+            if _NETWORK_COMMAND.search(command):
+                for url in _URL.findall(command):
+                    reached("host", host(url) or url, record)
+                for name in _SCP_HOST.findall(command):
+                    reached("host", name.lower(), record)
+        elif tool == "WebFetch":
+            url = _text(arguments.get("url"))
+            reached("url", url, record)
+            if host(url):
+                reached("host", host(url), record)
+        elif tool == "WebSearch":
+            reached("search", _text(arguments.get("query")), record)
+        elif tool.startswith("mcp__"):
+            reached("mcp", tool.split("__")[1] if tool.count("__") >= 2 else tool, record)
+    return {
+        "files": sorted(files.values(), key=lambda f: (not f["sensitive"], not f["outside"], f["path"])),
+        "commands": commands,
+        "network": sorted(network.values(), key=lambda n: (n["kind"], n["target"])),
+        "subagents": list(agents.values()),
+        "prompts": prompts,
+    }
