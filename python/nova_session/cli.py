@@ -421,6 +421,13 @@ def _cmd_show(options, root: str, sid: str) -> int:
                     )
                 )
         _emit("")
+        from .read.timeline import text_timeline
+
+        picture = text_timeline(session["events"])
+        for line in picture:
+            _emit(_safe(line))
+        if picture:
+            _emit("")
         start = reading.parse_time(summary["start"])
         from .guard.deep import latest_scans
 

@@ -1,0 +1,101 @@
+"""The session as a picture for a terminal: tool calls as bars on one time axis, a lane
+for the main agent and one per subagent (calls that overlap take extra rows, side by
+side), prompts as markers above. ``nova-session show`` prints it before the records.
+
+Each call is drawn from its start to its end (at least one column); its character says
+how it went: ``=`` finished, ``x`` failed or denied, ``!`` a NOVA verdict that needs a
+look, ``?`` started and never finished (drawn to the end of the session). Pure function
+of the records; every label is the caller's to escape."""
+
+from __future__ import annotations
+
+from .. import reading
+
+WIDTH = 64  # columns of the time axis
+LABEL = 14  # columns of a lane's label
+MAX_ROWS = 4  # rows per lane; calls beyond them are counted, not drawn
+
+
+def _mark(record: dict) -> str:
+    if record.get("type") == "tool_start":
+        return "?"
+    if record.get("denied") or record.get("is_error") is True:
+        return "x"
+    if reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched")) != "ok":
+        return "!"
+    return "="
+
+
+def _span(record: dict):
+    start = reading.parse_time(record.get("timestamp_start") or record.get("timestamp"))
+    end = reading.parse_time(record.get("timestamp_end") or record.get("timestamp"))
+    if start is None:
+        start = end
+    return (start, end if end is not None else start) if start is not None else None
+
+
+def text_timeline(events: list, width: int = WIDTH) -> list:
+    """The lines of the picture (empty when no record has a time)."""
+    finished = {r.get("tool_use_id") for r in events if isinstance(r, dict) and r.get("type") == "event"}
+    calls, prompts = [], []
+    for record in events:
+        if not isinstance(record, dict):
+            continue
+        kind = record.get("type")
+        if kind == "user_prompt":
+            moment = reading.parse_time(record.get("timestamp"))
+            if moment is not None:
+                prompts.append(moment)
+        elif kind == "event" or (kind == "tool_start" and record.get("tool_use_id") not in finished):
+            span = _span(record)
+            if span is not None:
+                calls.append((span, record))
+    moments = [t for (start, end), _ in calls for t in (start, end)] + prompts
+    if not moments:
+        return []
+    first, last = min(moments), max(moments)
+    scale = (last - first) / (width - 1) if last > first else 1.0
+
+    def column(moment: float) -> int:
+        return min(width - 1, max(0, int((moment - first) / scale)))
+
+    lanes: dict = {}
+    for (start, end), record in sorted(calls, key=lambda item: item[0][0]):
+        agent = record.get("agent_id")
+        key = ("agent %s" % (record.get("agent_type") or agent)) if isinstance(agent, str) and agent else "main"
+        rows = lanes.setdefault(key, {"rows": [], "hidden": 0})
+        left = column(start)
+        right = width - 1 if record.get("type") == "tool_start" else max(left, column(end))
+        for row in rows["rows"]:
+            if all(cell == " " for cell in row[left : right + 1]):
+                break
+        else:
+            if len(rows["rows"]) == MAX_ROWS:
+                rows["hidden"] += 1
+                continue
+            row = [" "] * width
+            rows["rows"].append(row)
+        row[left : right + 1] = _mark(record) * (right - left + 1)
+    axis = "%-*s|%s|" % (LABEL, "", "-" * width)
+    lines = ["%-*s %s to %s (one column: %s)" % (LABEL, "timeline", "0 s", _seconds(last - first), _seconds(scale))]
+    if prompts:
+        marks = [" "] * width
+        for moment in prompts:
+            marks[column(moment)] = "P"
+        lines.append("%-*s|%s|" % (LABEL, "prompts", "".join(marks)))
+    lines.append(axis)
+    for key in ["main"] + sorted(k for k in lanes if k != "main"):
+        if key not in lanes:
+            continue
+        for number, row in enumerate(lanes[key]["rows"]):
+            label = key[:LABEL] if number == 0 else ""
+            lines.append("%-*s|%s|" % (LABEL, label, "".join(row)))
+        if lanes[key]["hidden"]:
+            lines.append("%-*s %d more overlapping call(s) not drawn" % (LABEL, "", lanes[key]["hidden"]))
+    lines.append(axis)
+    lines.append("%-*s = finished  x failed or denied  ! verdict to look at  ? never finished  P prompt" % (LABEL, ""))
+    return lines
+
+
+def _seconds(value: float) -> str:
+    return "%.3g s" % value if value < 100 else "%d s" % round(value)
