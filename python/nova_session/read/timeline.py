@@ -34,8 +34,10 @@ def _span(record: dict):
     return (start, end if end is not None else start) if start is not None else None
 
 
-def text_timeline(events: list, width: int = WIDTH) -> list:
-    """The lines of the picture (empty when no record has a time)."""
+def layout(events: list, width: int = WIDTH):
+    """``(first, last, scale, prompts, lanes)``, or None when no record has a time: lanes
+    map a label ("main", "agent TYPE") to ``{"rows": [[(left, right, mark, record)]],
+    "hidden": n}``, columns 0..width-1, calls placed on the first row where they fit."""
     finished = {r.get("tool_use_id") for r in events if isinstance(r, dict) and r.get("type") == "event"}
     calls, prompts = [], []
     for record in events:
@@ -45,53 +47,63 @@ def text_timeline(events: list, width: int = WIDTH) -> list:
         if kind == "user_prompt":
             moment = reading.parse_time(record.get("timestamp"))
             if moment is not None:
-                prompts.append(moment)
+                prompts.append((moment, record))
         elif kind == "event" or (kind == "tool_start" and record.get("tool_use_id") not in finished):
             span = _span(record)
             if span is not None:
                 calls.append((span, record))
-    moments = [t for (start, end), _ in calls for t in (start, end)] + prompts
+    moments = [t for (start, end), _ in calls for t in (start, end)] + [moment for moment, _ in prompts]
     if not moments:
-        return []
+        return None
     first, last = min(moments), max(moments)
     scale = (last - first) / (width - 1) if last > first else 1.0
 
     def column(moment: float) -> int:
         return min(width - 1, max(0, int((moment - first) / scale)))
 
-    lanes: dict = {}
+    lanes: dict = {"main": {"rows": [], "hidden": 0}}
     for (start, end), record in sorted(calls, key=lambda item: item[0][0]):
         agent = record.get("agent_id")
         key = ("agent %s" % (record.get("agent_type") or agent)) if isinstance(agent, str) and agent else "main"
-        rows = lanes.setdefault(key, {"rows": [], "hidden": 0})
+        lane = lanes.setdefault(key, {"rows": [], "hidden": 0})
         left = column(start)
         right = width - 1 if record.get("type") == "tool_start" else max(left, column(end))
-        for row in rows["rows"]:
-            if all(cell == " " for cell in row[left : right + 1]):
+        for row in lane["rows"]:
+            if all(end_ < left or start_ > right for start_, end_, _, _ in row):
                 break
         else:
-            if len(rows["rows"]) == MAX_ROWS:
-                rows["hidden"] += 1
+            if len(lane["rows"]) == MAX_ROWS:
+                lane["hidden"] += 1
                 continue
-            row = [" "] * width
-            rows["rows"].append(row)
-        row[left : right + 1] = _mark(record) * (right - left + 1)
+            row = []
+            lane["rows"].append(row)
+        row.append((left, right, _mark(record), record))
+    ordered = {key: lanes[key] for key in ["main"] + sorted(k for k in lanes if k != "main") if lanes[key]["rows"]}
+    return first, last, scale, [(column(moment), record) for moment, record in prompts], ordered
+
+
+def text_timeline(events: list, width: int = WIDTH) -> list:
+    """The lines of the picture (empty when no record has a time)."""
+    laid = layout(events, width)
+    if laid is None:
+        return []
+    first, last, scale, prompts, lanes = laid
     axis = "%-*s|%s|" % (LABEL, "", "-" * width)
     lines = ["%-*s %s to %s (one column: %s)" % (LABEL, "timeline", "0 s", _seconds(last - first), _seconds(scale))]
     if prompts:
         marks = [" "] * width
-        for moment in prompts:
-            marks[column(moment)] = "P"
+        for at, _ in prompts:
+            marks[at] = "P"
         lines.append("%-*s|%s|" % (LABEL, "prompts", "".join(marks)))
     lines.append(axis)
-    for key in ["main"] + sorted(k for k in lanes if k != "main"):
-        if key not in lanes:
-            continue
-        for number, row in enumerate(lanes[key]["rows"]):
-            label = key[:LABEL] if number == 0 else ""
-            lines.append("%-*s|%s|" % (LABEL, label, "".join(row)))
-        if lanes[key]["hidden"]:
-            lines.append("%-*s %d more overlapping call(s) not drawn" % (LABEL, "", lanes[key]["hidden"]))
+    for key, lane in lanes.items():
+        for number, row in enumerate(lane["rows"]):
+            cells = [" "] * width
+            for left, right, mark, _ in row:
+                cells[left : right + 1] = mark * (right - left + 1)
+            lines.append("%-*s|%s|" % (LABEL, key[:LABEL] if number == 0 else "", "".join(cells)))
+        if lane["hidden"]:
+            lines.append("%-*s %d more overlapping call(s) not drawn" % (LABEL, "", lane["hidden"]))
     lines.append(axis)
     lines.append("%-*s = finished  x failed or denied  ! verdict to look at  ? never finished  P prompt" % (LABEL, ""))
     return lines
