@@ -61,23 +61,26 @@ def layout(events: list, width: int = WIDTH):
     def column(moment: float) -> int:
         return min(width - 1, max(0, int((moment - first) / scale)))
 
-    lanes: dict = {"main": {"rows": [], "hidden": 0}}
+    lanes: dict = {"main": {"rows": [], "hidden": 0, "ends": []}}
     for (start, end), record in sorted(calls, key=lambda item: item[0][0]):
         agent = record.get("agent_id")
         key = ("agent %s" % (record.get("agent_type") or agent)) if isinstance(agent, str) and agent else "main"
-        lane = lanes.setdefault(key, {"rows": [], "hidden": 0})
+        lane = lanes.setdefault(key, {"rows": [], "hidden": 0, "ends": []})
         left = column(start)
         right = width - 1 if record.get("type") == "tool_start" else max(left, column(end))
-        for row in lane["rows"]:
-            if all(end_ < left or start_ > right for start_, end_, _, _ in row):
+        # Calls come in order of start: a row takes one when its last call ends before.
+        for number, end_column in enumerate(lane["ends"]):
+            if end_column < left:
                 break
         else:
             if len(lane["rows"]) == MAX_ROWS:
                 lane["hidden"] += 1
                 continue
-            row = []
-            lane["rows"].append(row)
-        row.append((left, right, _mark(record), record))
+            number = len(lane["rows"])
+            lane["rows"].append([])
+            lane["ends"].append(-1)
+        lane["rows"][number].append((left, right, _mark(record), record))
+        lane["ends"][number] = right
     ordered = {key: lanes[key] for key in ["main"] + sorted(k for k in lanes if k != "main") if lanes[key]["rows"]}
     return first, last, scale, [(column(moment), record) for moment, record in prompts], ordered
 
