@@ -69,10 +69,8 @@ def layout(events: list, width: int = WIDTH):
         left = column(start)
         right = width - 1 if record.get("type") == "tool_start" else max(left, column(end))
         # Calls come in order of start: a row takes one when its last call ends before.
-        for number, end_column in enumerate(lane["ends"]):
-            if end_column < left:
-                break
-        else:
+        number = next((n for n, end_column in enumerate(lane["ends"]) if end_column < left), None)
+        if number is None:
             if len(lane["rows"]) == MAX_ROWS:
                 lane["hidden"] += 1
                 continue
