@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 import os
 import re
@@ -30,7 +29,7 @@ HOSTILE_OUTPUT = (
     "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
 )
 HOSTILE_ATTR = '" onmouseover="alert(1)" data-x="'
-ROW = re.compile(r'<li class="[^"]*" data-tool=')
+ROW = re.compile(r'<div class="row [^"]*"')  # a row the script drew
 HOSTILE_PROMPT = "<!-- <script> \u2028 \u2029 \ud800 \x1b[31m & </title> ]]>"
 
 
@@ -78,18 +77,36 @@ def data_block(document: str) -> str:
     return match.group(1)
 
 
+def records_block(document: str) -> str:
+    match = re.search(r'<script type="application/x-ndjson" id="report-records">(.*?)</script>', document, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def embedded(document: str):
+    """The rows of the virtual list, and the records the details are drawn from."""
+    return json.loads(data_block(document))["rows"], [json.loads(line) for line in records_block(document).split("\n")]
+
+
 def test_hostile_content_stays_text(project):
     document = render(project, hostile_session(project))
-    # Only the report's own two script elements; nothing from the session opens a tag.
-    assert document.count("<script") == 2
-    assert document.count("</script>") == 2
+    # Only the report's own three script elements; nothing from the session opens a tag.
+    assert document.count("<script") == 3
+    assert document.count("</script>") == 3
     for raw in ("<script>document", "<img src=x", "<!--", 'onmouseover="alert', "</title> ]]>", "\x1b"):
         assert raw not in document
     assert "\u2028" not in document and "\u2029" not in document
-    assert html.escape(HOSTILE_TOOL) in document
-    assert "&lt;img src=x onerror=&quot;document.body.setAttribute(&#x27;data-pwned&#x27;" in document
-    assert "\\x1b[31m" in document and "\\ud800" in document  # controls and lone surrogates made visible
-    assert 'data-verdict="&quot; onmouseover=&quot;alert(1)&quot; data-x=&quot;"' in document
+    assert all(ord(char) < 128 for char in records_block(document))
+    # The session's text reaches the page only as JSON data, whole, for the script to show as text.
+    rows, records = embedded(document)
+    assert [row[5] for row in rows[2:5]] == [HOSTILE_TOOL, "Bash", "mcp__evil__x"]
+    assert rows[2][8] == HOSTILE_ATTR and records[2]["nova_verdict"] == HOSTILE_ATTR
+    assert records[2]["tool_output"] == HOSTILE_OUTPUT and records[3]["files_accessed"] == [HOSTILE_OUTPUT]
+    assert records[1]["prompt"] == HOSTILE_PROMPT and records[4]["tool_output"]["k"] == HOSTILE_PROMPT
+    assert "\\x1b[31m" in rows[1][9] and "\\ud800" in rows[1][9]  # controls and lone surrogates made visible
+    # The script writes them out the same way, and puts text in the page only through textContent.
+    assert "innerHTML" not in report.SCRIPT and "insertAdjacentHTML" not in report.SCRIPT
+    assert "eval(" not in report.SCRIPT and "document.write" not in report.SCRIPT
 
 
 def test_embedded_json_cannot_close_its_script(project):
@@ -121,14 +138,17 @@ def test_every_record_is_in_the_report(project, monkeypatch):
     ]
     sid = record_session(project, events)
     document = render(project, sid)
-    assert len(ROW.findall(document)) == 122  # init, 120 events, end
+    rows, records = embedded(document)
+    assert len(rows) == len(records) == 122  # init, 120 events, end
     for i in range(1, 121):
-        assert "marker-output-%04d" % i in document and "marker-input-%04d" % i in document
-        assert '<span class="id">#%d</span>' % i in document
+        assert records[i]["tool_output"] == "marker-output-%04d" % i
+        assert records[i]["tool_input"] == {"command": "marker-input-%04d" % i}
+        assert rows[i][2] == "#%d" % i and rows[i][1] == "r-%d" % i
+    assert rows[0][1] == "r-init" and rows[-1][1] == "r-end"
     hooked = hook_session(project, monkeypatch)
     document = render(project, hooked)
     for text in ("fix the date parser", "mcp__github__create_issue", "Skill", "subagent_stop", "cat: missing.json"):
-        assert html.escape(text) in document
+        assert text in document
 
 
 def test_report_header_health_and_skipped_lines(project):
