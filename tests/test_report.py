@@ -299,7 +299,10 @@ def test_details_anchors_and_terminal_output_in_chromium(chromium, project, tmp_
 
 def test_a_100000_event_report_is_ready_and_searchable_in_chromium(chromium, project, tmp_path):
     """The scale the virtual list is for: 100,000 records; one holds the string searched for."""
-    from nova_session import _python
+    try:  # the Rust kernel appends 100,000 records in a fraction of the Python one's time
+        from nova_session import _rust as kernel
+    except ImportError:
+        from nova_session import _python as kernel  # type: ignore[no-redef]
 
     sid = record_session(project, [], end=False)
     path = os.path.join(str(project), ".nova-protector", "sessions", sid + ".jsonl")
@@ -310,7 +313,7 @@ def test_a_100000_event_report_is_ready_and_searchable_in_chromium(chromium, pro
             else dict(tool_event(i, ("Read", "Bash", "Grep")[i % 3]), type="event")
             for i in range(start, start + 20_000)
         ]
-        _python.append_records(path, batch, False)
+        kernel.append_records(path, batch, False)
     root = reading.project_root(str(project))
     report_path = report.write_report(root, sid)
     dom = dump_dom(chromium, report_path, tmp_path, "#search=IGNORE%20ALL%20PREVIOUS")

@@ -199,7 +199,8 @@ SCRIPT = r"""(function () {
   "use strict";
   var body = document.body, H = %(h)d;
   window.addEventListener("error", function (e) { body.setAttribute("data-report-state", "error: " + e.message); });
-  var data = JSON.parse(document.getElementById("report-data").textContent);
+  var embedded = document.getElementById("report-data"), data = JSON.parse(embedded.textContent);
+  embedded.textContent = "";  // parsed: the text is not needed twice in memory
   var rows = data.rows, count = rows.length, source = null, starts = null, lowered = null, rowText = null;
   var tool = document.getElementById("f-tool"), verdict = document.getElementById("f-verdict");
   var flagged = document.getElementById("f-flag"), search = document.getElementById("f-search");
@@ -239,7 +240,9 @@ SCRIPT = r"""(function () {
     return "+" + pad(minutes, 2) + ":" + ("00" + ((delta - minutes * 60000) / 1000).toFixed(3)).slice(-6);
   }
   function inflate(done) {  // the records' JSON, one line each; starts[i] is where record i begins
-    var packed = atob(document.getElementById("report-records").textContent), bytes = new Uint8Array(packed.length);
+    var node = document.getElementById("report-records"), packed = atob(node.textContent);
+    var bytes = new Uint8Array(packed.length);
+    node.textContent = "";
     for (var k = 0; k < packed.length; k += 1) { bytes[k] = packed.charCodeAt(k); }
     packed = null;
     new Response(new Response(bytes).body.pipeThrough(new DecompressionStream("deflate"))).text().then(function (text) {
@@ -428,10 +431,12 @@ SCRIPT = r"""(function () {
   search.disabled = true;
   apply();  // the list is drawn at once; search and details wait for the records
   body.setAttribute("data-report-state", "rows");
+  body.setAttribute("data-rows-ms", String(Math.round(performance.now())));
   inflate(function () {
     search.disabled = false;
     window.addEventListener("hashchange", fromHash);
     fromHash();
+    body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
     body.setAttribute("data-report-state", "ready");
   });
 }());""" % {"h": ROW_HEIGHT, "limit": MAX_FIELD_CHARS}
