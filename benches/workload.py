@@ -48,13 +48,13 @@ def _text(rng: random.Random, size: int) -> str:
     return "".join(parts)
 
 
-def _size(rng: random.Random, median: int = 5000) -> int:
-    # log-normal around the median (5 KB by default), capped at ~50 KB
-    return int(min(50_000, max(200, rng.lognormvariate(math.log(median), 0.8))))
+def _size(rng: random.Random, median: int | None = None) -> int:
+    # log-normal around the median (e^8.5, about 5 KB, by default), capped at ~50 KB
+    return int(min(50_000, max(200, rng.lognormvariate(8.5 if median is None else math.log(median), 0.8))))
 
 
-def events(count: int = 200, seed: int = 20261124, median: int = 5000) -> list:
-    """count tool events; their payloads log-normal around median bytes (5 KB by default)."""
+def events(count: int = 200, seed: int = 20261124, median: int | None = None) -> list:
+    """count tool events; their payloads log-normal around median bytes (about 5 KB by default)."""
     rng = random.Random(seed)
     result = []
     for index in range(count):
