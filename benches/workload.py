@@ -8,6 +8,7 @@ tool outputs do. The same seed gives the same events on every run.
 
 from __future__ import annotations
 
+import math
 import random
 
 TOOLS = ("Read", "Bash", "Edit", "Grep", "Glob", "Write", "WebFetch", "Task", "mcp__github__search_issues")
@@ -47,18 +48,19 @@ def _text(rng: random.Random, size: int) -> str:
     return "".join(parts)
 
 
-def _size(rng: random.Random) -> int:
-    # log-normal around 5 KB, capped at ~50 KB
-    return int(min(50_000, max(200, rng.lognormvariate(8.5, 0.8))))
+def _size(rng: random.Random, median: int | None = None) -> int:
+    # log-normal around the median (e^8.5, about 5 KB, by default), capped at ~50 KB
+    return int(min(50_000, max(200, rng.lognormvariate(8.5 if median is None else math.log(median), 0.8))))
 
 
-def events(count: int = 200, seed: int = 20261124) -> list:
+def events(count: int = 200, seed: int = 20261124, median: int | None = None) -> list:
+    """count tool events; their payloads log-normal around median bytes (about 5 KB by default)."""
     rng = random.Random(seed)
     result = []
     for index in range(count):
         tool = TOOLS[index % len(TOOLS)]
         path = "/home/dev/project/src/module_%d.py" % rng.randrange(40)
-        body = _text(rng, _size(rng))
+        body = _text(rng, _size(rng, median))
         tool_input: dict = {"file_path": path}
         output: object = body
         if tool == "Bash":

@@ -111,8 +111,11 @@ def test_turns_tie_calls_to_the_prompt_that_caused_them(project, monkeypatch, ca
     grep_line = next(line for line in lines if "Grep " in line and "(start)" not in line)
     assert " T1 " in read_line and " T2 " in grep_line
     assert "[agent Explore ag1]" in grep_line and "[agent" not in read_line
+    # The report's rows (drawn by its script from the embedded data) carry the turn too.
     document = report.render_html(session)
-    assert '<span class="turn" title="the prompt that caused it">T2</span>' in document
+    data = json.loads(document.split('<script type="application/json" id="report-data">')[1].split("</script>")[0])
+    turns = {row[5]: row[3] for row in data["rows"] if row[0].startswith("k-event")}
+    assert turns["Read"] == "T1" and turns["Grep"] == "T2"
 
 
 def test_a_stop_without_a_start_reads_as_a_helper_agent(project, monkeypatch):

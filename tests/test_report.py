@@ -17,6 +17,7 @@ import re
 import shutil
 import stat
 import subprocess
+import zlib
 
 import pytest
 
@@ -30,7 +31,7 @@ HOSTILE_OUTPUT = (
     "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
 )
 HOSTILE_ATTR = '" onmouseover="alert(1)" data-x="'
-ROW = re.compile(r'<li class="[^"]*" data-tool=')
+ROW = re.compile(r'<div class="row [^"]*"')  # a row the script drew
 HOSTILE_PROMPT = "<!-- <script> \u2028 \u2029 \ud800 \x1b[31m & </title> ]]>"
 
 
@@ -78,18 +79,37 @@ def data_block(document: str) -> str:
     return match.group(1)
 
 
+def records_block(document: str) -> str:
+    """The records' JSON lines: embedded deflated, in base64 (which no markup can hide in)."""
+    match = re.search(r'<script type="application/octet-stream" id="report-records">(.*?)</script>', document, re.S)
+    assert match is not None and re.fullmatch(r"[A-Za-z0-9+/=]*", match.group(1))
+    return zlib.decompress(base64.b64decode(match.group(1))).decode("ascii")
+
+
+def embedded(document: str):
+    """The rows of the virtual list, and the records the details are drawn from."""
+    return json.loads(data_block(document))["rows"], [json.loads(line) for line in records_block(document).split("\n")]
+
+
 def test_hostile_content_stays_text(project):
     document = render(project, hostile_session(project))
-    # Only the report's own two script elements; nothing from the session opens a tag.
-    assert document.count("<script") == 2
-    assert document.count("</script>") == 2
+    # Only the report's own three script elements; nothing from the session opens a tag.
+    assert document.count("<script") == 3
+    assert document.count("</script>") == 3
     for raw in ("<script>document", "<img src=x", "<!--", 'onmouseover="alert', "</title> ]]>", "\x1b"):
         assert raw not in document
     assert "\u2028" not in document and "\u2029" not in document
-    assert html.escape(HOSTILE_TOOL) in document
-    assert "&lt;img src=x onerror=&quot;document.body.setAttribute(&#x27;data-pwned&#x27;" in document
-    assert "\\x1b[31m" in document and "\\ud800" in document  # controls and lone surrogates made visible
-    assert 'data-verdict="&quot; onmouseover=&quot;alert(1)&quot; data-x=&quot;"' in document
+    assert all(ord(char) < 128 for char in records_block(document))
+    # The session's text reaches the page only as JSON data, whole, for the script to show as text.
+    rows, records = embedded(document)
+    assert [row[5] for row in rows[2:5]] == [HOSTILE_TOOL, "Bash", "mcp__evil__x"]
+    assert rows[2][8] == HOSTILE_ATTR and records[2]["nova_verdict"] == HOSTILE_ATTR
+    assert records[2]["tool_output"] == HOSTILE_OUTPUT and records[3]["files_accessed"] == [HOSTILE_OUTPUT]
+    assert records[1]["prompt"] == HOSTILE_PROMPT and records[4]["tool_output"]["k"] == HOSTILE_PROMPT
+    assert "\\x1b[31m" in rows[1][9] and "\\ud800" in rows[1][9]  # controls and lone surrogates made visible
+    # The script writes them out the same way, and puts text in the page only through textContent.
+    assert "innerHTML" not in report.SCRIPT and "insertAdjacentHTML" not in report.SCRIPT
+    assert "eval(" not in report.SCRIPT and "document.write" not in report.SCRIPT
 
 
 def test_embedded_json_cannot_close_its_script(project):
@@ -121,14 +141,17 @@ def test_every_record_is_in_the_report(project, monkeypatch):
     ]
     sid = record_session(project, events)
     document = render(project, sid)
-    assert len(ROW.findall(document)) == 122  # init, 120 events, end
+    rows, records = embedded(document)
+    assert len(rows) == len(records) == 122  # init, 120 events, end
     for i in range(1, 121):
-        assert "marker-output-%04d" % i in document and "marker-input-%04d" % i in document
-        assert '<span class="id">#%d</span>' % i in document
+        assert records[i]["tool_output"] == "marker-output-%04d" % i
+        assert records[i]["tool_input"] == {"command": "marker-input-%04d" % i}
+        assert rows[i][2] == "#%d" % i and rows[i][1] == "r-%d" % i
+    assert rows[0][1] == "r-init" and rows[-1][1] == "r-end"
     hooked = hook_session(project, monkeypatch)
     document = render(project, hooked)
     for text in ("fix the date parser", "mcp__github__create_issue", "Skill", "subagent_stop", "cat: missing.json"):
-        assert html.escape(text) in document
+        assert text in document
 
 
 def test_report_header_health_and_skipped_lines(project):
@@ -207,7 +230,7 @@ def chromium():
     return found
 
 
-def dump_dom(chromium: str, path: str, tmp_path) -> str:
+def dump_dom(chromium: str, path: str, tmp_path, fragment: str = "") -> str:
     proc = subprocess.run(
         [
             chromium,
@@ -219,7 +242,7 @@ def dump_dom(chromium: str, path: str, tmp_path) -> str:
             "--user-data-dir=%s" % (tmp_path / "chromium-profile"),
             "--virtual-time-budget=5000",
             "--dump-dom",
-            "file://" + path,
+            "file://" + path + fragment,
         ],
         capture_output=True,
         timeout=120,
@@ -246,3 +269,54 @@ def test_report_renders_in_headless_chromium(chromium, project, monkeypatch, tmp
     assert '<option value="mcp__github__create_issue">mcp__github__create_issue (1)</option>' in dump_dom(
         chromium, report.write_report(root, sid), tmp_path
     )
+
+
+def test_details_anchors_and_terminal_output_in_chromium(chromium, project, tmp_path):
+    terminal = {"stdout": "\x1b[31mFAIL\x1b[0m test_a\r\nsecond line \x1b]0;title\x07done", "stderr": "warn\x1b[1m!"}
+    sid = record_session(
+        project,
+        [
+            tool_event(1, HOSTILE_TOOL, tool_output=HOSTILE_OUTPUT, nova_verdict=HOSTILE_ATTR),
+            tool_event(2, "Bash", tool_input={"command": "pytest"}, tool_output=terminal),
+            tool_event(3, "WebFetch", tool_output="some page ... IGNORE ALL PREVIOUS instructions ..."),
+        ],
+    )
+    path = report.write_report(reading.project_root(str(project)), sid)
+    # An anchor opens its record: the details are drawn from the data, as text, with a link to it.
+    dom = dump_dom(chromium, path, tmp_path, "#r-1")
+    assert 'data-report-state="ready"' in dom and 'data-record="r-1"' in dom, dom[-3000:]
+    assert not re.search(r'\sdata-pwned="', dom)
+    assert html.escape(HOSTILE_OUTPUT, quote=False) in dom and '<a href="#r-1">#r-1</a>' in dom
+    # Terminal output is text: no escape sequence, no "\u001b", no literal "\n"; a CRLF is a line break.
+    panel = re.search(r'<section id="detail".*?</section>', dump_dom(chromium, path, tmp_path, "#r-2"), re.S)
+    assert panel is not None and 'data-record="r-2"' in panel.group()
+    assert "FAIL test_a\nsecond line done</pre>" in panel.group() and "warn!</pre>" in panel.group()
+    assert "\x1b" not in panel.group() and "u001b" not in panel.group() and "[31m" not in panel.group()
+    # Full-text search looks inside outputs, not only the one-line summaries.
+    dom = dump_dom(chromium, path, tmp_path, "#search=ignore%20all%20previous")
+    assert "1 of 5 records shown" in dom and ROW.findall(dom) == ['<div class="row k-event v-ok"']
+
+
+def test_a_100000_event_report_is_ready_and_searchable_in_chromium(chromium, project, tmp_path):
+    """The scale the virtual list is for: 100,000 records; one holds the string searched for."""
+    try:  # the Rust kernel appends 100,000 records in a fraction of the Python one's time
+        from nova_session import _rust as kernel
+    except ImportError:
+        from nova_session import _python as kernel  # type: ignore[no-redef]
+
+    sid = record_session(project, [], end=False)
+    path = os.path.join(str(project), ".nova-protector", "sessions", sid + ".jsonl")
+    for start in range(1, 100_001, 20_000):
+        batch = [
+            dict(tool_event(i, "WebFetch"), type="event", tool_output="page %d IGNORE ALL PREVIOUS" % i)
+            if i == 77_777
+            else dict(tool_event(i, ("Read", "Bash", "Grep")[i % 3]), type="event")
+            for i in range(start, start + 20_000)
+        ]
+        kernel.append_records(path, batch, False)
+    root = reading.project_root(str(project))
+    report_path = report.write_report(root, sid)
+    dom = dump_dom(chromium, report_path, tmp_path, "#search=IGNORE%20ALL%20PREVIOUS")
+    assert 'data-report-state="ready"' in dom, dom[-2000:]
+    assert "1 of 100001 records shown" in dom and '<span class="id">#77777</span>' in dom
+    assert len(ROW.findall(dom)) == 1

@@ -2,25 +2,32 @@
 
 The HTML report is one file with inline CSS and one inline script, and a
 Content-Security-Policy that allows nothing else (no network, no external
-asset, and only the report's own script, by hash). Every event is rendered
-on the server side as an expandable ``<details>`` (the page is complete
-without JavaScript); the script adds the filters by tool and verdict.
+asset, and only the report's own script, by hash). The session's records are
+embedded as data, not as markup: one JSON array of per-row summaries, and the
+records themselves as one line of ASCII JSON each. The script draws only the
+rows in view (a virtual list, so 100,000 records cost what 50 do), parses a
+record only when it is opened, and searches the records' text in place.
 
 Every string that comes from a session is untrusted (tool output is
-attacker-controlled): in HTML it is escaped, with control characters and lone
-surrogates made visible; the JSON embedded in a ``<script>`` is escaped so
-that ``</script>``, ``<!--`` and U+2028/U+2029 cannot end or confuse it.
+attacker-controlled): in the server-rendered header it is escaped, with
+control characters and lone surrogates made visible; the JSON embedded in a
+``<script>`` is ASCII with ``<``, ``>`` and ``&`` escaped, so that
+``</script>``, ``<!--`` and U+2028/U+2029 cannot end or confuse it; the script
+puts session text in the page only through ``textContent``, with the same
+characters written out.
 """
 
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import html
 import json
 import os
 import re
 import time
+import zlib
 
 from . import paths, reading
 
@@ -87,8 +94,7 @@ def script_json(value) -> str:
     """JSON safe inside ``<script type="application/json">``: ASCII only (so U+2028,
     U+2029 and surrogates are escapes), and no ``<``, ``>`` or ``&`` at all (so no
     ``</script>`` or ``<!--``)."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return _script_safe(json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=str))
 
 
 def pretty(value, limit: int | None = None) -> str:
@@ -156,6 +162,8 @@ def record_flag(record: dict) -> bool:
 
 # --------------------------------------------------------------------- HTML
 
+ROW_HEIGHT = 30  # px; every row of the virtual list has this height (the script relies on it)
+
 CSS = """
 :root{--fg:#1d2330;--mut:#5b6475;--bg:#f6f7f9;--card:#fff;--line:#dde1e8;--ok:#1f7a4d;--warn:#9a6700;
 --block:#b42318;--err:#b42318;--accent:#2f5bd3}
@@ -169,32 +177,112 @@ overflow-wrap:anywhere}.health{display:flex;flex-wrap:wrap;gap:8px;list-style:no
 .state-ended{color:var(--ok)}.state-active{color:var(--accent)}.state-unfinished{color:var(--err)}
 .controls{position:sticky;top:0;z-index:2;background:var(--bg);border-bottom:1px solid var(--line);display:flex;
 flex-wrap:wrap;gap:10px;align-items:center;padding:10px 0}.controls select,.controls input[type=search]{font:inherit;
-padding:3px 6px}#shown{color:var(--mut);margin-left:auto}ol#timeline{list-style:none;padding:0;margin:8px 0}
-#timeline li{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--line);border-radius:4px;
-margin:3px 0}#timeline li.flag{border-left-color:var(--warn)}#timeline li.v-block,#timeline li.err{
-border-left-color:var(--block)}#timeline li.k-user_prompt{border-left-color:var(--accent)}summary{cursor:pointer;
-display:grid;grid-template-columns:60px 36px 110px 190px 120px 90px 1fr;gap:8px;padding:5px 8px;align-items:baseline}
-summary>span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.id,.at,.turn{color:var(--mut);
+padding:3px 6px}#f-search{min-width:260px}#shown{color:var(--mut);margin-left:auto}
+#timeline{position:relative;height:55vh;min-height:240px;overflow-y:auto;margin:8px 0;background:var(--card);
+border:1px solid var(--line);border-radius:4px}#spacer{position:relative}.row{position:absolute;left:0;right:0;
+height:%(h)dpx;cursor:pointer;display:grid;grid-template-columns:60px 36px 110px 190px 120px 90px 1fr;gap:8px;
+padding:4px 8px;align-items:baseline;border-bottom:1px solid var(--line);border-left:4px solid var(--line)}
+.row:hover{background:#eef2fb}.row.sel{background:#e3e9fa}.row.flag{border-left-color:var(--warn)}
+.row.v-block,.row.err{border-left-color:var(--block)}.row.k-user_prompt{border-left-color:var(--accent)}
+.row>span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.id,.at,.turn{color:var(--mut);
 font-variant-numeric:tabular-nums}.title{font-weight:600}.dur{position:relative;font-variant-numeric:tabular-nums}
 .dur i{position:absolute;left:0;bottom:-2px;height:3px;background:var(--accent);opacity:.5}.verdict{font-size:12px}
 .v-warning .verdict{color:var(--warn);font-weight:600}.v-block .verdict,.err .verdict{color:var(--block);
-font-weight:600}.body{padding:4px 12px 12px;border-top:1px solid var(--line)}.body h3{font-size:12px;
-text-transform:uppercase;letter-spacing:.04em;color:var(--mut);margin:10px 0 4px}pre{margin:0;padding:8px;
-background:#f0f2f5;border-radius:4px;max-height:420px;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;
-font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}.body ul{margin:0;padding-left:20px;
-font-family:ui-monospace,monospace;font-size:12px}.skipped{color:var(--err)}footer{color:var(--mut);font-size:12px;
-max-width:1200px;margin:0 auto;padding:8px 20px 24px}
-"""
+font-weight:600}#detail{background:var(--card);border:1px solid var(--line);border-radius:4px;padding:4px 12px 12px}
+#detail h2{font-size:15px;margin:8px 0}#detail h3{font-size:12px;text-transform:uppercase;letter-spacing:.04em;
+color:var(--mut);margin:10px 0 4px}pre{margin:0;padding:8px;background:#f0f2f5;border-radius:4px;max-height:420px;
+overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
+#detail ul{margin:0;padding-left:20px;font-family:ui-monospace,monospace;font-size:12px}.skipped{color:var(--err)}
+footer{color:var(--mut);font-size:12px;max-width:1200px;margin:0 auto;padding:8px 20px 24px}
+""" % {"h": ROW_HEIGHT}
 
-SCRIPT = """(function () {
+SCRIPT = r"""(function () {
   "use strict";
-  var body = document.body;
+  var body = document.body, H = %(h)d;
   window.addEventListener("error", function (e) { body.setAttribute("data-report-state", "error: " + e.message); });
-  var data = JSON.parse(document.getElementById("report-data").textContent);
-  var rows = Array.prototype.slice.call(document.querySelectorAll("#timeline > li"));
+  var embedded = document.getElementById("report-data"), data = JSON.parse(embedded.textContent);
+  embedded.textContent = "";  // parsed: the text is not needed twice in memory
+  var rows = data.rows, count = rows.length, source = null, starts = null, lowered = null, rowText = null;
   var tool = document.getElementById("f-tool"), verdict = document.getElementById("f-verdict");
   var flagged = document.getElementById("f-flag"), search = document.getElementById("f-search");
-  var shown = document.getElementById("shown"), texts = null;
+  var shown = document.getElementById("shown"), list = document.getElementById("timeline");
+  var spacer = document.getElementById("spacer"), panel = document.getElementById("detail");
+  var visible = [], selected = -1, anchors = {}, drawn = "", frame = 0;
+  // Control characters, lone surrogates, bidi overrides and line separators written out, as the server does.
+  var UNSAFE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufffe\uffff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+  var ANSI = /\u001b\[[0-?]*[ -\/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]|\u009b[0-?]*[ -\/]*[@-~]/g;
+  var SHOWN = ["type", "id", "timestamp", "timestamp_start", "timestamp_end", "duration_ms", "tool_name", "tool_input",
+    "tool_output", "files_accessed", "nova_verdict", "nova_severity", "nova_rules_matched", "nova_scan_time_ms",
+    "nova_rescan"];
+  // row: [classes, anchor, id, turn, time, title, duration, bar %%, verdict, summary]
+  rows.forEach(function (row, i) { anchors[row[1]] = i; });
+  function visibleText(text) {
+    return text.replace(UNSAFE, function (found) {
+      var code = found.charCodeAt(0);
+      return (code < 256 ? "\\x" + ("0" + code.toString(16)).slice(-2) : "\\u" + ("000" + code.toString(16)).slice(-4));
+    });
+  }
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+  function pad(number, width) { return ("000" + number).slice(-width); }
+  function offset(time) {
+    var when = time ? Date.parse(time) : NaN;
+    if (isNaN(when)) { return ""; }
+    if (data.start === null) {
+      var d = new Date(when);
+      return pad(d.getUTCHours(), 2) + ":" + pad(d.getUTCMinutes(), 2) + ":" + pad(d.getUTCSeconds(), 2) + "." +
+        pad(d.getUTCMilliseconds(), 3);
+    }
+    var delta = Math.max(0, when - data.start), minutes = Math.floor(delta / 60000);
+    return "+" + pad(minutes, 2) + ":" + ("00" + ((delta - minutes * 60000) / 1000).toFixed(3)).slice(-6);
+  }
+  function inflate(done) {  // the records' JSON, one line each; starts[i] is where record i begins
+    var node = document.getElementById("report-records"), packed = atob(node.textContent);
+    var bytes = new Uint8Array(packed.length);
+    node.textContent = "";
+    for (var k = 0; k < packed.length; k += 1) { bytes[k] = packed.charCodeAt(k); }
+    packed = null;
+    new Response(new Response(bytes).body.pipeThrough(new DecompressionStream("deflate"))).text().then(function (text) {
+      source = text;
+      starts = new Float64Array(count + 1);
+      for (var i = 1, at = 0; i < count; i += 1) { at = source.indexOf("\n", at) + 1; starts[i] = at; }
+      starts[count] = source.length + 1;
+      done();
+    }).catch(function (e) { body.setAttribute("data-report-state", "error: " + e); });
+  }
+  function records() { return source; }
+  function record(i) { return JSON.parse(records().slice(starts[i], starts[i + 1] - 1)); }
+  function owner(position) {  // the record whose line holds that position
+    var low = 0, high = count - 1;
+    while (low < high) {
+      var middle = (low + high + 1) >> 1;
+      if (starts[middle] <= position) { low = middle; } else { high = middle - 1; }
+    }
+    return low;
+  }
+  function asJson(q) {  // the query as it is written inside the records' ASCII JSON
+    return JSON.stringify(q).slice(1, -1).replace(/[^\u0020-\u007e]|[<>&]/g, function (c) {
+      return "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
+    });
+  }
+  function matches(q) {  // full text: the summary line and every field of the record
+    var result = new Uint8Array(count), needle = asJson(q), at = 0;
+    if (lowered === null) {
+      lowered = records().toLowerCase();
+      rowText = rows.map(function (row) { return [row[2], row[5], row[8], row[9]].join(" ").toLowerCase(); });
+    }
+    while ((at = lowered.indexOf(needle, at)) >= 0) {
+      var i = owner(at);
+      result[i] = 1;
+      at = starts[i + 1];
+    }
+    for (var k = 0; k < count; k += 1) { if (!result[k] && rowText[k].indexOf(q) >= 0) { result[k] = 1; } }
+    return result;
+  }
   function fill(select, counts) {
     Object.keys(counts).forEach(function (name) {
       var option = document.createElement("option");
@@ -204,37 +292,185 @@ SCRIPT = """(function () {
     });
   }
   function apply() {
-    var t = tool.value, v = verdict.value, f = flagged.checked, q = search.value.toLowerCase(), count = 0;
-    if (q && texts === null) {
-      texts = rows.map(function (row) { return row.querySelector("summary").textContent.toLowerCase(); });
+    var t = tool.value, v = verdict.value, f = flagged.checked, q = search.value.toLowerCase();
+    var found = q && source !== null ? matches(q) : null;
+    visible = [];
+    for (var i = 0; i < count; i += 1) {
+      var row = rows[i];
+      if ((!t || row[5] === t) && (!v || row[8] === v) && (!f || / flag( |$)/.test(row[0])) &&
+          (!found || found[i])) { visible.push(i); }
     }
-    rows.forEach(function (row, i) {
-      var keep = (!t || row.getAttribute("data-tool") === t) && (!v || row.getAttribute("data-verdict") === v) &&
-        (!f || row.classList.contains("flag")) && (!q || texts[i].indexOf(q) >= 0);
-      row.hidden = !keep;
-      if (keep) { count += 1; }
-    });
-    shown.textContent = count + " of " + rows.length + " records shown";
+    shown.textContent = visible.length + " of " + count + " records shown";
+    spacer.style.height = visible.length * H + "px";
+    drawn = "";
+    draw();
   }
-  function openAll(open) {
-    rows.forEach(function (row) { if (!row.hidden) { row.querySelector("details").open = open; } });
+  function draw() {
+    frame = 0;
+    var first = Math.max(0, Math.floor(list.scrollTop / H) - 20);
+    var last = Math.min(visible.length, Math.ceil((list.scrollTop + (list.clientHeight || 600)) / H) + 20);
+    var key = first + ":" + last + ":" + selected + ":" + visible.length;
+    if (key === drawn) { return; }
+    drawn = key;
+    var fragment = document.createDocumentFragment();
+    for (var k = first; k < last; k += 1) { fragment.appendChild(rowNode(visible[k], k)); }
+    spacer.replaceChildren(fragment);
+  }
+  function rowNode(i, position) {
+    var row = rows[i], node = el("div", "row " + row[0] + (i === selected ? " sel" : ""));
+    node.style.top = position * H + "px";
+    node.setAttribute("data-index", String(i));
+    node.appendChild(el("span", "id", row[2]));
+    node.appendChild(el("span", "turn", row[3])).title = "the prompt that caused it";
+    node.appendChild(el("span", "at", offset(row[4]))).title = row[4];
+    node.appendChild(el("span", "title", row[5]));
+    var duration = node.appendChild(el("span", "dur", row[6]));
+    if (row[7]) { duration.appendChild(el("i")).style.width = row[7] + "%%"; }
+    node.appendChild(el("span", "verdict", row[8]));
+    node.appendChild(el("span", "sum", row[9]));
+    return node;
+  }
+  function text(value, terminal) {
+    var shown = typeof value === "string" ? value : JSON.stringify(value, null, 2);
+    if (shown === undefined) { shown = String(value); }
+    if (terminal) { shown = shown.replace(ANSI, "").replace(/\r\n/g, "\n"); }
+    return visibleText(shown.length > %(limit)d ? shown.slice(0, %(limit)d) + "\n\u2026 cut (nova-session export has it all)" : shown);
+  }
+  function sections(r) {  // [title, value, terminal?] as the report shows a record
+    if (r.type !== "event") { return [["Record", r]]; }
+    var parts = [["Input", r.tool_input]], output = r.tool_output, pick = function (keys) {
+      var chosen = {};
+      keys.forEach(function (key) { if (Object.prototype.hasOwnProperty.call(r, key)) { chosen[key] = r[key]; } });
+      return chosen;
+    };
+    if (r.is_error === true) { parts.push(["Error", r.error]); }
+    if ((r.tool_name === "Bash" || r.tool_name === "BashOutput") && output && typeof output === "object" &&
+        !Array.isArray(output) && (typeof output.stdout === "string" || typeof output.stderr === "string")) {
+      var rest = {};
+      Object.keys(output).forEach(function (key) {
+        if ((key !== "stdout" && key !== "stderr") || typeof output[key] !== "string") { rest[key] = output[key]; }
+      });
+      if (typeof output.stdout === "string") { parts.push(["Output (stdout)", output.stdout, true]); }
+      if (output.stderr) { parts.push(["stderr", output.stderr, true]); }
+      if (Object.keys(rest).length) { parts.push(["Output fields", rest]); }
+    } else {
+      parts.push(["Output", output, r.tool_name === "Bash" || r.tool_name === "BashOutput"]);
+    }
+    if (Array.isArray(r.files_accessed) && r.files_accessed.length) { parts.push(["Files", r.files_accessed]); }
+    parts.push(["Verdict", pick(["nova_verdict", "nova_severity", "nova_rules_matched", "nova_scan_time_ms"])]);
+    if (r.nova_rescan && typeof r.nova_rescan === "object") {
+      parts.push(["Rescan (nova-session scan, every tier)", r.nova_rescan]);
+    }
+    parts.push(["Timing", pick(["timestamp_start", "timestamp_end", "duration_ms"])]);
+    var other = {};
+    Object.keys(r).forEach(function (key) { if (SHOWN.indexOf(key) < 0) { other[key] = r[key]; } });
+    if (Object.keys(other).length) { parts.push(["Other fields", other]); }
+    return parts;
+  }
+  function open(i, scroll) {
+    var row = rows[i], nodes = [el("h2", "", [row[2], row[5], row[4]].join(" "))];
+    selected = i;
+    var link = el("a", "", "#" + row[1]), copy = el("button", "", "copy link"), p = el("p", "", "Link to this record: ");
+    link.href = "#" + row[1];
+    copy.type = "button";
+    copy.addEventListener("click", function () {
+      var url = location.href.split("#")[0] + "#" + row[1];
+      if (navigator.clipboard) { navigator.clipboard.writeText(url); }
+    });
+    p.appendChild(link);
+    p.appendChild(document.createTextNode(" "));
+    p.appendChild(copy);
+    nodes.push(p);
+    sections(record(i)).forEach(function (part) {
+      nodes.push(el("h3", "", part[0]));
+      if (part[0] === "Files") {
+        var items = el("ul");
+        part[1].forEach(function (name) { items.appendChild(el("li", "", text(name))); });
+        nodes.push(items);
+      } else {
+        nodes.push(el("pre", part[2] ? "terminal" : "", text(part[1], part[2])));
+      }
+    });
+    panel.replaceChildren.apply(panel, nodes);
+    panel.hidden = false;
+    panel.setAttribute("data-record", row[1]);
+    if (scroll) {
+      var position = visible.indexOf(i);
+      if (position < 0) {
+        tool.value = verdict.value = search.value = "";
+        flagged.checked = false;
+        apply();
+        position = visible.indexOf(i);
+      }
+      list.scrollTop = Math.max(0, position * H - list.clientHeight / 3);
+    }
+    drawn = "";
+    draw();
+  }
+  function fromHash() {
+    var hash = location.hash.slice(1);
+    try { hash = decodeURIComponent(hash); } catch (e) { return; }
+    if (hash.indexOf("search=") === 0) { search.value = hash.slice(7); apply(); }
+    else if (Object.prototype.hasOwnProperty.call(anchors, hash)) { open(anchors[hash], true); }
   }
   fill(tool, data.tools);
   fill(verdict, data.verdicts);
   [tool, verdict, flagged].forEach(function (control) { control.addEventListener("change", apply); });
-  search.addEventListener("input", apply);
-  document.getElementById("expand").addEventListener("click", function () { openAll(true); });
-  document.getElementById("collapse").addEventListener("click", function () { openAll(false); });
-  apply();
-  if (rows.length !== data.records) { throw new Error("rendered " + rows.length + " of " + data.records + " records"); }
-  body.setAttribute("data-report-state", "ready");
-}());"""
+  var typing = 0;
+  search.addEventListener("input", function () { clearTimeout(typing); typing = setTimeout(apply, 150); });
+  list.addEventListener("scroll", function () { if (!frame) { frame = requestAnimationFrame(draw); } });
+  window.addEventListener("resize", function () { drawn = ""; draw(); });
+  spacer.addEventListener("click", function (event) {
+    var node = event.target.closest(".row");
+    if (node) {
+      var i = Number(node.getAttribute("data-index"));
+      history.replaceState(null, "", "#" + rows[i][1]);
+      open(i, false);
+    }
+  });
+  if (count !== data.records) { throw new Error("embedded " + count + " of " + data.records + " records"); }
+  search.disabled = true;
+  apply();  // the list is drawn at once; search and details wait for the records
+  body.setAttribute("data-report-state", "rows");
+  body.setAttribute("data-rows-ms", String(Math.round(performance.now())));
+  inflate(function () {
+    search.disabled = false;
+    window.addEventListener("hashchange", fromHash);
+    fromHash();
+    body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
+    body.setAttribute("data-report-state", "ready");
+  });
+}());""" % {"h": ROW_HEIGHT, "limit": MAX_FIELD_CHARS}
 
 SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src '%s'; img-src data:; base-uri 'none'; form-action 'none'"
     % SCRIPT_HASH
 )
+
+
+def _fragment(record: dict) -> str:
+    """A record as one line of ASCII JSON (no line break can occur in it), its strings
+    longer than MAX_FIELD_CHARS cut."""
+    try:
+        text = json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps({"unencodable record": repr(record)[:MAX_FIELD_CHARS]}, ensure_ascii=True)
+    if len(text) > MAX_FIELD_CHARS:
+        text = json.dumps(_cut(record), ensure_ascii=True, separators=(",", ":"), default=str)
+    return text
+
+
+def _cut(value, depth: int = 0):
+    if isinstance(value, str):
+        return pretty(value)
+    if depth > 100:
+        return pretty(repr(value))
+    if isinstance(value, dict):
+        return {k: _cut(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut(v, depth + 1) for v in value]
+    return value
 
 
 def render_html(session: dict) -> str:
@@ -260,17 +496,37 @@ def render_html(session: dict) -> str:
         _count(tools, clean(reading.record_title(record)))
         if reading.is_tool_event(record):
             _count(verdicts, clean(_verdict_text(record)))
-    data = {"session_id": session["session_id"], "records": len(timeline), "tools": tools, "verdicts": verdicts}
-    parts = [_head(session), _header(session, summary), "<main>", _controls(), '<ol id="timeline">']
-    parts.extend(_timeline(timeline, reading.parse_time(summary.get("start")), summary))
-    parts.append("</ol></main>")
+    start = reading.parse_time(summary.get("start"))
+    data = {
+        "session_id": session["session_id"],
+        "records": len(timeline),
+        "start": None if start is None else round(start * 1000),
+        "tools": tools,
+        "verdicts": verdicts,
+        "rows": _timeline(timeline, summary),
+    }
+    # One line of ASCII JSON per record, in timeline order (the script parses only the record it
+    # shows), deflated and base64-encoded: a tenth of the size to write and for the browser to parse.
+    lines = "\n".join(_fragment(record) for record in timeline).encode("ascii")
+    packed = base64.b64encode(zlib.compress(lines, 1)).decode("ascii")
+    parts = [_head(session), _header(session, summary), "<main>", _controls()]
+    parts.append(
+        '<div id="timeline" tabindex="0"><div id="spacer"></div></div>'
+        '<section id="detail" hidden aria-live="polite"></section></main>'
+    )
     parts.append(
         "<footer>Generated by nova-session report from %s. Self-contained: no network access, no external "
         "files.</footer>" % esc(session["path"])
     )
     parts.append('<script type="application/json" id="report-data">%s</script>' % script_json(data))
+    parts.append('<script type="application/octet-stream" id="report-records">%s</script>' % packed)
     parts.append("<script>%s</script></body></html>\n" % SCRIPT)
     return "".join(parts)
+
+
+def _script_safe(text: str) -> str:
+    """ASCII JSON text made safe inside ``<script>``, as script_json does."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _count(counter: dict, key: str) -> None:
@@ -340,22 +596,24 @@ def _controls() -> str:
         '<label>Tool / record <select id="f-tool"><option value="">all</option></select></label>'
         '<label>Verdict <select id="f-verdict"><option value="">all</option></select></label>'
         '<label><input type="checkbox" id="f-flag"> needs attention only</label>'
-        '<input type="search" id="f-search" placeholder="search summaries">'
-        '<button type="button" id="expand">expand all</button>'
-        '<button type="button" id="collapse">collapse all</button>'
+        '<input type="search" id="f-search" placeholder="search inputs, outputs and summaries">'
         '<span id="shown"></span></div>'
-        "<noscript>The filters need JavaScript; every record is listed below.</noscript>"
+        "<noscript>The timeline is drawn by the report's script: enable JavaScript for this file, or read "
+        "the session with nova-session show or export.</noscript>"
     )
 
 
-def _timeline(timeline: list, start: float | None, summary: dict):
+def _timeline(timeline: list, summary: dict) -> list:
+    """The rows of the virtual list, one per record."""
     longest = max((_duration(r) for r in timeline), default=0.0) or 1.0
     unfinished = {call["tool_use_id"] for call in summary.get("unfinished_tool_calls", ())}
     turns = reading.Turns()
+    rows = []
     for index, record in enumerate(timeline):
         tool_use_id = record.get("tool_use_id")
         open_call = record.get("type") == "tool_start" and isinstance(tool_use_id, str) and tool_use_id in unfinished
-        yield _row(index, record, start, longest, turns.of(record), open_call)
+        rows.append(_row(index, record, longest, turns.of(record), open_call))
+    return rows
 
 
 def _duration(record: dict) -> float:
@@ -363,74 +621,42 @@ def _duration(record: dict) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0.0
 
 
-def _row(index: int, record: dict, start: float | None, longest: float, turn=None, open_call: bool = False) -> str:
-    kind = record.get("type")
-    tool_event = reading.is_tool_event(record)
-    verdict = _verdict_text(record) if tool_event else ""
-    classes = [
-        "k-%s" % re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) else "k-other",
-        "v-%s" % reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
-        if tool_event
-        else "",
-    ]
-    if record_flag(record):
-        classes.append("flag")
-    if (tool_event and record.get("is_error") is True) or open_call:
-        classes.append("err")
+def anchor(index: int, record: dict) -> str:
+    """The fragment naming a record in the report: ``r-<id>``, or ``r-<type>`` without an id."""
     ident = record.get("id")
-    width = 100.0 * _duration(record) / longest
-    summary = (
-        '<summary><span class="id">%s</span><span class="turn" title="the prompt that caused it">%s</span>'
-        '<span class="at" title="%s">%s</span><span class="title">%s</span>'
-        '<span class="dur">%s%s</span><span class="verdict">%s</span><span class="sum">%s%s</span></summary>'
-        % (
-            esc("#%s" % ident) if ident is not None else "",
-            "T%d" % turn if turn is not None else "",
-            esc(reading.record_time(record) or ""),
-            esc(offset_label(start, reading.record_time(record))),
-            esc(reading.record_title(record)),
-            esc(format_ms(record.get("duration_ms"))),
-            '<i style="width:%.1f%%"></i>' % width if width else "",
-            esc(verdict),
-            "UNFINISHED: " if open_call else "",
-            esc(reading.agent_label(record) + reading.record_summary(record)),
-        )
-    )
-    return '<li class="%s" data-tool="%s" data-verdict="%s"><details>%s<div class="body">%s</div></details></li>' % (
-        " ".join(c for c in classes if c),
-        esc(reading.record_title(record)),
-        esc(verdict),
-        summary,
-        _details(record) if tool_event else _section("Record", record),
-    )
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return "r-%d" % ident
+    kind = record.get("type")
+    return "r-%s" % (re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) and kind else "x%d" % index)
 
 
-def _details(record: dict) -> str:
-    parts = [_section("Input", record.get("tool_input"))]
-    if record.get("is_error") is True:
-        parts.append(_section("Error", record.get("error")))
-    parts.append(_section("Output", record.get("tool_output")))
-    files = record.get("files_accessed")
-    if isinstance(files, list) and files:
-        parts.append("<h3>Files</h3><ul>%s</ul>" % "".join("<li>%s</li>" % esc(f) for f in files))
-    verdict = {
-        key: record.get(key)
-        for key in ("nova_verdict", "nova_severity", "nova_rules_matched", "nova_scan_time_ms")
-        if key in record
-    }
-    parts.append(_section("Verdict", verdict))
-    if isinstance(record.get("nova_rescan"), dict):
-        parts.append(_section("Rescan (nova-session scan, every tier)", record["nova_rescan"]))
-    times = {key: record.get(key) for key in ("timestamp_start", "timestamp_end", "duration_ms") if key in record}
-    parts.append(_section("Timing", times))
-    other = {key: value for key, value in record.items() if key not in _SHOWN_FIELDS}
-    if other:
-        parts.append(_section("Other fields", other))
-    return "".join(parts)
-
-
-def _section(title: str, value) -> str:
-    return "<h3>%s</h3><pre>%s</pre>" % (title, esc(pretty(value)))
+def _row(index: int, record: dict, longest: float, turn=None, open_call: bool = False) -> list:
+    """One row of the virtual list: [classes, anchor, id, turn, time, title, duration,
+    bar width %, verdict, summary]; every string from the session cleaned."""
+    kind = record.get("type")
+    tool_event = kind == "event"
+    verdict = _verdict_text(record) if tool_event else ""
+    classes = "k-%s" % re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) else "k-other"
+    if tool_event:
+        classes += " v-%s" % reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
+    if record_flag(record):
+        classes += " flag"
+    if (tool_event and record.get("is_error") is True) or open_call:
+        classes += " err"
+    ident = record.get("id")
+    duration = _duration(record)
+    return [
+        classes,
+        anchor(index, record),
+        clean("#%s" % ident) if ident is not None else "",
+        "T%d" % turn if turn is not None else "",
+        clean(reading.record_time(record) or ""),
+        clean(reading.record_title(record)),
+        format_ms(record.get("duration_ms")),
+        round(100.0 * duration / longest, 1) if duration else 0,
+        clean(verdict),
+        ("UNFINISHED: " if open_call else "") + clean(reading.agent_label(record) + reading.record_summary(record)),
+    ]
 
 
 # ----------------------------------------------------------------- writing
@@ -471,9 +697,17 @@ def reports_dir(root: str) -> str:
 
 def write_report(root: str, sid: str, output: str | None = None) -> str:
     """Render the session's HTML report to output (default: reports/{id}.html); return the path."""
-    session = reading.load_session(root, sid)
-    path = output or os.path.join(reports_dir(root), sid + ".html")
-    write_atomic(path, render_html(session).encode("utf-8", "replace"))
+    # Loading a session makes a few objects per record and frees none of them: the cyclic
+    # collector would walk them all again and again (a quarter of the time at 100,000 records).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        session = reading.load_session(root, sid)
+        path = output or os.path.join(reports_dir(root), sid + ".html")
+        write_atomic(path, render_html(session).encode("utf-8", "replace"))
+    finally:
+        if collecting:
+            gc.enable()
     return path
 
 
