@@ -64,3 +64,18 @@ def test_the_picture_stays_small_at_100000_events():
     assert len(svg) < 200_000 and svg.count("<rect") <= picture.COLUMNS * 4
     assert elapsed < 20  # a bound against a quadratic layout (seconds then), not a timing target
     assert picture.svg_timeline([{"type": "event", "id": 1}], esc) == ""
+
+
+def test_the_report_shows_the_picture_and_charts(tmp_path):
+    from nova_session import reading, report
+
+    from test_reading import record_session
+
+    project = tmp_path / "p"
+    project.mkdir()
+    sid = record_session(project, [call(1, 0, 2), call(2, 3, 4, tool_name="Read", is_error=True)])
+    page = report.render_html(reading.load_session(str(project), sid))
+    # The timeline, calls per tool and durations (no verdict to look at: no third chart).
+    pictures = page.split('<section class="pictures"', 1)[1].split("</section>", 1)[0]
+    assert pictures.count("<svg") == 3 and 'href="#r-1"' in pictures and 'href="#r-2"' in pictures
+    assert "<script" not in pictures and "style=" not in pictures  # shapes only, under the page's CSP

@@ -95,7 +95,7 @@ def test_show_stats_verify_and_report_name_the_unfinished_call(project, monkeypa
     assert any("1 tool call(s) started and never finished" in note for note in result["notes"])
 
     document = report.render_html(reading.load_session(root, sid))
-    assert "UNFINISHED: " in document and "<b>1</b>unfinished calls" in document
+    assert "UNFINISHED: " in document and "<b>1</b>unfinished call<" in document
 
 
 def test_turns_tie_calls_to_the_prompt_that_caused_them(project, monkeypatch, capsys):

@@ -165,6 +165,7 @@ def record_flag(record: dict) -> bool:
 ROW_HEIGHT = 30  # px; every row of the virtual list has this height (the script relies on it)
 
 CSS = """
+.pictures{margin:0 16px;overflow-x:auto}.pictures svg{display:block;margin:8px 0}.charts{display:flex;gap:24px;flex-wrap:wrap}
 :root{--fg:#1d2330;--mut:#5b6475;--bg:#f6f7f9;--card:#fff;--line:#dde1e8;--ok:#1f7a4d;--warn:#9a6700;
 --block:#b42318;--err:#b42318;--accent:#2f5bd3}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);
@@ -509,7 +510,7 @@ def render_html(session: dict) -> str:
     # shows), deflated and base64-encoded: a tenth of the size to write and for the browser to parse.
     lines = "\n".join(_fragment(record) for record in timeline).encode("ascii")
     packed = base64.b64encode(zlib.compress(lines, 1)).decode("ascii")
-    parts = [_head(session), _header(session, summary), "<main>", _controls()]
+    parts = [_head(session), _header(session, summary), _picture(session["events"]), "<main>", _controls()]
     parts.append(
         '<div id="timeline" tabindex="0"><div id="spacer"></div></div>'
         '<section id="detail" hidden aria-live="polite"></section></main>'
@@ -546,6 +547,20 @@ def _head(session: dict) -> str:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         "<title>nova session %s</title><style>%s</style></head>"
         '<body data-report-state="loading">' % (CSP, esc(session["session_id"]), CSS)
+    )
+
+
+def _picture(events: list) -> str:
+    """The calls on a time axis (each linked to its record) and the small charts, inline SVG."""
+    from . import picture
+
+    drawn = picture.svg_timeline(events, esc)
+    charts = picture.charts(events, esc)
+    if not drawn and not charts:
+        return ""
+    return '<section class="pictures" aria-label="the session at a glance">%s<div class="charts">%s</div></section>' % (
+        drawn,
+        charts,
     )
 
 

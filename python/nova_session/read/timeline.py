@@ -16,6 +16,22 @@ LABEL = 14  # columns of a lane's label
 MAX_ROWS = 4  # rows per lane; calls beyond them are counted, not drawn
 
 
+def _use_id(record: dict):
+    """The record's tool_use_id when it is a string (a hostile file may hold anything)."""
+    value = record.get("tool_use_id")
+    return value if isinstance(value, str) else None
+
+
+def finished_calls(events: list) -> set:
+    """The tool_use_ids of the calls that have their closing event."""
+    return {_use_id(r) for r in events if isinstance(r, dict) and r.get("type") == "event"} - {None}
+
+
+def unfinished_start(record: dict, finished: set) -> bool:
+    """Whether the record is the start of a call that never finished."""
+    return record.get("type") == "tool_start" and _use_id(record) not in finished
+
+
 def _mark(record: dict) -> str:
     if record.get("type") == "tool_start":
         return "?"
@@ -38,7 +54,7 @@ def layout(events: list, width: int = WIDTH):
     """``(first, last, scale, prompts, lanes)``, or None when no record has a time: lanes
     map a label ("main", "agent TYPE") to ``{"rows": [[(left, right, mark, record)]],
     "hidden": n}``, columns 0..width-1, calls placed on the first row where they fit."""
-    finished = {r.get("tool_use_id") for r in events if isinstance(r, dict) and r.get("type") == "event"}
+    finished = finished_calls(events)
     calls, prompts = [], []
     for record in events:
         if not isinstance(record, dict):
@@ -48,7 +64,7 @@ def layout(events: list, width: int = WIDTH):
             moment = reading.parse_time(record.get("timestamp"))
             if moment is not None:
                 prompts.append((moment, record))
-        elif kind == "event" or (kind == "tool_start" and record.get("tool_use_id") not in finished):
+        elif kind == "event" or unfinished_start(record, finished):
             span = _span(record)
             if span is not None:
                 calls.append((span, record))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 
+from .timeline import finished_calls, unfinished_start
+
 # Tools that only read what they name, and tools that write it.
 READERS = frozenset(("Read", "Glob", "Grep", "NotebookRead", "LS"))
 WRITERS = frozenset(("Write", "Edit", "MultiEdit", "NotebookEdit"))
@@ -78,8 +80,7 @@ def views(events: list, project: str | None) -> dict:
     agents: dict = {}
     prompts: list = []
 
-    finished = {r.get("tool_use_id") for r in events if isinstance(r, dict) and r.get("type") == "event"}
-    finished.discard(None)
+    finished = finished_calls(events)
 
     def reached(kind: str, where: str, record: dict) -> None:
         entry = network.setdefault((kind, where), {"kind": kind, "target": where, "ids": []})
@@ -92,7 +93,7 @@ def views(events: list, project: str | None) -> dict:
         if kind == "user_prompt":
             prompts.append({"id": record.get("id"), "prompt": _text(record.get("prompt"))})
             continue
-        if kind == "tool_start" and record.get("tool_use_id") not in finished:
+        if unfinished_start(record, finished):
             # A call that started and never finished (denied, killed, blocked): what it meant to touch.
             arguments = _input(record)
             named = (arguments.get(key) for key in ("file_path", "notebook_path", "path"))
