@@ -11,10 +11,12 @@ from __future__ import annotations
 LOGGER_NAME = "nova_session"
 
 
-# Characters a warning never writes as themselves: C0 and C1 controls (a line break
-# or an escape sequence from an event name or a path), bidirectional overrides.
+# Characters a warning or a terminal line never gets as themselves: C0 and C1 controls (a
+# line break or an escape sequence from an event name or a path), bidirectional overrides
+# and isolates, line separators, lone surrogates and the two non-characters.
 _UNSAFE = frozenset(
     [*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    + [0x2028, 0x2029, *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
 )
 
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import sys
 
+from . import _log
+
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
@@ -99,7 +101,6 @@ def _main(args: list) -> int:
 
 
 def _rules_check(entries: list) -> int:
-    from . import _log
     from .guard import scan
 
     files = scan.rule_files(entries)
@@ -267,9 +268,7 @@ def _error(command: str, message: str) -> None:
 def _safe(text) -> str:
     """Session text for a terminal line: control characters (escape sequences, line breaks)
     and bidirectional overrides made visible."""
-    from .report import terminal
-
-    return terminal(text if isinstance(text, str) else str(text))
+    return _log.printable(text if isinstance(text, str) else str(text))
 
 
 def _emit(text: str) -> None:
@@ -304,7 +303,6 @@ def _warn_skipped(command: str, sid: str, summary: dict) -> None:
 
 def _cmd_list(options, root: str, sid) -> int:
     from . import reading
-    from .report import format_duration
 
     if options.all_projects is not None:
         projects = reading.find_projects(options.all_projects)
@@ -315,7 +313,7 @@ def _cmd_list(options, root: str, sid) -> int:
             _emit("no project with recorded sessions under %s" % _safe(reading.project_root(options.all_projects)))
         for number, project in enumerate(projects):
             _emit("%sproject %s" % ("\n" if number else "", _safe(project)))
-            _list_table(reading.list_sessions(project), format_duration)
+            _list_table(reading.list_sessions(project))
         return EXIT_OK
     sessions = reading.list_sessions(root)
     if options.json:
@@ -324,11 +322,13 @@ def _cmd_list(options, root: str, sid) -> int:
     if not sessions:
         _emit("no sessions recorded in %s" % _safe(root))
         return EXIT_OK
-    _list_table(sessions, format_duration)
+    _list_table(sessions)
     return EXIT_OK
 
 
-def _list_table(sessions: list, format_duration) -> None:
+def _list_table(sessions: list) -> None:
+    from .report import format_duration
+
     row = "%-26s  %-19s  %9s  %6s  %5s  %4s  %5s  %3s  %-10s  %s"
     _emit(row % ("ID", "START (UTC)", "DURATION", "EVENTS", "TOOLS", "WARN", "BLOCK", "ERR", "STATE", "NOTE"))
     for item in sessions:

@@ -38,9 +38,6 @@ MAX_FIELD_CHARS = 200_000  # longer values are cut in the report (export keeps t
 # Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source").
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff%s]" % _BIDI)
-# What a terminal line never gets as itself: every C0 control (a line break or carriage
-# return forges a row), DEL, C1 controls (a CSI moves the cursor), bidi, line separators.
-_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff%s]" % _BIDI)
 _SHOWN_FIELDS = frozenset(
     (
         "type",
@@ -78,11 +75,6 @@ def clean(text: str) -> str:
 def plural(count: int, noun: str) -> str:
     """The noun as a count of it reads: "1 error", "2 errors"."""
     return noun if count == 1 else noun + "s"
-
-
-def terminal(text: str) -> str:
-    """text for one line of a terminal: every control character written out as ``\\xNN``/``\\uNNNN``."""
-    return _TERMINAL_UNSAFE.sub(_visible, text)
 
 
 def esc(value) -> str:
