@@ -108,7 +108,7 @@ def huge_session(tmp_path_factory, request):
     from .conftest import kernels
 
     config = request.config
-    # make test runs the benches once as a smoke test, on 1,000 events: tests/test_report.py
+    # make test runs the benches once as a smoke test, on 1,000 events: tests/report/test_html.py
     # already opens a 100,000-event report in chromium, so that minute is spent by make bench.
     count = 1_000 if config.getoption("benchmark_disable") and not config.getoption("benchmark_enable") else BIG
     project = tmp_path_factory.mktemp("report-bench-100k")

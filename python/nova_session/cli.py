@@ -38,7 +38,7 @@ def main(argv=None) -> int:
 
 def _many(*counts_and_nouns) -> str:
     """'1 prompt, 2 errors': counts with their nouns, plural where needed."""
-    from .report import plural
+    from .report.text import plural
 
     pairs = zip(counts_and_nouns[::2], counts_and_nouns[1::2])
     return ", ".join("%d %s" % (count, plural(count, noun)) for count, noun in pairs)
@@ -327,7 +327,7 @@ def _cmd_list(options, root: str, sid) -> int:
 
 
 def _list_table(sessions: list) -> None:
-    from .report import format_duration
+    from .report.text import format_duration
 
     row = "%-26s  %-19s  %9s  %6s  %5s  %4s  %5s  %3s  %-10s  %s"
     _emit(row % ("ID", "START (UTC)", "DURATION", "EVENTS", "TOOLS", "WARN", "BLOCK", "ERR", "STATE", "NOTE"))
@@ -361,7 +361,7 @@ def _list_table(sessions: list) -> None:
 
 def _timeline_line(record: dict, start, turn=None) -> str:
     from . import reading
-    from .report import format_ms, offset_label
+    from .report.text import format_ms, offset_label
 
     ident = record.get("id")
     verdict = record.get("nova_verdict") if reading.is_tool_event(record) else ""
@@ -380,7 +380,7 @@ def _timeline_line(record: dict, start, turn=None) -> str:
 def _cmd_show(options, root: str, sid: str) -> int:
     from . import reading
     from .read.views import views
-    from .report import format_duration
+    from .report.text import format_duration
 
     session = reading.load_session(root, sid)
     summary = session["summary"]
@@ -514,7 +514,7 @@ def _counts(counter: dict) -> str:
 
 def _cmd_stats(options, root: str, sid: str) -> int:
     from . import reading
-    from .report import format_duration, format_ms
+    from .report.text import format_duration, format_ms
 
     stats = reading.session_stats(root, sid)
     if options.json:

@@ -1,4 +1,4 @@
-"""The report's picture (``nova_session.picture``): an inline SVG of the calls on a time
+"""The report's picture (``nova_session.report.picture``): an inline SVG of the calls on a time
 axis and small charts; inert (shapes, text and in-page links only), every text escaped,
 small at 100,000 events."""
 
@@ -8,8 +8,7 @@ import re
 import time
 import xml.etree.ElementTree as ElementTree
 
-from nova_session import picture
-from nova_session.report import esc
+from nova_session.report import esc, picture
 
 
 def at(second: float) -> str:

@@ -10,8 +10,8 @@ one row that show the same kind of call are one shape, so the picture stays smal
 
 from __future__ import annotations
 
-from . import reading
-from .read.timeline import layout
+from .. import reading
+from ..read.timeline import layout
 
 COLUMNS = 480
 PIXELS = 2  # per column

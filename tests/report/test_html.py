@@ -199,7 +199,7 @@ def test_failed_write_leaves_the_old_report(project, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report.os, "replace", broken_replace)
+    monkeypatch.setattr(report.html.os, "replace", broken_replace)
     with pytest.raises(OSError):
         report.write_report(root, sid)
     with open(path, "rb") as handle:

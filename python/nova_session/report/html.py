@@ -1,0 +1,324 @@
+"""The HTML report: one self-contained file with inline CSS and one inline script, and a
+Content-Security-Policy that allows nothing else (no network, no external asset, and only
+the report's own script, by hash). The CSS and script are files of this package
+(``assets/``). The session's records are embedded as data, not as markup: one JSON array
+of per-row summaries, and the records themselves as one line of ASCII JSON each,
+deflated. The script draws only the rows in view (a virtual list, so 100,000 records
+cost what 50 do), parses a record only when it is opened, and searches the records'
+text in place.
+
+Every string that comes from a session is untrusted (tool output is
+attacker-controlled): in the server-rendered header it is escaped, with control
+characters and lone surrogates made visible; the JSON embedded in a ``<script>`` is
+ASCII with ``<``, ``>`` and ``&`` escaped, so that ``</script>``, ``<!--`` and
+U+2028/U+2029 cannot end or confuse it; the script puts session text in the page only
+through ``textContent``, with the same characters written out.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import hashlib
+import json
+import os
+import re
+import zlib
+
+from .. import paths, reading
+from . import picture
+from .text import (
+    MAX_FIELD_CHARS,
+    clean,
+    esc,
+    format_duration,
+    format_ms,
+    plural,
+    pretty,
+    record_flag,
+    script_json,
+    verdict_text,
+)
+
+ROW_HEIGHT = 30  # px; every row of the virtual list has this height
+
+
+def _asset(name: str) -> str:
+    with open(os.path.join(os.path.dirname(__file__), "assets", name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+CSS = _asset("report.css")
+SCRIPT = _asset("report.js")
+
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src '%s'; img-src data:; base-uri 'none'; form-action 'none'"
+    % SCRIPT_HASH
+)
+
+
+def _fragment(record: dict) -> str:
+    """A record as one line of ASCII JSON (no line break can occur in it), its strings
+    longer than MAX_FIELD_CHARS cut."""
+    try:
+        text = json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps({"unencodable record": repr(record)[:MAX_FIELD_CHARS]}, ensure_ascii=True)
+    if len(text) > MAX_FIELD_CHARS:
+        text = json.dumps(_cut(record), ensure_ascii=True, separators=(",", ":"), default=str)
+    return text
+
+
+def _cut(value, depth: int = 0):
+    if isinstance(value, str):
+        return pretty(value)
+    if depth > 100:
+        return pretty(repr(value))
+    if isinstance(value, dict):
+        return {k: _cut(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut(v, depth + 1) for v in value]
+    return value
+
+
+def render_html(session: dict) -> str:
+    """The report of a session object (``reading.load_session``) as one HTML document."""
+    from ..guard.deep import latest_scans
+
+    summary = session["summary"]
+    timeline = [session["metadata"]] if session["metadata"] else []
+    # A scan record (nova-session scan) is shown inside the record it concerns.
+    scans = latest_scans(session["events"])
+    timeline += [
+        dict(record, nova_rescan=scans[record["id"]])
+        if isinstance(record.get("id"), int) and record["id"] in scans
+        else record
+        for record in session["events"]
+        if record.get("type") != "scan"
+    ]
+    if session["end"]:
+        timeline.append(session["end"])
+    tools: dict = {}
+    verdicts: dict = {}
+    for record in timeline:
+        _count(tools, clean(reading.record_title(record)))
+        if reading.is_tool_event(record):
+            _count(verdicts, clean(verdict_text(record)))
+    start = reading.parse_time(summary.get("start"))
+    data = {
+        "session_id": session["session_id"],
+        "records": len(timeline),
+        "row_height": ROW_HEIGHT,
+        "field_limit": MAX_FIELD_CHARS,
+        "start": None if start is None else round(start * 1000),
+        "tools": tools,
+        "verdicts": verdicts,
+        "rows": _timeline(timeline, summary),
+    }
+    # One line of ASCII JSON per record, in timeline order (the script parses only the record it
+    # shows), deflated and base64-encoded: a tenth of the size to write and for the browser to parse.
+    lines = "\n".join(_fragment(record) for record in timeline).encode("ascii")
+    packed = base64.b64encode(zlib.compress(lines, 1)).decode("ascii")
+    parts = [_head(session), _header(session, summary), _picture(session["events"]), "<main>", _controls()]
+    parts.append(
+        '<div id="timeline" tabindex="0"><div id="spacer"></div></div>'
+        '<section id="detail" hidden aria-live="polite"></section></main>'
+    )
+    parts.append(
+        "<footer>Generated by nova-session report from %s. Self-contained: no network access, no external "
+        "files.</footer>" % esc(session["path"])
+    )
+    parts.append('<script type="application/json" id="report-data">%s</script>' % script_json(data))
+    parts.append('<script type="application/octet-stream" id="report-records">%s</script>' % packed)
+    parts.append("<script>%s</script></body></html>\n" % SCRIPT)
+    return "".join(parts)
+
+
+def _count(counter: dict, key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+def _head(session: dict) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="%s">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        "<title>nova session %s</title><style>%s</style></head>"
+        '<body data-report-state="loading">' % (CSP, esc(session["session_id"]), CSS)
+    )
+
+
+def _picture(events: list) -> str:
+    """The calls on a time axis (each linked to its record) and the small charts, inline SVG."""
+    drawn = picture.svg_timeline(events, esc)
+    charts = picture.charts(events, esc)
+    if not drawn and not charts:
+        return ""
+    return '<section class="pictures" aria-label="the session at a glance">%s<div class="charts">%s</div></section>' % (
+        drawn,
+        charts,
+    )
+
+
+def _header(session: dict, summary: dict) -> str:
+    state = summary.get("state") or ""
+    facts = [
+        ("state", '<span class="state-%s">%s</span>' % (esc(state), esc(state))),
+        ("start", esc(summary.get("start") or "-")),
+        ("end" if state == reading.STATE_ENDED else "last record", esc(summary.get("end") or "-")),
+        ("duration", esc(format_duration(summary.get("duration_s")))),
+        ("end reason", esc(summary.get("end_reason") or "-")),
+        ("project", esc(summary.get("project_dir") or "-")),
+        ("platform", esc(summary.get("platform") or "-")),
+        ("Claude session", esc(summary.get("claude_session_id") or "-")),
+    ]
+    fact_html = "".join("<div><dt>%s</dt><dd>%s</dd></div>" % (name, value) for name, value in facts)
+    health = [
+        ("", summary["events"], "event"),
+        ("", summary["tool_calls"], "tool call"),
+        ("", summary["prompts"], "prompt"),
+        ("warn" if summary["warnings"] else "", summary["warnings"], "warning"),
+        ("bad" if summary["blocks"] else "", summary["blocks"], "block"),
+        ("bad" if summary["errors"] else "", summary["errors"], "error"),
+        ("bad" if summary["scan_errors"] else "", summary["scan_errors"], "scan error"),
+        ("bad" if summary["bad_lines"] else "", summary["bad_lines"], "unreadable line"),
+        ("bad" if summary.get("unfinished_count") else "", summary.get("unfinished_count", 0), "unfinished call"),
+    ]
+    health_html = "".join(
+        '<li class="%s"><b>%d</b>%s</li>' % (cls, count, plural(count, label)) for cls, count, label in health
+    )
+    skipped = ""
+    if session["skipped_lines"]:
+        lines = ", ".join(str(n) for n in session["skipped_lines"][:50])
+        more = " …" if len(session["skipped_lines"]) > 50 else ""
+        skipped = (
+            '<p class="skipped">Skipped torn or unparsable lines: %s%s (run <code>nova-session verify %s</code>)'
+            "</p>" % (lines, more, esc(session["session_id"]))
+        )
+    return (
+        '<header><h1>nova session <code>%s</code></h1><dl class="facts">%s</dl><ul class="health">%s</ul>%s'
+        "</header>" % (esc(session["session_id"]), fact_html, health_html, skipped)
+    )
+
+
+def _controls() -> str:
+    return (
+        '<div class="controls">'
+        '<label>Tool / record <select id="f-tool"><option value="">all</option></select></label>'
+        '<label>Verdict <select id="f-verdict"><option value="">all</option></select></label>'
+        '<label><input type="checkbox" id="f-flag"> needs attention only</label>'
+        '<input type="search" id="f-search" placeholder="search inputs, outputs and summaries">'
+        '<span id="shown"></span></div>'
+        "<noscript>The timeline is drawn by the report's script: enable JavaScript for this file, or read "
+        "the session with nova-session show or export.</noscript>"
+    )
+
+
+def _timeline(timeline: list, summary: dict) -> list:
+    """The rows of the virtual list, one per record."""
+    longest = max((_duration(r) for r in timeline), default=0.0) or 1.0
+    unfinished = {call["tool_use_id"] for call in summary.get("unfinished_tool_calls", ())}
+    turns = reading.Turns()
+    rows = []
+    for index, record in enumerate(timeline):
+        tool_use_id = record.get("tool_use_id")
+        open_call = record.get("type") == "tool_start" and isinstance(tool_use_id, str) and tool_use_id in unfinished
+        rows.append(_row(index, record, longest, turns.of(record), open_call))
+    return rows
+
+
+def _duration(record: dict) -> float:
+    value = record.get("duration_ms")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0.0
+
+
+def anchor(index: int, record: dict) -> str:
+    """The fragment naming a record in the report: ``r-<id>``, or ``r-<type>`` without an id."""
+    ident = record.get("id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return "r-%d" % ident
+    kind = record.get("type")
+    return "r-%s" % (re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) and kind else "x%d" % index)
+
+
+def _row(index: int, record: dict, longest: float, turn=None, open_call: bool = False) -> list:
+    """One row of the virtual list: [classes, anchor, id, turn, time, title, duration,
+    bar width %, verdict, summary]; every string from the session cleaned."""
+    kind = record.get("type")
+    tool_event = kind == "event"
+    verdict = verdict_text(record) if tool_event else ""
+    classes = "k-%s" % re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) else "k-other"
+    if tool_event:
+        classes += " v-%s" % reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
+    if record_flag(record):
+        classes += " flag"
+    if (tool_event and record.get("is_error") is True) or open_call:
+        classes += " err"
+    ident = record.get("id")
+    duration = _duration(record)
+    return [
+        classes,
+        anchor(index, record),
+        clean("#%s" % ident) if ident is not None else "",
+        "T%d" % turn if turn is not None else "",
+        clean(reading.record_time(record) or ""),
+        clean(reading.record_title(record)),
+        format_ms(record.get("duration_ms")),
+        round(100.0 * duration / longest, 1) if duration else 0,
+        clean(verdict),
+        ("UNFINISHED: " if open_call else "") + clean(reading.agent_label(record) + reading.record_summary(record)),
+    ]
+
+
+# ----------------------------------------------------------------- writing
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write data to path through a temporary file in the same directory and os.replace
+    (readers see the old file or the new one, never half of one); mode 0600."""
+    directory, name = os.path.split(os.path.abspath(path))
+    temp = os.path.join(directory, ".%s.%d.%s.tmp" % (name, os.getpid(), os.urandom(4).hex()))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(temp, flags, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def reports_dir(root: str) -> str:
+    """``.nova-protector/reports`` of the project, created (0700) if needed, never through a link."""
+    base = paths.data_dir(root)
+    paths.check_real_dir(base)
+    directory = os.path.join(base, paths.REPORTS)
+    paths.make_dir(directory)
+    return directory
+
+
+def write_report(root: str, sid: str, output: str | None = None) -> str:
+    """Render the session's HTML report to output (default: reports/{id}.html); return the path."""
+    # Loading a session makes a few objects per record and frees none of them: the cyclic
+    # collector would walk them all again and again (a quarter of the time at 100,000 records).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        session = reading.load_session(root, sid)
+        path = output or os.path.join(reports_dir(root), sid + ".html")
+        write_atomic(path, render_html(session).encode("utf-8", "replace"))
+    finally:
+        if collecting:
+            gc.enable()
+    return path
