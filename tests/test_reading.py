@@ -482,3 +482,52 @@ def test_a_marked_session_silent_for_hours_is_unfinished_not_active(project, mon
     os.utime(session_file(project, sid), (old, old))
     assert reading.session_state(root, sid, "event") == reading.STATE_UNFINISHED
     assert reading.verify(root, sid)["ok"] is False
+
+
+def _strptime_seconds(value):
+    """parse_time as it was written first, with time.strptime: the reference."""
+    import calendar
+    import time
+
+    try:
+        seconds = float(calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")))
+    except ValueError:
+        return None
+    fraction = value[19:].rstrip("Z")
+    return seconds + float(fraction) if fraction.startswith(".") and fraction[1:].isdigit() else seconds
+
+
+def test_parse_time_reads_what_strptime_reads():
+    """The arithmetic fast path agrees with time.strptime on valid, invalid and odd stamps."""
+    import random
+
+    odd = [
+        "2026-01-10T16:30:45.123Z",
+        "2024-02-29T23:59:60",
+        "9999-12-31T23:59:61.5",
+        "0001-01-01T00:00:00",
+        "1969-12-31T23:59:59.999Z",
+        "2026-02-29T00:00:00Z",
+        "2026-04-31T00:00:00",
+        "2026-13-01T00:00:00",
+        "0000-01-01T00:00:00",
+        "2026-01-10T24:00:00",
+        "2026-01-10T23:60:00",
+        "2026-01-10T23:59:62",
+        "2026-1-10T23:59:59Z",
+        "2026-01-10 23:59:59",
+        "2026-01-1\u0663T23:59:59",
+        "2026-01-10T23:59:5\u00b2",
+        "2026-01-10T23:59:-1",
+    ]
+    rnd = random.Random(7)
+    for _ in range(20_000):
+        if rnd.random() < 0.8:
+            parts = (rnd.randint(0, 9999), rnd.randint(0, 13), rnd.randint(0, 32))
+            clock = (rnd.randint(0, 25), rnd.randint(0, 61), rnd.randint(0, 63))
+            odd.append("%04d-%02d-%02dT%02d:%02d:%02d" % (parts + clock))
+        else:
+            odd.append("".join(rnd.choice("0123456789-T:") for _ in range(19)))
+    for stamp in odd:
+        assert reading.parse_time(stamp) == _strptime_seconds(stamp), stamp
+    assert reading.parse_time("2026-01-10") is None and reading.parse_time(None) is None

@@ -300,16 +300,56 @@ def parse_time(value) -> float | None:
     """Seconds since the epoch of ``2026-01-10T16:30:45.123Z``, or None."""
     if not isinstance(value, str) or len(value) < 19:
         return None
+    whole = _clock_seconds(value)
+    if whole is None:
+        return None
+    fraction = value[19:].rstrip("Z")
+    return whole + float(fraction) if fraction.startswith(".") and fraction[1:].isdigit() else float(whole)
+
+
+_MINUTES: dict = {}  # "YYYY-MM-DDTHH:MM" -> seconds since the epoch at that minute (UTC)
+_EPOCH_ORDINAL = 719163  # datetime.date(1970, 1, 1).toordinal()
+
+
+def _clock_seconds(value: str) -> int | None:
+    """The whole seconds of ``value[:19]`` read as ``%Y-%m-%dT%H:%M:%S`` (UTC), as
+    ``time.strptime`` reads it: by arithmetic for the usual zero-padded ASCII form (a
+    report reads a time hundreds of thousands of times, and strptime costs 15 µs each),
+    by strptime for anything else."""
+    stamp = value[:19]
+    second = stamp[17:]
+    if stamp[16] == ":" and second.isascii() and second.isdigit():
+        minute = _MINUTES.get(stamp[:16])
+        if minute is None:
+            minute = _minute(stamp[:16])
+        if minute is not None:
+            return minute + int(second) if int(second) <= 61 else None
     import calendar
 
     try:
-        seconds: float = calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S"))
+        return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
         return None
-    fraction = value[19:].rstrip("Z")
-    if fraction.startswith(".") and fraction[1:].isdigit():
-        seconds += float(fraction)
-    return float(seconds)
+
+
+def _minute(stamp: str) -> int | None:
+    """The seconds of ``YYYY-MM-DDTHH:MM`` (zero-padded ASCII digits, a valid date, hour
+    and minute), remembered; else None, for strptime to decide."""
+    digits = stamp[:4] + stamp[5:7] + stamp[8:10] + stamp[11:13] + stamp[14:16]
+    if not (stamp[4] == stamp[7] == "-" and stamp[10] == "T" and stamp[13] == ":" and digits.isascii()):
+        return None
+    if not digits.isdigit() or int(stamp[11:13]) > 23 or int(stamp[14:16]) > 59:
+        return None
+    import datetime
+
+    try:
+        day = datetime.date(int(stamp[:4]), int(stamp[5:7]), int(stamp[8:10])).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        return None
+    minute = day * 86400 + int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60
+    if len(_MINUTES) < 65536:
+        _MINUTES[stamp] = minute
+    return minute
 
 
 def duration_seconds(start, end) -> float | None:
@@ -577,7 +617,7 @@ class Stats(Summary):
         self.tool_ms = 0.0
         self.timed_calls = 0
         self.tool_ms_by_tool: dict = {}
-        self.slowest: list = []  # min-heap of (duration_ms, -id order, entry)
+        self.slowest: list = []  # min-heap of (duration_ms, -order seen, record)
         self._seen = 0
 
     def add(self, record: dict) -> None:
@@ -619,13 +659,7 @@ class Stats(Summary):
         self.timed_calls += 1
         self.tool_ms_by_tool[tool] = self.tool_ms_by_tool.get(tool, 0) + duration
         self._seen += 1
-        entry = {
-            "id": record.get("id"),
-            "tool_name": tool,
-            "duration_ms": duration,
-            "summary": record_summary(record, 80),
-        }
-        item = (duration, -self._seen, entry)
+        item = (duration, -self._seen, record)  # summarised in as_dict, once it is one of the slowest
         if len(self.slowest) < SLOWEST:
             heapq.heappush(self.slowest, item)
         elif item[:2] > self.slowest[0][:2]:
@@ -644,7 +678,15 @@ class Stats(Summary):
                     "timed_calls": self.timed_calls,
                     "by_tool": _sorted_counts(self.tool_ms_by_tool),
                 },
-                "slowest": [entry for _, _, entry in sorted(self.slowest, key=lambda item: item[:2], reverse=True)],
+                "slowest": [
+                    {
+                        "id": record.get("id"),
+                        "tool_name": record_title(record),
+                        "duration_ms": duration,
+                        "summary": record_summary(record, 80),
+                    }
+                    for duration, _, record in sorted(self.slowest, key=lambda item: item[:2], reverse=True)
+                ],
                 "mcp_servers": _sorted_counts(self.mcp_servers),
                 "skills": _sorted_counts(self.skills),
             }
@@ -706,28 +748,42 @@ def list_sessions(root: str) -> list:
 # ------------------------------------------------------------------- loading
 
 
-def load_session(root: str, sid: str) -> dict:
+def load_session(root: str, sid: str, lines: bool = False, check: bool = False, stats: bool = True) -> dict:
     """The whole session as one object: ``metadata`` (the init record), ``events``
     (every record after it but the final end record), ``end`` (that record or None),
-    ``summary``, and ``skipped_lines`` (line numbers of torn or unparsable lines)."""
+    ``summary``, and ``skipped_lines`` (line numbers of torn or unparsable lines).
+
+    With ``lines``, also ``lines``: the bytes of each record's line, by ``id()`` of the
+    record. With ``check``, also ``verification``: what ``verify`` says of the file
+    (the chain checked with the key NOVA_SESSION_CHAIN_KEY_FILE names), from the same
+    single reading. Without ``stats``, the summary has the counts of ``summarize``, not
+    those of ``stats`` (by tool, verdict, file; durations)."""
     skipped: list = []
-    summary = Stats(sid)
+    summary = Stats(sid) if stats else Summary(sid)
     turns = Turns()
     init = None
     events: list = []
-    for number, _, record, complete in read_lines(session_path(root, sid)):
+    raw_lines: dict | None = {} if lines else None
+    verifier, key = _verifier(sid) if check else (None, None)
+    path = session_path(root, sid)
+    for number, raw, record, complete in read_lines(path):
         summary.add_line(record, complete)
+        if verifier is not None:
+            verifier.add_line(number, raw, record, complete)
         if record is None:
             skipped.append(number)
-        elif init is None and not events and record.get("type") == "init":
+            continue
+        if raw_lines is not None:
+            raw_lines[id(record)] = raw
+        if init is None and not events and record.get("type") == "init":
             init = record
         else:
             turns.of(record)
             events.append(record)
     end = events.pop() if events and events[-1].get("type") == "end" else None
-    return {
+    session = {
         "session_id": sid,
-        "path": session_path(root, sid),
+        "path": path,
         "metadata": init,
         "events": events,
         "end": end,
@@ -735,6 +791,11 @@ def load_session(root: str, sid: str) -> dict:
         "turns": turns.turns,
         "skipped_lines": skipped,
     }
+    if raw_lines is not None:
+        session["lines"] = raw_lines
+    if verifier is not None:
+        session["verification"] = _verified(root, sid, verifier, key, summary)
+    return session
 
 
 def raw_records(root: str, sid: str, skipped: list | None = None):
@@ -940,6 +1001,16 @@ def verify(
     also checked against it: ``anchor_cut`` (shorter than the anchor recorded)
     and ``anchor_mismatch`` (another line ends where the anchor's did) are
     tampering too; ``anchor`` says how the check went."""
+    verifier, found = _verifier(sid, key, key_file)
+    calls = Summary(sid)
+    for number, raw, record, complete in read_lines(session_path(root, sid)):
+        verifier.add_line(number, raw, record, complete)
+        calls.add_line(record, complete)
+    return _verified(root, sid, verifier, found, calls, anchor_dir)
+
+
+def _verifier(sid: str, key: bytes | None = None, key_file: str | None = None):
+    """A Verifier with its chain checker, and the chain key found (or None)."""
     from . import chain
 
     verifier = Verifier(sid)
@@ -947,17 +1018,17 @@ def verify(
     if refused is not None:
         verifier.problem(None, chain.KEY_FILE, "%s: the chain's keyed links are not checked" % refused)
     verifier.chain = chain.ChainChecker(found, verifier.problem, source, verifier.uncounted)
-    calls = Summary(sid)
-    for number, raw, record, complete in read_lines(session_path(root, sid)):
-        verifier.add_line(number, raw, record, complete)
-        if complete and record is not None:
-            calls.add(record)
+    return verifier, found
+
+
+def _verified(root: str, sid: str, verifier: Verifier, key, calls: Summary, anchor_dir: str | None = None) -> dict:
+    """verify's result, once every line went through the verifier (and calls)."""
     from . import anchor
 
     directory = anchor_dir or anchor.anchor_dir()
     anchored, note = "none", None
     if directory is not None:
-        anchored, problems, note = anchor.check(session_path(root, sid), sid, directory, found)
+        anchored, problems, note = anchor.check(session_path(root, sid), sid, directory, key)
         for kind, message in problems:
             verifier.problem(None, kind, message)
     result = verifier.finish(session_state(root, sid, verifier.last_type))

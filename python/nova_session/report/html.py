@@ -23,9 +23,10 @@ import hashlib
 import json
 import os
 import re
+import threading
 import zlib
 
-from .. import paths, reading
+from .. import paths, reading, sessions
 from . import picture
 from .text import (
     MAX_FIELD_CHARS,
@@ -58,16 +59,40 @@ CSP = (
 )
 
 
-def _fragment(record: dict) -> str:
-    """A record as one line of ASCII JSON (no line break can occur in it), its strings
-    longer than MAX_FIELD_CHARS cut."""
+def _line(record: dict, lines: dict | None) -> bytes:
+    """A record as one line of JSON as the kernels encode it (UTF-8; no line break can occur
+    in it): its line in the file when it is there and short, else encoded again with its
+    strings longer than MAX_FIELD_CHARS cut. The script's search relies on that encoding."""
+    raw = lines.get(id(record)) if lines else None
+    if raw is not None and len(raw) <= MAX_FIELD_CHARS:
+        return raw
     try:
-        text = json.dumps(record, ensure_ascii=True, separators=(",", ":"), default=str)
-    except (ValueError, TypeError, RecursionError):
-        return json.dumps({"unencodable record": repr(record)[:MAX_FIELD_CHARS]}, ensure_ascii=True)
-    if len(text) > MAX_FIELD_CHARS:
-        text = json.dumps(_cut(record), ensure_ascii=True, separators=(",", ":"), default=str)
-    return text
+        text = sessions.kernel.encode(record)
+        return sessions.kernel.encode(_cut(record)) if len(text) > MAX_FIELD_CHARS else text
+    except (ValueError, TypeError, RecursionError, OverflowError):
+        return json.dumps({"unencodable record": repr(record)[:MAX_FIELD_CHARS]}, ensure_ascii=True).encode("ascii")
+
+
+class _Packing(threading.Thread):
+    """Deflate and base64-encode bytes in a thread of their own."""
+
+    def __init__(self, data: bytes):
+        super().__init__(daemon=True)
+        self.data, self.packed = data, ""
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.packed = base64.b64encode(zlib.compress(self.data, 1)).decode("ascii")
+        except BaseException as exc:  # re-raised in the caller's thread
+            self.error = exc
+
+    def result(self) -> str:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.packed
 
 
 def _cut(value, depth: int = 0):
@@ -106,6 +131,9 @@ def render_html(session: dict) -> str:
         if reading.is_tool_event(record):
             _count(verdicts, clean(verdict_text(record)))
     start = reading.parse_time(summary.get("start"))
+    # The records in timeline order, one line of JSON each, deflated and base64-encoded in
+    # another thread (zlib lets go of the GIL) while the rows and the picture are made.
+    packing = _Packing(b"\n".join(_line(record, session.get("lines")) for record in timeline))
     data = {
         "session_id": session["session_id"],
         "records": len(timeline),
@@ -116,10 +144,7 @@ def render_html(session: dict) -> str:
         "verdicts": verdicts,
         "rows": _timeline(timeline, summary),
     }
-    # One line of ASCII JSON per record, in timeline order (the script parses only the record it
-    # shows), deflated and base64-encoded: a tenth of the size to write and for the browser to parse.
-    lines = "\n".join(_fragment(record) for record in timeline).encode("ascii")
-    packed = base64.b64encode(zlib.compress(lines, 1)).decode("ascii")
+    packed = packing.result()
     parts = [_head(session), _header(session, summary), _picture(session["events"]), "<main>", _controls()]
     parts.append(
         '<div id="timeline" tabindex="0"><div id="spacer"></div></div>'
@@ -221,11 +246,12 @@ def _timeline(timeline: list, summary: dict) -> list:
     longest = max((_duration(r) for r in timeline), default=0.0) or 1.0
     unfinished = {call["tool_use_id"] for call in summary.get("unfinished_tool_calls", ())}
     turns = reading.Turns()
+    kinds: dict = {}  # type -> its CSS class
     rows = []
     for index, record in enumerate(timeline):
         tool_use_id = record.get("tool_use_id")
         open_call = record.get("type") == "tool_start" and isinstance(tool_use_id, str) and tool_use_id in unfinished
-        rows.append(_row(index, record, longest, turns.of(record), open_call))
+        rows.append(_row(index, record, longest, turns.of(record), open_call, kinds))
     return rows
 
 
@@ -243,16 +269,26 @@ def anchor(index: int, record: dict) -> str:
     return "r-%s" % (re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) and kind else "x%d" % index)
 
 
-def _row(index: int, record: dict, longest: float, turn=None, open_call: bool = False) -> list:
+def _row(index: int, record: dict, longest: float, turn=None, open_call: bool = False, kinds=None) -> list:
     """One row of the virtual list: [classes, anchor, id, turn, time, title, duration,
-    bar width %, verdict, summary]; every string from the session cleaned."""
+    bar width %, verdict, summary]; every string from the session cleaned. ``kinds``
+    remembers the CSS class of each record type."""
     kind = record.get("type")
+    classes = "k-other"
+    if isinstance(kind, str):
+        known = kinds.get(kind) if kinds is not None else None
+        classes = known or "k-%s" % re.sub(r"[^a-z_]", "", kind)
+        if kinds is not None:
+            kinds[kind] = classes
     tool_event = kind == "event"
-    verdict = verdict_text(record) if tool_event else ""
-    classes = "k-%s" % re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) else "k-other"
+    verdict = ""
     if tool_event:
-        classes += " v-%s" % reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
-    if record_flag(record):
+        verdict = verdict_text(record)
+        looked = reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
+        classes += " v-" + looked
+        if looked != "ok" or record.get("is_error") is True or record_flag(record):
+            classes += " flag"
+    elif "nova_rescan" in record and record_flag(record):
         classes += " flag"
     if (tool_event and record.get("is_error") is True) or open_call:
         classes += " err"
@@ -315,7 +351,7 @@ def write_report(root: str, sid: str, output: str | None = None) -> str:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        session = reading.load_session(root, sid)
+        session = reading.load_session(root, sid, lines=True, stats=False)
         path = output or os.path.join(reports_dir(root), sid + ".html")
         write_atomic(path, render_html(session).encode("utf-8", "replace"))
     finally:

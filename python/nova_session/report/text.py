@@ -30,6 +30,8 @@ def _visible(match) -> str:
 
 def clean(text: str) -> str:
     """text with control characters and lone surrogates written out as ``\\xNN``/``\\uNNNN``."""
+    if text.isascii() and text.isprintable():  # the usual case, without the regex
+        return text
     return _UNSAFE.sub(_visible, text)
 
 

@@ -5,7 +5,7 @@
   var embedded = document.getElementById("report-data"), data = JSON.parse(embedded.textContent);
   var H = data.row_height, LIMIT = data.field_limit;  // px per row of the list; characters shown of a value
   embedded.textContent = "";  // parsed: the text is not needed twice in memory
-  var rows = data.rows, count = rows.length, source = null, starts = null, lowered = null, rowText = null;
+  var rows = data.rows, count = rows.length, source = null, starts = null, lowered = null, lowStarts = null, rowText = null;
   var tool = document.getElementById("f-tool"), verdict = document.getElementById("f-verdict");
   var flagged = document.getElementById("f-flag"), search = document.getElementById("f-search");
   var shown = document.getElementById("shown"), list = document.getElementById("timeline");
@@ -51,37 +51,37 @@
     packed = null;
     new Response(new Response(bytes).body.pipeThrough(new DecompressionStream("deflate"))).text().then(function (text) {
       source = text;
-      starts = new Float64Array(count + 1);
-      for (var i = 1, at = 0; i < count; i += 1) { at = source.indexOf("\n", at) + 1; starts[i] = at; }
-      starts[count] = source.length + 1;
+      starts = lineStarts(source);
       done();
     }).catch(function (e) { body.setAttribute("data-report-state", "error: " + e); });
   }
-  function records() { return source; }
-  function record(i) { return JSON.parse(records().slice(starts[i], starts[i + 1] - 1)); }
-  function owner(position) {  // the record whose line holds that position
+  function lineStarts(text) {  // where each record's line begins; [count] is one past the end
+    var found = new Float64Array(count + 1);
+    for (var i = 1, at = 0; i < count; i += 1) { at = text.indexOf("\n", at) + 1; found[i] = at; }
+    found[count] = text.length + 1;
+    return found;
+  }
+  function record(i) { return JSON.parse(source.slice(starts[i], starts[i + 1] - 1)); }
+  function owner(position, lines) {  // the record whose line holds that position
     var low = 0, high = count - 1;
     while (low < high) {
       var middle = (low + high + 1) >> 1;
-      if (starts[middle] <= position) { low = middle; } else { high = middle - 1; }
+      if (lines[middle] <= position) { low = middle; } else { high = middle - 1; }
     }
     return low;
   }
-  function asJson(q) {  // the query as it is written inside the records' ASCII JSON
-    return JSON.stringify(q).slice(1, -1).replace(/[^\u0020-\u007e]|[<>&]/g, function (c) {
-      return "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
-    });
-  }
   function matches(q) {  // full text: the summary line and every field of the record
-    var result = new Uint8Array(count), needle = asJson(q), at = 0;
+    // The query as the kernels write it inside a JSON string (the same escapes as JSON.stringify's).
+    var result = new Uint8Array(count), needle = JSON.stringify(q).slice(1, -1), at = 0;
     if (lowered === null) {
-      lowered = records().toLowerCase();
+      lowered = source.toLowerCase();  // may change lengths (U+0130): its own line starts
+      lowStarts = lineStarts(lowered);
       rowText = rows.map(function (row) { return [row[2], row[5], row[8], row[9]].join(" ").toLowerCase(); });
     }
     while ((at = lowered.indexOf(needle, at)) >= 0) {
-      var i = owner(at);
+      var i = owner(at, lowStarts);
       result[i] = 1;
-      at = starts[i + 1];
+      at = lowStarts[i + 1];
     }
     for (var k = 0; k < count; k += 1) { if (!result[k] && rowText[k].indexOf(q) >= 0) { result[k] = 1; } }
     return result;
