@@ -160,6 +160,10 @@ def test_hostile_edits_stay_inert_text(chromium, project, tmp_path):
             tool_event(4, "Write", tool_input={"file_path": file_path, "content": hostile}),
             tool_event(5, "Edit", tool_input="not an object", tool_output={"structuredPatch": [{"lines": [1]}]}),
             {"type": "user_prompt", "prompt": hostile},
+            tool_event(7, "NotebookEdit", tool_input={"notebook_path": 1, "cell_id": bidi, "edit_mode": "delete"}),
+            tool_event(
+                8, "Edit", tool_input={"file_path": "/p/x", "old_string": "x", "new_string": "y"}, is_error=True
+            ),
         ],
     )
     for anchor in ("r-1", "r-2", "r-3", "r-4", "r-6"):
@@ -178,6 +182,11 @@ def test_hostile_edits_stay_inert_text(chromium, project, tmp_path):
     assert "@@ -?,? +?,? @@" in panel(chromium, path, tmp_path, "r-2")
     shapes = panel(chromium, path, tmp_path, "r-3")
     assert "(no file path)" in shapes and "edit 1: no old_string or new_string recorded" in shapes
+    # A note made of session text is written out too; a failed edit says so.
+    notebook = panel(chromium, path, tmp_path, "r-7")
+    assert "Cell access\\u202e\\u2066 = 'user' \\u2069\\u2066// admin\\u2069, delete" in notebook
+    assert "\u202e" not in notebook and "no line changed" in notebook
+    assert "The call failed" in panel(chromium, path, tmp_path, "r-8")
     # A record no diff can be drawn from is shown as it was before: its input and output.
     odd = panel(chromium, path, tmp_path, "r-5")
     assert "<h3>Change</h3>" not in odd and "<h3>Input</h3><pre" in odd and "not an object" in odd

@@ -226,6 +226,7 @@
     var path = name === "NotebookEdit" ? input.notebook_path : input.file_path;
     var found = { path: isText(path) ? path : "(no file path)", notes: [], lines: patchLines(output.structuredPatch) };
     var budget = { cells: DIFF_CELLS, rough: false }, edits = Array.isArray(input.edits) ? input.edits : [input];
+    if (r.is_error === true) { found.notes.push("The call failed: the file may not hold this change."); }
     if (found.lines) { found.notes.push("The change as the tool applied it, with the file's line numbers."); }
     else if (name === "Write") {
       if (!isText(input.content)) { return null; }
@@ -234,41 +235,37 @@
       found.lines = folded(lineDiff(splitLines(before), splitLines(input.content), budget));
     } else if (name === "NotebookEdit") {
       if (!isText(input.new_source) && input.edit_mode !== "delete") { return null; }
-      found.notes.push("Cell " + JSON.stringify(input.cell_id === undefined ? null : input.cell_id) + ", " +
-        (isText(input.edit_mode) ? input.edit_mode : "replace") + " (the cell's old source is not recorded).");
+      found.notes.push("Cell " + (isText(input.cell_id) ? input.cell_id.slice(0, 200) : "?") + ", " +
+        (isText(input.edit_mode) ? input.edit_mode.slice(0, 40) : "replace") + " (its old source is not recorded).");
       found.lines = input.edit_mode === "delete" ? [] : lineDiff([], splitLines(input.new_source), budget);
     } else {
+      var usable = 0, add = function (line) { found.lines.push(line); };
       found.lines = [];
       edits.forEach(function (edit, k) {
         if (!plain(edit) || (!isText(edit.old_string) && !isText(edit.new_string))) {
           found.lines.push(["meta", "edit " + (k + 1) + ": no old_string or new_string recorded"]);
           return;
         }
+        usable += 1;
         if (edits.length > 1 || edit.replace_all === true) {
           found.lines.push(["hunk", "@@ edit " + (k + 1) + " of " + edits.length +
             (edit.replace_all === true ? ", every occurrence" : "") + " @@"]);
         }
-        found.lines = found.lines.concat(folded(lineDiff(splitLines(edit.old_string), splitLines(edit.new_string),
-          budget)));
+        folded(lineDiff(splitLines(edit.old_string), splitLines(edit.new_string), budget)).forEach(add);
       });
-      if (!edits.some(function (edit) { return plain(edit) && (isText(edit.old_string) || isText(edit.new_string)); })) {
-        return null;
-      }
+      if (!usable) { return null; }
     }
-    if (budget.rough) {
-      found.notes.push("Too large to compare line by line: old lines shown removed, new lines added.");
-    }
+    if (budget.rough) { found.notes.push("Too large to compare line by line: old lines removed, new lines added."); }
     if (Array.isArray(r.truncated_fields) && r.truncated_fields.some(function (note) {
       return plain(note) && isText(note.field) && /^tool_(input|output)\b/.test(note.field);
     })) { found.notes.push("The recorder cut part of this change (see truncated_fields)."); }
     return found;
   }
   function diffNode(found) {
-    var box = el("div", "diff"), lines = el("pre", "diff-lines"), numbered = found.lines.some(function (line) {
-      return line.length > 2;
-    });
+    var box = el("div", "diff"), lines = el("pre", "diff-lines");
+    var numbered = found.lines.some(function (line) { return line.length > 2; });
     box.appendChild(el("div", "diff-file", visibleText(found.path)));
-    found.notes.forEach(function (note) { box.appendChild(el("p", "diff-note", note)); });
+    found.notes.forEach(function (note) { box.appendChild(el("p", "diff-note", visibleText(note))); });
     found.lines.slice(0, DIFF_LINES).forEach(function (line) {
       var node = lines.appendChild(el("span", "dl d-" + line[0]));
       if (numbered) {
