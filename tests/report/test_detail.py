@@ -204,6 +204,11 @@ def test_a_huge_edit_is_drawn_within_bounds(chromium, project, tmp_path):
             tool_event(1),
             tool_event(2, "Edit", tool_input={"file_path": "/p/big.py", "old_string": old, "new_string": new}),
             tool_event(3, "Edit", tool_input={"file_path": "/p/sq.py", "old_string": square, "new_string": new[:9000]}),
+            tool_event(
+                4,
+                "MultiEdit",
+                tool_input={"file_path": "/p/m.py", "edits": [{"old_string": "a", "new_string": "b"}] * 10_000},
+            ),
         ],
     )
     began = time.monotonic()
@@ -221,3 +226,8 @@ def test_a_huge_edit_is_drawn_within_bounds(chromium, project, tmp_path):
     assert "Too large to compare" not in compared
     kinds = [kind for kind, _, _, _ in lines(compared)]
     assert kinds.count("del") == 2000 and kinds.count("add") == len(new[:9000].splitlines())
+    # 10,000 edits: 30,000 lines, the first 5,000 drawn.
+    began = time.monotonic()
+    section = panel(chromium, path, tmp_path, "r-4")
+    assert time.monotonic() - began < small + 6
+    assert len(lines(section)) == 5000 and "@@ edit 1667 of 10000 @@" in section and "25000 more lines" in section
