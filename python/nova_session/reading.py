@@ -748,34 +748,30 @@ def list_sessions(root: str) -> list:
 # ------------------------------------------------------------------- loading
 
 
-def load_session(root: str, sid: str, lines: bool = False, check: bool = False, stats: bool = True) -> dict:
+def load_session(root: str, sid: str, lines: bool = False, stats: bool = True) -> dict:
     """The whole session as one object: ``metadata`` (the init record), ``events``
     (every record after it but the final end record), ``end`` (that record or None),
     ``summary``, and ``skipped_lines`` (line numbers of torn or unparsable lines).
 
-    With ``lines``, also ``lines``: the bytes of each record's line, by ``id()`` of the
-    record. With ``check``, also ``verification``: what ``verify`` says of the file
-    (the chain checked with the key NOVA_SESSION_CHAIN_KEY_FILE names), from the same
-    single reading. Without ``stats``, the summary has the counts of ``summarize``, not
-    those of ``stats`` (by tool, verdict, file; durations)."""
+    With ``lines``, also ``lines``: ``(number, bytes, record or None, complete)`` for
+    every line read (``verify_lines`` checks them). Without ``stats``, the summary has
+    the counts of ``summarize``, not those of ``stats`` (by tool, verdict, file;
+    durations)."""
     skipped: list = []
     summary = Stats(sid) if stats else Summary(sid)
     turns = Turns()
     init = None
     events: list = []
-    raw_lines: dict | None = {} if lines else None
-    verifier, key = _verifier(sid) if check else (None, None)
+    kept: list | None = [] if lines else None
     path = session_path(root, sid)
-    for number, raw, record, complete in read_lines(path):
+    for line in read_lines(path):
+        number, _, record, complete = line
+        if kept is not None:
+            kept.append(line)
         summary.add_line(record, complete)
-        if verifier is not None:
-            verifier.add_line(number, raw, record, complete)
         if record is None:
             skipped.append(number)
-            continue
-        if raw_lines is not None:
-            raw_lines[id(record)] = raw
-        if init is None and not events and record.get("type") == "init":
+        elif init is None and not events and record.get("type") == "init":
             init = record
         else:
             turns.of(record)
@@ -791,10 +787,8 @@ def load_session(root: str, sid: str, lines: bool = False, check: bool = False, 
         "turns": turns.turns,
         "skipped_lines": skipped,
     }
-    if raw_lines is not None:
-        session["lines"] = raw_lines
-    if verifier is not None:
-        session["verification"] = _verified(root, sid, verifier, key, summary)
+    if kept is not None:
+        session["lines"] = kept
     return session
 
 
@@ -1001,9 +995,17 @@ def verify(
     also checked against it: ``anchor_cut`` (shorter than the anchor recorded)
     and ``anchor_mismatch`` (another line ends where the anchor's did) are
     tampering too; ``anchor`` says how the check went."""
+    return verify_lines(root, sid, read_lines(session_path(root, sid)), key, key_file, anchor_dir)
+
+
+def verify_lines(
+    root: str, sid: str, lines, key: bytes | None = None, key_file: str | None = None, anchor_dir: str | None = None
+) -> dict:
+    """``verify`` of lines read already: ``(number, bytes, record or None, complete)``
+    as ``read_lines`` yields them (``load_session(lines=True)`` keeps them)."""
     verifier, found = _verifier(sid, key, key_file)
     calls = Summary(sid)
-    for number, raw, record, complete in read_lines(session_path(root, sid)):
+    for number, raw, record, complete in lines:
         verifier.add_line(number, raw, record, complete)
         calls.add_line(record, complete)
     return _verified(root, sid, verifier, found, calls, anchor_dir)

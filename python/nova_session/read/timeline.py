@@ -43,31 +43,42 @@ def _mark(record: dict) -> str:
 
 
 def _span(record: dict):
-    start = reading.parse_time(record.get("timestamp_start") or record.get("timestamp"))
-    end = reading.parse_time(record.get("timestamp_end") or record.get("timestamp"))
+    begun = record.get("timestamp_start") or record.get("timestamp")
+    ended = record.get("timestamp_end") or record.get("timestamp")
+    start = reading.parse_time(begun)
+    end = start if ended is begun else reading.parse_time(ended)
     if start is None:
         start = end
     return (start, end if end is not None else start) if start is not None else None
 
 
-def layout(events: list, width: int = WIDTH):
-    """``(first, last, scale, prompts, lanes)``, or None when no record has a time: lanes
-    map a label ("main", "agent TYPE") to ``{"rows": [[(left, right, mark, record)]],
-    "hidden": n}``, columns 0..width-1, calls placed on the first row where they fit."""
+def placed(events: list):
+    """``(calls, prompts)``: ``[((start, end), record)]`` for each finished call and each
+    call that never finished, ``[(moment, record)]`` for each prompt; records without a
+    time are left out."""
     finished = finished_calls(events)
     calls, prompts = [], []
     for record in events:
         if not isinstance(record, dict):
             continue
         kind = record.get("type")
-        if kind == "user_prompt":
-            moment = reading.parse_time(record.get("timestamp"))
-            if moment is not None:
-                prompts.append((moment, record))
-        elif kind == "event" or unfinished_start(record, finished):
+        if kind == "event" or (kind == "tool_start" and _use_id(record) not in finished):
             span = _span(record)
             if span is not None:
                 calls.append((span, record))
+        elif kind == "user_prompt":
+            moment = reading.parse_time(record.get("timestamp"))
+            if moment is not None:
+                prompts.append((moment, record))
+    return calls, prompts
+
+
+def layout(events: list, width: int = WIDTH, found=None):
+    """``(first, last, scale, prompts, lanes)``, or None when no record has a time: lanes
+    map a label ("main", "agent TYPE") to ``{"rows": [[(left, right, mark, record)]],
+    "hidden": n}``, columns 0..width-1, calls placed on the first row where they fit.
+    ``found`` is ``placed(events)`` when the caller has it already."""
+    calls, prompts = found if found is not None else placed(events)
     moments = [t for (start, end), _ in calls for t in (start, end)] + [moment for moment, _ in prompts]
     if not moments:
         return None
@@ -78,23 +89,28 @@ def layout(events: list, width: int = WIDTH):
         return min(width - 1, max(0, int((moment - first) / scale)))
 
     lanes: dict = {"main": {"rows": [], "hidden": 0, "ends": []}}
+    top = width - 1
     for (start, end), record in sorted(calls, key=lambda item: item[0][0]):
         agent = record.get("agent_id")
         key = ("agent %s" % (record.get("agent_type") or agent)) if isinstance(agent, str) and agent else "main"
-        lane = lanes.setdefault(key, {"rows": [], "hidden": 0, "ends": []})
-        left = column(start)
-        right = width - 1 if record.get("type") == "tool_start" else max(left, column(end))
+        lane = lanes.get(key)
+        if lane is None:
+            lane = lanes[key] = {"rows": [], "hidden": 0, "ends": []}
+        left = min(top, max(0, int((start - first) / scale)))
+        right = top if record.get("type") == "tool_start" else min(top, max(left, int((end - first) / scale)))
         # Calls come in order of start: a row takes one when its last call ends before.
-        number = next((n for n, end_column in enumerate(lane["ends"]) if end_column < left), None)
-        if number is None:
-            if len(lane["rows"]) == MAX_ROWS:
+        ends = lane["ends"]
+        number = 0
+        while number < len(ends) and ends[number] >= left:
+            number += 1
+        if number == len(ends):
+            if number == MAX_ROWS:
                 lane["hidden"] += 1
                 continue
-            number = len(lane["rows"])
             lane["rows"].append([])
-            lane["ends"].append(-1)
+            ends.append(-1)
         lane["rows"][number].append((left, right, _mark(record), record))
-        lane["ends"][number] = right
+        ends[number] = right
     ordered = {key: lanes[key] for key in ["main"] + sorted(k for k in lanes if k != "main") if lanes[key]["rows"]}
     return first, last, scale, [(column(moment), record) for moment, record in prompts], ordered
 

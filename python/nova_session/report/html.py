@@ -23,11 +23,9 @@ import hashlib
 import json
 import os
 import re
-import threading
-import zlib
 
 from .. import paths, reading, sessions
-from . import picture
+from . import parallel, picture
 from .text import (
     MAX_FIELD_CHARS,
     clean,
@@ -59,11 +57,11 @@ CSP = (
 )
 
 
-def _line(record: dict, lines: dict | None) -> bytes:
+def _line(record: dict, lines: dict) -> bytes:
     """A record as one line of JSON as the kernels encode it (UTF-8; no line break can occur
     in it): its line in the file when it is there and short, else encoded again with its
     strings longer than MAX_FIELD_CHARS cut. The script's search relies on that encoding."""
-    raw = lines.get(id(record)) if lines else None
+    raw = lines.get(id(record))
     if raw is not None and len(raw) <= MAX_FIELD_CHARS:
         return raw
     try:
@@ -71,28 +69,6 @@ def _line(record: dict, lines: dict | None) -> bytes:
         return sessions.kernel.encode(_cut(record)) if len(text) > MAX_FIELD_CHARS else text
     except (ValueError, TypeError, RecursionError, OverflowError):
         return json.dumps({"unencodable record": repr(record)[:MAX_FIELD_CHARS]}, ensure_ascii=True).encode("ascii")
-
-
-class _Packing(threading.Thread):
-    """Deflate and base64-encode bytes in a thread of their own."""
-
-    def __init__(self, data: bytes):
-        super().__init__(daemon=True)
-        self.data, self.packed = data, ""
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.packed = base64.b64encode(zlib.compress(self.data, 1)).decode("ascii")
-        except BaseException as exc:  # re-raised in the caller's thread
-            self.error = exc
-
-    def result(self) -> str:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.packed
 
 
 def _cut(value, depth: int = 0):
@@ -107,9 +83,14 @@ def _cut(value, depth: int = 0):
     return value
 
 
-def render_html(session: dict) -> str:
-    """The report of a session object (``reading.load_session``) as one HTML document."""
+def render_html(session: dict, root: str | None = None) -> str:
+    """The report of a session object (``reading.load_session``) as one HTML document;
+    with the project's ``root`` and the session's ``lines``, the chain's verification too."""
     from ..guard.deep import latest_scans
+
+    lines = session.get("lines") or ()
+    # Drawn in a forked process while this one makes the rows (before any thread starts).
+    aside = parallel.Aside(lambda: _aside(session, root))
 
     summary = session["summary"]
     timeline = [session["metadata"]] if session["metadata"] else []
@@ -133,7 +114,8 @@ def render_html(session: dict) -> str:
     start = reading.parse_time(summary.get("start"))
     # The records in timeline order, one line of JSON each, deflated and base64-encoded in
     # another thread (zlib lets go of the GIL) while the rows and the picture are made.
-    packing = _Packing(b"\n".join(_line(record, session.get("lines")) for record in timeline))
+    raw = {id(record): line for _, line, record, _ in lines if record is not None}
+    packing = parallel.Packing(b"\n".join(_line(record, raw) for record in timeline))
     data = {
         "session_id": session["session_id"],
         "records": len(timeline),
@@ -145,7 +127,8 @@ def render_html(session: dict) -> str:
         "rows": _timeline(timeline, summary),
     }
     packed = packing.result()
-    parts = [_head(session), _header(session, summary), _picture(session["events"]), "<main>", _controls()]
+    drawn, session["verification"] = aside.result()
+    parts = [_head(session), _header(session, summary), drawn, "<main>", _controls()]
     parts.append(
         '<div id="timeline" tabindex="0"><div id="spacer"></div></div>'
         '<section id="detail" hidden aria-live="polite"></section></main>'
@@ -175,10 +158,20 @@ def _head(session: dict) -> str:
     )
 
 
+def _aside(session: dict, root: str | None) -> tuple:
+    """What the page needs beside the rows: the picture's HTML, and the verification of
+    the lines (None without them)."""
+    verification = None
+    if root is not None and session.get("lines"):
+        verification = reading.verify_lines(root, session["session_id"], session["lines"])
+    return _picture(session["events"]), verification
+
+
 def _picture(events: list) -> str:
     """The calls on a time axis (each linked to its record) and the small charts, inline SVG."""
-    drawn = picture.svg_timeline(events, esc)
-    charts = picture.charts(events, esc)
+    found = picture.placed(events)
+    drawn = picture.svg_timeline(events, esc, found)
+    charts = picture.charts(events, esc, found)
     if not drawn and not charts:
         return ""
     return '<section class="pictures" aria-label="the session at a glance">%s<div class="charts">%s</div></section>' % (
@@ -353,7 +346,7 @@ def write_report(root: str, sid: str, output: str | None = None) -> str:
     try:
         session = reading.load_session(root, sid, lines=True, stats=False)
         path = output or os.path.join(reports_dir(root), sid + ".html")
-        write_atomic(path, render_html(session).encode("utf-8", "replace"))
+        write_atomic(path, render_html(session, root).encode("utf-8", "replace"))
     finally:
         if collecting:
             gc.enable()

@@ -11,7 +11,7 @@ one row that show the same kind of call are one shape, so the picture stays smal
 from __future__ import annotations
 
 from .. import reading
-from ..read.timeline import layout
+from ..read.timeline import layout, placed
 
 COLUMNS = 480
 PIXELS = 2  # per column
@@ -19,6 +19,7 @@ LABEL = 130  # pixels for a lane's label
 ROW = 12  # pixels per row
 MAX_LANES = 24
 COLOURS = {"=": "#3b7dd8", "x": "#d64545", "!": "#e0a100", "?": "#8c8c8c"}
+BUCKETS = {"< 100 ms": 100, "0.1-1 s": 1000, "1-10 s": 10000, "10-60 s": 60000, "> 60 s": float("inf")}
 MEANING = {"=": "finished", "x": "failed or denied", "!": "verdict to look at", "?": "never finished"}
 
 
@@ -34,9 +35,10 @@ def _title(record: dict, mark: str, esc) -> str:
     )
 
 
-def svg_timeline(events: list, esc) -> str:
-    """The SVG of the calls on a time axis ("" when no record has a time)."""
-    laid = layout(events, COLUMNS)
+def svg_timeline(events: list, esc, found=None) -> str:
+    """The SVG of the calls on a time axis ("" when no record has a time); ``found`` is
+    ``read.timeline.placed(events)`` when the caller has it already."""
+    laid = layout(events, COLUMNS, found)
     if laid is None:
         return ""
     first, last, scale, prompts, lanes = laid
@@ -139,40 +141,29 @@ def bar_chart(title: str, counts: list, esc, width: int = 320) -> str:
     return "".join(parts)
 
 
-def charts(events: list, esc) -> str:
-    """Calls per tool, the distribution of durations, and verdicts over time (in tenths of the session)."""
+def charts(events: list, esc, found=None) -> str:
+    """Calls per tool, the distribution of durations, and verdicts over time (by when each
+    call ended, in tenths of the session); ``found`` as for svg_timeline."""
     tools: dict = {}
-    durations = {"< 100 ms": 0, "0.1-1 s": 0, "1-10 s": 0, "10-60 s": 0, "> 60 s": 0}
+    durations = dict.fromkeys(BUCKETS, 0)
     verdicts: dict = {}
-    calls = [r for r in events if isinstance(r, dict) and r.get("type") == "event"]
-    times = [reading.parse_time(reading.record_time(r)) for r in calls]
-    known = [t for t in times if t is not None]
-    first, span = (min(known), (max(known) - min(known)) or 1.0) if known else (0.0, 1.0)
-    for record, moment in zip(calls, times):
+    ended = {id(record): end for (_, end), record in (found or placed(events))[0]}
+    first = min(ended.values(), default=0.0)
+    span = (max(ended.values(), default=0.0) - first) or 1.0
+    for record in events:
+        if not isinstance(record, dict) or record.get("type") != "event":
+            continue
         tool = reading.record_title(record)
         tools[tool] = tools.get(tool, 0) + 1
         ms = record.get("duration_ms")
-        if isinstance(ms, (int, float)) and not isinstance(ms, bool):
-            bucket = (
-                "< 100 ms"
-                if ms < 100
-                else "0.1-1 s"
-                if ms < 1000
-                else "1-10 s"
-                if ms < 10000
-                else "10-60 s"
-                if ms < 60000
-                else "> 60 s"
-            )
-            durations[bucket] += 1
+        if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms == ms:
+            durations[next((name for name, below in BUCKETS.items() if ms < below), "> 60 s")] += 1
+        moment = ended.get(id(record))
         kind = reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
         if kind != "ok" and moment is not None:
-            tenth = "%s, %d-%d%%" % (
-                kind,
-                min(9, int(10 * (moment - first) / span)) * 10,
-                min(9, int(10 * (moment - first) / span)) * 10 + 10,
-            )
-            verdicts[tenth] = verdicts.get(tenth, 0) + 1
+            tenth = min(9, int(10 * (moment - first) / span)) * 10
+            label = "%s, %d-%d%%" % (kind, tenth, tenth + 10)
+            verdicts[label] = verdicts.get(label, 0) + 1
     return "".join(
         (
             bar_chart("calls per tool", list(tools.items()), esc),
