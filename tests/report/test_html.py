@@ -117,6 +117,19 @@ def test_hostile_content_stays_text(project):
     assert "eval(" not in report.SCRIPT and "document.write" not in report.SCRIPT
 
 
+def test_records_the_browser_cannot_parse_are_encoded_again(project):
+    """A hand-written line may hold NaN or Infinity, which Python reads and the browser's
+    JSON.parse does not: such a record is embedded as the kernels encode it (null)."""
+    sid = record_session(project, [tool_event(1, "Read")], end=False)
+    append_raw(project, sid, b'{"type":"event","id":2,"tool_name":"Read","duration_ms":NaN,"x":-Infinity}\n')
+    document = render(project, sid)
+    _, records = embedded(document)
+    strict = [
+        json.loads(line, parse_constant=lambda name: pytest.fail(name)) for line in records_block(document).split("\n")
+    ]
+    assert strict == records and records[-1]["duration_ms"] is None and records[-1]["x"] is None
+
+
 def test_embedded_json_cannot_close_its_script(project):
     document = render(project, hostile_session(project))
     block = data_block(document)

@@ -2,8 +2,8 @@
 Content-Security-Policy that allows nothing else (no network, no external asset, and only
 the report's own script, by hash). The CSS and script are files of this package
 (``assets/``). The session's records are embedded as data, not as markup: one JSON array
-of per-row summaries, and the records themselves as one line of ASCII JSON each,
-deflated. The script draws only the rows in view (a virtual list, so 100,000 records
+of per-row summaries, and the records themselves as one line of JSON each (as the
+kernels encode them), deflated. The script draws only the rows in view (a virtual list, so 100,000 records
 cost what 50 do), parses a record only when it is opened, and searches the records'
 text in place.
 
@@ -11,8 +11,9 @@ Every string that comes from a session is untrusted (tool output is
 attacker-controlled): in the server-rendered header it is escaped, with control
 characters and lone surrogates made visible; the JSON embedded in a ``<script>`` is
 ASCII with ``<``, ``>`` and ``&`` escaped, so that ``</script>``, ``<!--`` and
-U+2028/U+2029 cannot end or confuse it; the script puts session text in the page only
-through ``textContent``, with the same characters written out.
+U+2028/U+2029 cannot end or confuse it, and the records are base64; the script puts
+session text in the page only through ``textContent``, with the same characters
+written out.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ CSP = (
 def _line(record: dict, lines: dict) -> bytes:
     """A record as one line of JSON as the kernels encode it (UTF-8; no line break can occur
     in it): its line in the file when it is there and short, else encoded again with its
-    strings longer than MAX_FIELD_CHARS cut. The script's search relies on that encoding."""
+    strings longer than MAX_FIELD_CHARS cut. The script's search relies on that encoding.
+    A line that may hold NaN or Infinity (Python reads them, the browser's JSON.parse
+    does not) is encoded again too: the kernels write them as null."""
     raw = lines.get(id(record))
-    if raw is not None and len(raw) <= MAX_FIELD_CHARS:
+    if raw is not None and len(raw) <= MAX_FIELD_CHARS and b"NaN" not in raw and b"Infinity" not in raw:
         return raw
     try:
         text = sessions.kernel.encode(record)
