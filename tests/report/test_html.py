@@ -93,9 +93,9 @@ def embedded(document: str):
 
 def test_hostile_content_stays_text(project):
     document = render(project, hostile_session(project))
-    # Only the report's own three script elements; nothing from the session opens a tag.
-    assert document.count("<script") == 3
-    assert document.count("</script>") == 3
+    # Only the report's own four script elements (data, records, views, script); nothing from the session opens a tag.
+    assert document.count("<script") == 4
+    assert document.count("</script>") == 4
     for raw in ("<script>document", "<img src=x", "<!--", 'onmouseover="alert', "</title> ]]>", "\x1b"):
         assert raw not in document
     assert "\u2028" not in document and "\u2029" not in document

@@ -25,6 +25,11 @@ _SENSITIVE = re.compile(
     r"|(^|/)(id_rsa|id_dsa|id_ecdsa|id_ed25519)(\.pub)?$|\.(pem|key|p12|pfx|keystore|jks)$"
     r"|^/etc/|^/root/|^/proc/|^/var/run/secrets/|(^|/)credentials(\.json)?$|(^|/)secrets?\.(json|ya?ml|toml)$"
 )
+# A word every sensitive path holds (a quick test before the pattern, a tenth of its time).
+_HINT = re.compile(
+    r"ssh|gnupg|aws|azure|kube|docker|gcloud|env|netrc|credential|npmrc|pypirc|pgpass|histor|id_|pem|key|p12|pfx|jks"
+    r"|etc/|root/|proc/|secret"
+)
 # Commands that reach the network, and the URLs or hosts in them.
 _NETWORK_COMMAND = re.compile(
     r"\b(curl|wget|git\s+(clone|fetch|pull|push|ls-remote)|pip3?\s+(install|download)|npm\s+(install|i)|"
@@ -36,16 +41,27 @@ _SCP_HOST = re.compile(r"\b[\w.-]+@([\w-]+(?:\.[\w-]+)+):")
 
 def sensitive(path: str) -> bool:
     """Whether a path names credentials, keys or system configuration."""
-    return bool(_SENSITIVE.search(path.replace("\\", "/")))
+    path = path.replace("\\", "/")
+    return bool(_HINT.search(path)) and bool(_SENSITIVE.search(path))
 
 
 def outside(path: str, project: str | None) -> bool:
     """Whether an absolute path lies outside the project directory (relative paths are inside)."""
-    if not project or not os.path.isabs(path):
-        return False
-    project = os.path.normpath(project)
-    path = os.path.normpath(path)
-    return path != project and not path.startswith(project.rstrip(os.sep) + os.sep)
+    return _Outside(project)(path)
+
+
+class _Outside:
+    """``outside`` for one project, normalised once."""
+
+    def __init__(self, project: str | None):
+        self.project = os.path.normpath(project) if project else None
+        self.prefix = self.project.rstrip(os.sep) + os.sep if self.project else ""
+
+    def __call__(self, path: str) -> bool:
+        if self.project is None or not os.path.isabs(path):
+            return False
+        path = os.path.normpath(path)
+        return path != self.project and not path.startswith(self.prefix)
 
 
 def host(url: str) -> str:
@@ -85,6 +101,7 @@ def views(events: list, project: str | None) -> dict:
     finished = finished_calls(events)
 
     launchers = _Launchers()
+    is_outside = _Outside(project)
 
     def reached(kind: str, where: str, record: dict) -> None:
         entry = network.setdefault((kind, where), {"kind": kind, "target": where, "ids": []})
@@ -134,7 +151,7 @@ def views(events: list, project: str | None) -> dict:
                     "written": 0,
                     "other": 0,
                     "ids": [],
-                    "outside": outside(path, project),
+                    "outside": is_outside(path),
                     "sensitive": sensitive(path),
                 }
             if record.get("type") == "tool_start":
