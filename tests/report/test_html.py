@@ -320,3 +320,9 @@ def test_a_100000_event_report_is_ready_and_searchable_in_chromium(chromium, pro
     assert 'data-report-state="ready"' in dom, dom[-2000:]
     assert "1 of 100001 records shown" in dom and '<span class="id">#77777</span>' in dom
     assert len(ROW.findall(dom)) == 1
+    # The views are drawn a page at a time: 33,334 commands and 100,000 files put 100 rows each in the page.
+    for tab, total in (("commands", 33_334), ("files", 100_000)):
+        dom = dump_dom(chromium, report_path, tmp_path, "#tab-" + tab)
+        assert 'data-report-state="ready"' in dom and "1\u2013100 of %d" % total in dom, dom[-2000:]
+        panel = dom.split('id="tab-%s"' % tab, 1)[1].split("</section>", 1)[0]
+        assert panel.count("<tr>") == 101  # the head and one page

@@ -173,7 +173,7 @@ def test_every_tab_draws_its_view_in_chromium(chromium, project, monkeypatch, tm
     assert 'data-report-state="ready"' in dom
     assert (
         re.search(r'id="t-summary"[^>]*aria-selected="true"', dom)
-        and 'id="tab-timeline" aria-labelledby="t-timeline" tabindex="-1" hidden' in dom
+        and 'id="tab-timeline" aria-labelledby="t-timeline" tabindex="0" hidden' in dom
     )
     shown = {}
     for name in ("files", "commands", "network", "subagents", "prompts"):

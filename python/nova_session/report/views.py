@@ -151,13 +151,13 @@ class Page:
             "<noscript><style>[role=tabpanel][hidden]{display:block}</style></noscript>"
             '<nav class="tabs" role="tablist" aria-label="report views">%s</nav>'
             '<section role="tabpanel" id="tab-summary" aria-labelledby="t-summary" tabindex="0">%s%s</section>'
-            '<section role="tabpanel" id="tab-timeline" aria-labelledby="t-timeline" tabindex="-1" hidden>'
+            '<section role="tabpanel" id="tab-timeline" aria-labelledby="t-timeline" tabindex="0" hidden>'
             % (tabs, header, self.summary())
         )
 
     def end(self) -> str:
         panels = "".join(
-            '<section role="tabpanel" id="tab-%s" aria-labelledby="t-%s" tabindex="-1" hidden><noscript>%s: drawn by '
+            '<section role="tabpanel" id="tab-%s" aria-labelledby="t-%s" tabindex="0" hidden><noscript>%s: drawn by '
             "the report's script (nova-session show lists them in a terminal).</noscript></section>"
             % (name, name, label)
             for name, label in TABS[2:]

@@ -2,7 +2,7 @@
   "use strict";
   // The tabs (ARIA tablist; the URL's hash names the tab) and the views drawn in them from the
   // deflated JSON in #report-views, parsed when a view's tab is first opened, drawn a page at a time.
-  var visibleText = window.novaReport.visibleText, PAGE = 100;
+  var visibleText = window.novaReport.visibleText, PAGE = 100, SUBAGENTS = 500;  // rows a page; subagents drawn
   var tablist = document.querySelector("[role=tablist]"), tabs = [].slice.call(tablist.querySelectorAll("[role=tab]"));
   var data = null, loading = null, drawn = {};
   function el(tag, className, text) {
@@ -129,7 +129,7 @@
         (data.main[1].length ? "; started subagents with " : "")));
       main.appendChild(links(data.main[1]));
       main.appendChild(children);
-      data.subagents.forEach(function (a) {
+      data.subagents.slice(0, SUBAGENTS).forEach(function (a) {
         var item = children.appendChild(el("li"));
         item.appendChild(el("b", "", a[1] || "(no type)"));
         item.appendChild(el("code", "", " " + a[0]));
@@ -137,6 +137,9 @@
         item.appendChild(a[3] === null ? el("span", "", "(not found)") : link(a[3]));
         item.appendChild(el("div", "calls")).appendChild(links(a[2]));
       });
+      if (data.subagents.length > SUBAGENTS) {
+        children.appendChild(el("li", "more", "\u2026 and " + (data.subagents.length - SUBAGENTS) + " more (nova-session show --json has them all)"));
+      }
       panel.replaceChildren(el("p", "note", many(data.subagents.length, "subagent") +
         " under the main agent, each with the Task/Agent call that started it and its own calls."), root);
     }
