@@ -98,11 +98,23 @@ class Devtools:
         return result["result"].get("value")
 
     def open(self, url: str, state: str = "ready") -> None:
+        """Load a report and wait until it says ``state`` (with JavaScript off: until it has loaded)."""
         self.send("Page.navigate", url=url)
         deadline = time.monotonic() + 60
-        while self.evaluate("document.body && document.body.getAttribute('data-report-state')") != state:
+        expression = "document.body && document.body.getAttribute('data-report-state')"
+        if state == "loaded":
+            expression = "document.readyState === 'complete' && document.querySelector('footer') ? 'loaded' : ''"
+        while self.evaluate(expression) != state:
             assert time.monotonic() < deadline, "the page never said %s" % state
             time.sleep(0.05)
+
+    def wait(self, expression: str):
+        """The expression's value, once it is truthy (within a minute)."""
+        deadline = time.monotonic() + 60
+        while not (value := self.evaluate(expression)):
+            assert time.monotonic() < deadline, "never true: %s" % expression
+            time.sleep(0.05)
+        return value
 
     KEYS = {
         "ArrowLeft": 37,

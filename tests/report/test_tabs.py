@@ -290,4 +290,29 @@ def test_keyboard_navigation_in_chromium(chromium, project, tmp_path):  # noqa: 
         )
         page.key("/")
         assert page.evaluate("location.hash + ' ' + document.activeElement.id") == "#tab-timeline f-search"
+        # A record's link in a view (drawn once its tab opens) switches to the timeline and opens the record.
+        page.evaluate("document.getElementById('t-files').click()")
+        page.wait("!!document.querySelector('#tab-files a[href=\"#r-3\"]')")
+        page.evaluate("document.querySelector('#tab-files a[href=\"#r-3\"]').click()")
+        assert page.wait("document.getElementById('detail').getAttribute('data-record') === 'r-3' && location.hash")
+        assert (
+            page.evaluate(
+                "document.getElementById('tab-files').hidden + ' ' + document.getElementById('tab-timeline').hidden"
+            )
+            == "true false"
+        )
         assert page.evaluate("document.body.getAttribute('data-report-state')") == "ready"
+
+
+def test_without_javascript_the_summary_reads_and_every_panel_shows(chromium, project, tmp_path):  # noqa: F811
+    sid = record_session(project, [tool_event(1, "Bash", is_error=True)])
+    path, _ = write(project, sid)
+    with Devtools(chromium, tmp_path) as page:
+        page.send("Emulation.setScriptExecutionDisabled", value=True)
+        page.open("file://" + path, state="loaded")
+        assert page.evaluate("document.body.getAttribute('data-report-state')") == "loading"  # the script never ran
+        shown = "Array.from(document.querySelectorAll('[role=tabpanel]')).map(p => getComputedStyle(p).display)"
+        assert page.evaluate(shown) == ["block"] * 7
+        summary = page.evaluate("document.getElementById('tab-summary').innerText")
+        assert "Hash chain: intact" in summary and "Needs attention 1, failed calls" in summary
+        assert "#1 Bash" in summary
