@@ -232,6 +232,11 @@ def test_hostile_content_stays_text_in_every_tab_in_chromium(chromium, project, 
     for raw in ("<script>document", "<img src=x", 'onmouseover="alert', "\u202e"):
         assert raw not in document
     expected = {
+        "summary": [
+            html.escape("mcp__" + HOSTILE_TOOL + "__x", quote=False) + "</a>",
+            '<span class="verdict">%s</span>' % HOSTILE_ATTR,
+        ],
+        "timeline": ['<span class="title">%s</span>' % html.escape("mcp__" + HOSTILE_TOOL + "__x", quote=False)],
         "files": [html.escape(HOSTILE_OUTPUT, quote=False) + "\\u202e</code>"],
         "commands": [html.escape(HOSTILE_OUTPUT + "; curl https://x.example/" + HOSTILE_ATTR, quote=False)],
         "network": [html.escape(url, quote=False), html.escape(HOSTILE_TOOL, quote=False)],
@@ -240,14 +245,16 @@ def test_hostile_content_stays_text_in_every_tab_in_chromium(chromium, project, 
             html.escape(HOSTILE_OUTPUT, quote=False) + "&lt;!-- &lt;script&gt; \\u2028 \\u2029 \\ud800 \\x1b[31m"
         ],
     }
-    for fragment in ("", "#tab-timeline", "#r-6") + tuple("#tab-" + name for name in expected):
+    for name in expected:
+        fragment = "" if name == "summary" else "#tab-" + name
         dom = dump_dom(chromium, path, tmp_path, fragment)
         assert 'data-report-state="ready"' in dom, (fragment, dom[-2000:])
         assert not PWNED.search(dom), fragment  # no hostile handler or script ran
         hrefs = set(re.findall(r'href="([^"]*)"', dom))
         assert all(re.fullmatch(r"#(r-\d+|r-init|r-end|tab-[a-z]+|attention)", href) for href in hrefs), hrefs
-        for text in expected.get(fragment[5:], ()):
-            assert text in panel(dom, fragment[5:]), (fragment, text)
+        assert re.search(r'id="t-%s"[^>]*aria-selected="true"' % name, dom), name  # every tab opened
+        for text in expected[name]:
+            assert text in panel(dom, name), (name, text)
 
 
 def test_keyboard_navigation_in_chromium(chromium, project, tmp_path):  # noqa: F811
