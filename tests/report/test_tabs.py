@@ -323,3 +323,14 @@ def test_without_javascript_the_summary_reads_and_every_panel_shows(chromium, pr
         summary = page.evaluate("document.getElementById('tab-summary').innerText")
         assert "Hash chain: intact" in summary and "Needs attention 1, failed calls" in summary
         assert "#1 Bash" in summary
+
+
+def test_a_file_that_cannot_be_read_again_is_said_not_checked(project, monkeypatch):
+    sid = record_session(project, [tool_event(1)])
+
+    def unreadable(root, session_id):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(views.reading, "verify", unreadable)
+    _, document = write(project, sid)
+    assert "Hash chain: not checked here (run <code>nova-session verify %s</code>)" % sid in document

@@ -321,7 +321,7 @@ def write_report(root: str, sid: str, output: str | None = None) -> str:
     try:
         session = reading.load_session(root, sid)
         path = output or os.path.join(reports_dir(root), sid + ".html")
-        verification = reading.verify(root, sid)  # the summary page's chain status
+        verification = views.verification(root, sid)  # the summary page's chain status
         write_atomic(path, render_html(session, verification).encode("utf-8", "replace"))
     finally:
         if collecting:

@@ -18,6 +18,7 @@ import json
 import re
 import zlib
 
+from .. import reading
 from ..read import views as read_views
 from .text import clean, esc, plural, pretty
 
@@ -112,6 +113,15 @@ def view_data(session: dict) -> dict:
         # [id, prompt]
         "prompts": [[_id(p["id"]), clean(pretty(p["prompt"], PROMPT_CHARS))] for p in found["prompts"]],
     }
+
+
+def verification(root: str, sid: str) -> dict | None:
+    """``reading.verify`` of the session (with the environment's key and anchor), or None
+    when the file cannot be read again (the summary then says it was not checked)."""
+    try:
+        return reading.verify(root, sid)
+    except OSError:
+        return None
 
 
 def pack(data: dict) -> str:
