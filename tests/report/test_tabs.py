@@ -282,8 +282,9 @@ def test_keyboard_navigation_in_chromium(chromium, project, tmp_path):  # noqa: 
         assert page.evaluate(state) == "#r-2 timeline false r-2"
         page.key("k")
         assert page.evaluate(state) == "#r-1 timeline false r-1"
+        page.evaluate("document.querySelector('#detail button').focus()")  # Escape works from the details too
         page.key("Escape")
-        assert page.evaluate(state) == "#r-1 timeline true r-1"
+        assert page.evaluate(state) == "#r-1 timeline true r-1"  # and the list has the focus back
         page.key("Enter")
         assert page.evaluate(state) == "#r-1 timeline false r-1"
         page.key("/")

@@ -231,12 +231,15 @@
   function key(event) {  // arrows and j/k move, Enter opens, Escape closes the details; never while typing
     var target = event.target, name = event.key;
     if (event.ctrlKey || event.metaKey || event.altKey || list.offsetParent === null || source === null ||
-        /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(target.tagName) || target.isContentEditable ||
-        (name === "Enter" && target.tagName === "A") || target.getAttribute("role") === "tab") { return; }
+        /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName) || target.isContentEditable ||
+        (name === "Enter" && /^(A|BUTTON)$/.test(target.tagName)) || target.getAttribute("role") === "tab") { return; }
     if (name === "ArrowDown" || name === "j") { move(1); }
     else if (name === "ArrowUp" || name === "k") { move(-1); }
     else if (name === "Enter") { move(0); }
-    else if (name === "Escape" && !panel.hidden) { panel.hidden = true; }
+    else if (name === "Escape" && !panel.hidden) {
+      if (panel.contains(target)) { list.focus(); }  // focus is not lost with the panel
+      panel.hidden = true;
+    }
     else { return; }
     event.preventDefault();
   }
