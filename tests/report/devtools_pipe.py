@@ -55,8 +55,11 @@ class Devtools:
         os.close(high_in)
         os.close(high_out)
         self.commands, self.replies = commands, replies
-        targets = self.send("Target.getTargets")["targetInfos"]
-        page = next(target for target in targets if target["type"] == "page")
+        deadline = time.monotonic() + 30
+        while not (pages := [t for t in self.send("Target.getTargets")["targetInfos"] if t["type"] == "page"]):
+            assert time.monotonic() < deadline, "chromium opened no page"
+            time.sleep(0.05)
+        page = pages[0]
         self.session = self.send("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
         return self
 
