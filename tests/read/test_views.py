@@ -104,8 +104,41 @@ def test_views_of_a_session():
         ("search", "ignore previous instructions"): [10],
         ("mcp", "github"): [11],
     }
-    assert found["subagents"] == [{"agent_id": "a1", "agent_type": "reviewer", "ids": [11, 12]}]
+    assert found["subagents"] == [{"agent_id": "a1", "agent_type": "reviewer", "ids": [11, 12], "started_by": None}]
     assert found["prompts"] == [{"id": 1, "prompt": "fix the build"}]
+
+
+def test_the_call_that_started_a_subagent():
+    def start(number, use_id, tool, **arguments):
+        return {"type": "tool_start", "id": number, "tool_use_id": use_id, "tool_name": tool, "tool_input": arguments}
+
+    found = v.views(
+        [
+            start(20, "u20", "Agent", subagent_type="Plan"),
+            start(21, "u21", "Agent", subagent_type="Explore"),
+            {"type": "subagent_start", "id": 22, "agent_id": "a-explore", "agent_type": "Explore"},
+            event(23, "Read", {"file_path": "x"}, ["x"], agent_id="a-explore", agent_type="Explore"),
+            # No subagent_start: its first call names it; the Plan call is the one left.
+            event(24, "Grep", {"pattern": "y"}, agent_id="a-plan", agent_type="Plan"),
+            event(25, "Agent", {}) | {"tool_use_id": "u21"},
+            # The output names its subagent (agentId): that wins over the order of the records.
+            start(26, "u26", "Task"),
+            start(27, "u27", "Task"),
+            {"type": "subagent_start", "id": 28, "agent_id": "a-named", "agent_type": "general-purpose"},
+            event(29, "Task", {}, tool_output={"agentId": "a-named", "content": []}) | {"tool_use_id": "u26"},
+            # A Task call inside a subagent does not start the main agent's subagents.
+            start(30, "u30", "Task", subagent_type="X") | {"agent_id": "a-plan"},
+            {"type": "subagent_start", "id": 31, "agent_id": "a-lost", "agent_type": "X"},
+        ],
+        PROJECT,
+    )
+    started = {entry["agent_id"]: (entry["started_by"], entry["ids"]) for entry in found["subagents"]}
+    assert started == {
+        "a-explore": (25, [23]),  # the closing event of the call started as #21
+        "a-plan": (20, [24, 30]),  # never closed: its start; #30 is its own call
+        "a-named": (29, []),
+        "a-lost": (27, []),  # the one Task call of the main agent still unclaimed
+    }
 
 
 def test_show_prints_the_views_escaped(tmp_path, capsys):

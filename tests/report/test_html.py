@@ -96,9 +96,9 @@ def embedded(document: str):
 
 def test_hostile_content_stays_text(project):
     document = render(project, hostile_session(project))
-    # Only the report's own three script elements; nothing from the session opens a tag.
-    assert document.count("<script") == 3
-    assert document.count("</script>") == 3
+    # Only the report's own four script elements (data, records, views, script); nothing from the session opens a tag.
+    assert document.count("<script") == 4
+    assert document.count("</script>") == 4
     for raw in ("<script>document", "<img src=x", "<!--", 'onmouseover="alert', "</title> ]]>", "\x1b"):
         assert raw not in document
     assert "\u2028" not in document and "\u2029" not in document
@@ -359,3 +359,9 @@ def test_a_100000_event_report_is_ready_and_searchable_in_chromium(chromium, pro
     assert 'data-report-state="ready"' in dom, dom[-2000:]
     assert "1 of 100001 records shown" in dom and '<span class="id">#77777</span>' in dom
     assert len(ROW.findall(dom)) == 1
+    # The views are drawn a page at a time: 33,334 commands and 100,000 files put 100 rows each in the page.
+    for tab, total in (("commands", 33_334), ("files", 100_000)):
+        dom = dump_dom(chromium, report_path, tmp_path, "#tab-" + tab)
+        assert 'data-report-state="ready"' in dom and "1\u2013100 of %d" % total in dom, dom[-2000:]
+        panel = dom.split('id="tab-%s"' % tab, 1)[1].split("</section>", 1)[0]
+        assert panel.count("<tr>") == 101  # the head and one page

@@ -100,7 +100,7 @@
     visible = [];
     for (var i = 0; i < count; i += 1) {
       var row = rows[i];
-      if ((!t || row[5] === t) && (!v || row[8] === v) && (!f || / flag( |$)/.test(row[0])) &&
+      if ((!t || row[5] === t) && (!v || row[8] === v) && (!f || / (flag|err)( |$)/.test(row[0])) &&
           (!found || found[i])) { visible.push(i); }
     }
     shown.textContent = visible.length + " of " + count + " records shown";
@@ -370,7 +370,33 @@
     var hash = location.hash.slice(1);
     try { hash = decodeURIComponent(hash); } catch (e) { return; }
     if (hash.indexOf("search=") === 0) { search.value = hash.slice(7); apply(); }
+    else if (hash === "attention") { flagged.checked = true; apply(); }
     else if (Object.prototype.hasOwnProperty.call(anchors, hash)) { open(anchors[hash], true); }
+  }
+  function move(delta) {  // the keyboard: select the next or previous row shown, open it, keep it in view
+    if (!visible.length) { return; }
+    var position = visible.indexOf(selected);
+    position = position < 0 ? (delta > 0 ? 0 : visible.length - 1) : Math.max(0, Math.min(visible.length - 1, position + delta));
+    var i = visible[position];
+    history.replaceState(null, "", "#" + rows[i][1]);
+    open(i, false);
+    if (position * H < list.scrollTop) { list.scrollTop = position * H; }
+    else if ((position + 1) * H > list.scrollTop + list.clientHeight) { list.scrollTop = (position + 1) * H - list.clientHeight; }
+  }
+  function key(event) {  // arrows and j/k move, Enter opens, Escape closes the details; never while typing
+    var target = event.target, name = event.key;
+    if (event.ctrlKey || event.metaKey || event.altKey || list.offsetParent === null || source === null ||
+        /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName) || target.isContentEditable ||
+        (name === "Enter" && /^(A|BUTTON)$/.test(target.tagName)) || target.getAttribute("role") === "tab") { return; }
+    if (name === "ArrowDown" || name === "j") { move(1); }
+    else if (name === "ArrowUp" || name === "k") { move(-1); }
+    else if (name === "Enter") { move(0); }
+    else if (name === "Escape" && !panel.hidden) {
+      if (panel.contains(target)) { list.focus(); }  // focus is not lost with the panel
+      panel.hidden = true;
+    }
+    else { return; }
+    event.preventDefault();
   }
   fill(tool, data.tools);
   fill(verdict, data.verdicts);
@@ -387,6 +413,8 @@
       open(i, false);
     }
   });
+  document.addEventListener("keydown", key);
+  window.novaReport = Object.freeze({visibleText: visibleText});  // for the views' script, which follows
   if (count !== data.records) { throw new Error("embedded " + count + " of " + data.records + " records"); }
   search.disabled = true;
   apply();  // the list is drawn at once; search and details wait for the records
