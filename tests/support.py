@@ -1,5 +1,5 @@
 """Helpers several test modules share: child processes on a chosen backend,
-and the fail-open check of SPEC section 7."""
+and the fail-open check (README, "Records")."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ def fails_open(caplog, capsys, call):
     return result
 
 
-# The public functions of SPEC section 6.
-SPEC_FUNCTIONS = (
+# The public functions (README, "Quickstart for hook authors").
+PUBLIC_FUNCTIONS = (
     "generate_session_id",
     "get_session_paths",
     "init_session_file",
@@ -164,7 +164,7 @@ HOOK_END_KEYS = [
 ]
 
 
-# The chain's member, always a record's last (SPEC section 10).
+# The chain's member, always a record's last.
 _PREV = re.compile(rb',"prev":"(?:sha256|hmac-sha256):[0-9a-f]{64}"\}\Z')
 
 
@@ -175,7 +175,7 @@ def unchained(line: bytes) -> bytes:
 
 def chained_records(data: bytes) -> list:
     """The records of a file the library wrote whole, without their ``prev``, each
-    checked to link to the line before it (the plain sha256 chain of SPEC section 10)."""
+    checked to link to the line before it (the plain sha256 chain)."""
     lines = data.split(b"\n")[:-1]
     records = []
     for index, line in enumerate(lines):

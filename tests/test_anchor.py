@@ -1,4 +1,4 @@
-"""Anchors (SPEC section 10): with NOVA_SESSION_ANCHOR_DIR, every write replaces
+"""Anchors (README, "The hash chain"): with NOVA_SESSION_ANCHOR_DIR, every write replaces
 {dir}/{session}.anchor under the session file's lock; verify then sees a cut-off
 tail or a file replaced whole, which the chain alone cannot show."""
 

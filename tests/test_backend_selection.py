@@ -1,4 +1,4 @@
-"""Backend selection and import hygiene (SPEC section 1).
+"""Backend selection and import hygiene (README, "Pure-Python fallback").
 
 Each case runs in a fresh interpreter with a clean environment: the choice is
 made once at import, so changing the environment in this process would prove
@@ -22,7 +22,7 @@ import pytest
 
 import nova_session
 
-from support import SPEC_FUNCTIONS
+from support import PUBLIC_FUNCTIONS
 
 PYTHON_SOURCE = str(Path(nova_session.__file__).resolve().parent.parent)
 MARK = "RESULT "
@@ -196,7 +196,7 @@ def test_kernels_share_names_signatures_and_docstrings(mix):
 
 def test_public_api_names():
     assert nova_session.BACKEND in ("rust", "python")
-    for name in SPEC_FUNCTIONS + ("SessionManager", "SessionWriter", "BACKEND"):
+    for name in PUBLIC_FUNCTIONS + ("SessionManager", "SessionWriter", "BACKEND"):
         assert hasattr(nova_session, name), name
     params = {
         "get_session_paths": ["project_dir"],

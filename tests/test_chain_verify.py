@@ -1,4 +1,4 @@
-"""The verifying side of the hash chain (SPEC section 10): ``reading.verify`` and
+"""The verifying side of the hash chain (README, "The hash chain"): ``reading.verify`` and
 ``nova-session verify`` on session files built here with hashlib and hmac,
 independently of both kernels, and a tamper corpus: one byte changed in each
 line, records deleted, swapped, inserted, the tail cut, the whole file
@@ -37,7 +37,7 @@ STAMP = "2026-01-10T16:30:45.000Z"
 
 
 def link(line: bytes, key: bytes | None = None) -> str:
-    """SPEC section 10, computed here without the library."""
+    """The link of README "The hash chain", computed here without the library."""
     if key is None:
         return "sha256:" + hashlib.sha256(line).hexdigest()
     return "hmac-sha256:" + hmac.new(key, line, hashlib.sha256).hexdigest()
@@ -175,7 +175,7 @@ def test_an_untouched_chain_verifies_clean(project, key):
     assert not any("unchained" in note for note in result["notes"])
 
 
-def test_the_digests_are_the_ones_the_spec_names():
+def test_the_digests_are_sha256_and_hmac_sha256():
     assert chain.digest(b"") == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     assert chain.digest(b"The quick brown fox jumps over the lazy dog", b"key") == (
         "hmac-sha256:f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
@@ -212,7 +212,7 @@ def test_an_unchained_older_file_is_clean_with_a_note(project):
 
 
 def test_an_older_file_continued_by_a_chaining_version_is_clean(project):
-    """The first chained record links to the last unchained one: SPEC section 10 needs nothing more."""
+    """The first chained record links to the last unchained one: the chain needs nothing more."""
     old = [encode(record) for record in records(2, end=False)]
     lines = old + chained([event(3), end_record(3)], before=old[-1])
     result = check(project, lines)
@@ -377,7 +377,7 @@ def test_two_records_inserted_break_the_next_link(project):
 
 
 def test_a_plain_chain_recomputed_after_an_edit_is_not_caught_without_a_key(project):
-    """Whoever edits a plain-chained file and knows SPEC section 10 can compute the
+    """Whoever edits a plain-chained file and knows how links are made can compute the
     links again: only the keyed chain stops that."""
     lines = chained(records(4))
     lines[2] = _change_content(lines[2])
@@ -536,7 +536,7 @@ def test_a_missing_or_linked_key_file_is_refused(project, tmp_path):
 @pytest.mark.parametrize("key", [None, KEY], ids=["plain", "keyed"])
 def test_a_torn_line_that_parses_once_ended_is_reported_not_tampering(project, key):
     """A writer died just before the newline; the next write ended the line, took
-    its id again and linked past it to the line before (SPEC section 10):
+    its id again and linked past it to the line before:
     reported as outside the chain, not vouched for, and not called tampering."""
     lines = chained(records(2, end=False), key)
     torn = encode(event(3), link(lines[-1], key))  # complete JSON, even a valid link of its own
@@ -696,7 +696,7 @@ def test_a_torn_line_ended_by_the_api_is_reported_not_tampering(api, project):
 
 
 def test_concurrent_writers_form_one_chain(api, project):
-    """SPEC section 10: the link is computed under the write's lock, so writers in
+    """README, "The hash chain": the link is computed under the write's lock, so writers in
     several threads (each open file its own flock) still form one chain."""
     import threading
 

@@ -1,4 +1,4 @@
-"""Concurrent appends to one session (SPEC sections 4 and 8).
+"""Concurrent appends to one session (README, "Records").
 
 Many writers at once, processes and threads, one kernel or both kernels on
 the same file: every accepted event is one whole line, and the assigned ids

@@ -1,10 +1,11 @@
-"""Conformance of the public API to SPEC sections 2-4 and 6-8, for each kernel.
+"""Conformance of the public API to the README ("Quickstart for hook authors",
+"Storage format", "Session ids", "Records"), for each kernel.
 
 Every test runs once per backend (ids ``rust`` and ``python``) through the
 ``api`` fixture, which points the public ``nova_session`` functions at one
 kernel and empties the process registry.
 
-Expected values come from SPEC.md, never from running the library: exact
+Expected values come from the README, never from running the library: exact
 bytes of records, key orders, id numbering, modes, and the fail-open
 contract (right return value, nothing raised, exactly one warning on the
 ``nova_session`` logger, nothing on stdout).
@@ -27,14 +28,13 @@ import pytest
 
 from nova_session import sessions
 
-from support import SPEC_FUNCTIONS, append_raw, fails_open, new_session, nova_warnings, session_path, tree, unchained
+from support import PUBLIC_FUNCTIONS, append_raw, fails_open, new_session, nova_warnings, session_path, tree, unchained
 
 SID_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z", re.ASCII)
 TIMESTAMP_RE = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z", re.ASCII)
 SID = "2026-01-10_16-30-45_a1b2c3"  # a well-formed id for sessions set up by hand
 INIT_KEYS = ["type", "session_id", "timestamp", "platform", "project_dir"]
 END_KEYS = ["type", "session_id", "timestamp", "event_count"]
-PUBLIC_FUNCTIONS = SPEC_FUNCTIONS
 
 
 # ------------------------------------------------------------------- helpers
@@ -276,7 +276,7 @@ def test_simple_event_exact_bytes(api, project):
     init_line = path.read_bytes()
     event = {"tool_name": "Bash", "tool_input": {"command": "ls -la"}, "nova_severity": None, "files_accessed": []}
     assert api.append_event(sid, event, project) is True
-    # SPEC section 10: prev, the last key, is the sha256 of the line before, without its newline.
+    # README, "The hash chain": prev, the last key, is the sha256 of the line before, without its newline.
     first = (
         b'{"type":"event","id":1,"tool_name":"Bash","tool_input":{"command":"ls -la"},'
         b'"nova_severity":null,"files_accessed":[],"prev":"sha256:%s"}' % sha256_hex(init_line[:-1])
@@ -345,7 +345,7 @@ def test_string_ids_only_number_from_one(api, project):
 
 
 def test_records_with_lone_surrogates_count_for_ids(api, project):
-    # The library writes a lone surrogate as \udXXX (SPEC §5): such a record is
+    # The library writes a lone surrogate as \udXXX (README, "Records"): such a record is
     # complete and parsable, so it must count for the next id.
     sid, path = new_session(api, project)
     assert api.append_event(sid, {"x": "a\udc80b", "k": "\ud800"}, project)
@@ -413,7 +413,7 @@ def test_ids_continue_after_hand_written_torn_line(api, project):
     assert api.append_event(sid, {"n": 4}, project) is True
     after = path.read_bytes()
     # The torn bytes stay, terminated by a newline; the new record follows on its own line and
-    # links past the torn line, to the last complete one before it (SPEC section 10).
+    # links past the torn line, to the last complete one before it.
     last_good = before[: -len(torn)].split(b"\n")[-2]
     link = b',"prev":"sha256:%s"}' % sha256_hex(last_good)
     assert after == before + b'\n{"type":"event","id":4,"n":4' + link + b"\n"
@@ -749,7 +749,7 @@ def test_session_manager_fails_open(api, tmp_path, caplog, capsys, where):
 
 
 def test_odd_event_data_is_written_whole_not_refused(api, project, caplog):
-    """SPEC §7: unserializable, deeply nested or huge data is not bad input."""
+    """README, "Records": unserializable, deeply nested or huge data is not bad input."""
 
     class NoStr:
         def __str__(self):
@@ -776,7 +776,7 @@ def test_odd_event_data_is_written_whole_not_refused(api, project, caplog):
     assert record["obj"] == "<unserializable NoStr>"
     assert record["huge"] == huge
     assert record["raw"] == "\ufffd"
-    for name in ("deep", "cyclic"):  # lists at depths 2..64, then the placeholder (SPEC §5)
+    for name in ("deep", "cyclic"):  # lists at depths 2..64, then the placeholder
         value, levels = record[name], 0
         while isinstance(value, list):
             assert len(value) == 1

@@ -1,9 +1,9 @@
-"""Conformance of ``encode`` to SPEC section 5, for each kernel.
+"""Conformance of ``encode`` to the encoding rules of the README's "Records", for each kernel.
 
 The golden vectors in ``vectors/encoding.json`` hold ``{"name", "input",
 "expected"}``: ``input`` is a Python expression evaluated in ``NAMESPACE``
 below, ``expected`` the exact text ``encode`` must return (as UTF-8 bytes).
-The expected texts were derived from SPEC section 5 by hand (and checked
+The expected texts were derived from those rules by hand (and checked
 against ``json.dumps(x, ensure_ascii=False, separators=(",", ":"))`` where the
 standard library applies), never by running one of our encoders.
 
@@ -40,7 +40,7 @@ from nova_session import _python
 
 VECTORS_FILE = Path(__file__).parent / "vectors" / "encoding.json"
 MAX_DEPTH = 64
-INT_DIGITS_LIMIT = 4300  # Python's default int-to-string limit (SPEC section 5)
+INT_DIGITS_LIMIT = 4300  # Python's default int-to-string limit (README, "Records")
 
 
 # ----------------------------------------------------------------- the namespace
@@ -766,7 +766,7 @@ class StrOnlyRaises:
         return "StrOnlyRaises()"
 
 
-# A few leaves of the other SPEC section 5 types (the vectors cover their edge cases).
+# A few leaves of the other encoded types (the vectors cover their edge cases).
 EXOTIC_LEAVES = st.sampled_from(
     [
         Color.RED,
@@ -903,7 +903,7 @@ def test_float_is_python_repr(kernel, x):
 
 
 def expected_nesting(kinds, leaf_text=None):
-    """The text SPEC section 5 gives for nest(kinds, leaf), with leaf_text the leaf's own text."""
+    """The text the encoding rules give for nest(kinds, leaf), with leaf_text the leaf's own text."""
     opens = {"l": "[", "t": "[", "f": "[", "d": '{"k":', "m": '{"m":'}
     closes = {"l": "]", "t": "]", "f": "]", "d": "}", "m": "}"}
     empties = {"l": "[]", "t": "[]", "f": "[]", "d": "{}", "m": "{}"}

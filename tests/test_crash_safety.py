@@ -1,4 +1,4 @@
-"""Crash safety and failed writes (SPEC section 8), for each kernel.
+"""Crash safety and failed writes (README, "Records"), for each kernel.
 
 - A writer SIGKILLed in the middle of an append loop leaves at most one torn
   last line; the next append starts on a fresh line and continues the ids.
@@ -8,7 +8,7 @@
 - ``NOVA_SESSION_FSYNC=1`` keeps everything working.
 
 Every record after the init record links to the last complete, parsable line
-before it (SPEC section 10): a torn line healed by the next append is skipped.
+before it (README, "The hash chain"): a torn line healed by the next append is skipped.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def test_sigkill_mid_append_loop_leaves_at_most_one_torn_line(api, kernel, proje
         lines, torn = split_tail(data)
         assert [line for line in lines if line in healed] == healed
         # every other complete line is one valid record, linked to the one before it: the
-        # healed torn lines are not links (SPEC section 10)
+        # healed torn lines are not links
         chain = [line for line in lines if line not in healed]
         records = [json.loads(line) for line in chain]
         assert records[0]["type"] == "init" and "prev" not in records[0]
@@ -213,7 +213,7 @@ def test_failed_append_after_torn_tail_leaves_file_identical(api, kernel, projec
     assert results == [[False, 1]]
     assert path.read_bytes() == before
     # Without the limit the torn line is healed and ids continue from the last complete one;
-    # the record links past the torn line to the last complete one (SPEC section 10).
+    # the record links past the torn line to the last complete one.
     assert api.append_event(sid, {"n": "next"}, project)
     *_, before_good, good, torn = before.split(b"\n")
     assert torn == b'{"type":"event","id":4,"torn":"ab'

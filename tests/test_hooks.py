@@ -624,7 +624,7 @@ def test_resume_continues_the_same_file(tmp_path, commands, backend):
     claude.ok("SessionEnd", reason="other")
     recs = read_records(session_files(project)[0])
     assert [r["type"] for r in recs][-1] == "end"
-    assert recs[-1]["event_count"] == len(recs) - 3  # init and both end records are not counted (SPEC section 4)
+    assert recs[-1]["event_count"] == len(recs) - 3  # init and both end records are not counted
     assert nova_session.get_active_session(project, claude_session_id="resumable") is None
 
 
@@ -908,7 +908,7 @@ def test_backends_write_the_same_records(tmp_path, commands):
         record = json.loads(line)
         assert record["tool_input"] == tool_input
         assert record["tool_output"] == {"lone": "\ud800x", "inf": None, "nan": None}
-        # Each file's init line differs (session id, time): so does the link to it (SPEC section 10).
+        # Each file's init line differs (session id, time): so does the link to it.
         assert line.endswith(b',"prev":"sha256:%s"}' % hashlib.sha256(init).hexdigest().encode("ascii"))
         # Timestamps and the scan's measured time aside.
         line = unchained(line).replace(record["timestamp_end"].encode(), b"T")
@@ -1510,7 +1510,7 @@ def test_truncate_strings_cuts_long_keys_too():
 
 
 def test_a_payload_too_deep_to_parse_is_still_recorded(api, project, monkeypatch):
-    """Deep data is not bad input (SPEC section 7): a tool response nested 5,000 levels
+    """Deep data is not bad input (README, "Records"): a tool response nested 5,000 levels
     deep must not keep its call out of the log."""
     from nova_session import hooks
 

@@ -1,6 +1,6 @@
 """The two kernels are interchangeable: same names, signatures, docstrings and
-version (SPEC section 1), and both generate session ids as SPEC section 3
-asks. The public API exposes the names of SPEC section 6.
+version (README, "Pure-Python fallback"), and both generate session ids as
+"Session ids" asks. The public API exposes the names of "Quickstart for hook authors".
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import support
 SESSION_ID = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}-[0-9]{2}-[0-9]{2}_[0-9a-z]{6}\Z")
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
-# SPEC section 6, plus BACKEND (section 1)
+# README, "Quickstart for hook authors", plus BACKEND ("Pure-Python fallback")
 # and __version__.
-SPEC_FUNCTIONS = set(support.SPEC_FUNCTIONS)
-# Section 6, and the public check of the hash chain section 10 asks for.
-SPEC_PUBLIC = SPEC_FUNCTIONS | {"SessionManager", "SessionWriter", "BACKEND", "__version__", "verify_session"}
+PUBLIC_FUNCTIONS = set(support.PUBLIC_FUNCTIONS)
+# The public functions, and the public check of the hash chain.
+PUBLIC_NAMES = PUBLIC_FUNCTIONS | {"SessionManager", "SessionWriter", "BACKEND", "__version__", "verify_session"}
 
 
 def public_names(module) -> set:
@@ -177,13 +177,13 @@ def test_suffix_is_uniform_over_the_alphabet(kernel):
 # ------------------------------------------------------------- public API
 
 
-def test_public_api_names_match_spec_section_6():
+def test_public_api_names_match_the_documented_api():
     exported = set(nova_session.__all__)
-    assert exported == SPEC_PUBLIC
+    assert exported == PUBLIC_NAMES
     assert len(nova_session.__all__) == len(exported), "no duplicates in __all__"
     for name in exported:
         assert hasattr(nova_session, name), name
-    for name in SPEC_FUNCTIONS | {"SessionManager", "SessionWriter"}:
+    for name in PUBLIC_FUNCTIONS | {"SessionManager", "SessionWriter"}:
         assert callable(getattr(nova_session, name)), name
     assert list(inspect.signature(nova_session.SessionWriter).parameters) == [
         "session_id",
@@ -201,7 +201,7 @@ def _parameters(function):
 
 
 P = inspect.Parameter
-SPEC_SIGNATURES = {
+PUBLIC_SIGNATURES = {
     "generate_session_id": [],
     "get_session_paths": [("project_dir", P.POSITIONAL_OR_KEYWORD, P.empty)],
     "init_session_file": [
@@ -228,7 +228,7 @@ SPEC_SIGNATURES = {
     ],
 }
 
-SPEC_MANAGER_METHODS = {
+MANAGER_METHODS = {
     "init_session_file": [("session_id", P.POSITIONAL_OR_KEYWORD, P.empty), ("extra", P.VAR_KEYWORD, P.empty)],
     "append_event": [
         ("session_id", P.POSITIONAL_OR_KEYWORD, P.empty),
@@ -242,24 +242,24 @@ SPEC_MANAGER_METHODS = {
 }
 
 
-def _assert_spec_parameters(found, spec, where):
-    # The parameters SPEC section 6 names, in its order; only a trailing
-    # **kwargs may follow (e.g. finalize_session's optional end-record keys, section 4).
-    assert found[: len(spec)] == spec, (where, found)
-    assert all(kind == P.VAR_KEYWORD for _, kind, _ in found[len(spec) :]), (where, found)
+def _assert_parameters(found, expected, where):
+    # The parameters the README's function table names, in its order; only a trailing
+    # **kwargs may follow (e.g. finalize_session's optional end-record keys, "Records").
+    assert found[: len(expected)] == expected, (where, found)
+    assert all(kind == P.VAR_KEYWORD for _, kind, _ in found[len(expected) :]), (where, found)
 
 
-@pytest.mark.parametrize("name", sorted(SPEC_SIGNATURES))
-def test_public_function_signature_matches_spec(name):
-    _assert_spec_parameters(_parameters(getattr(nova_session, name)), SPEC_SIGNATURES[name], name)
+@pytest.mark.parametrize("name", sorted(PUBLIC_SIGNATURES))
+def test_public_function_signature_matches_the_documented_one(name):
+    _assert_parameters(_parameters(getattr(nova_session, name)), PUBLIC_SIGNATURES[name], name)
 
 
-@pytest.mark.parametrize("name", sorted(SPEC_MANAGER_METHODS))
-def test_session_manager_method_signature_matches_spec(name, project):
+@pytest.mark.parametrize("name", sorted(MANAGER_METHODS))
+def test_session_manager_method_signature_matches_the_documented_one(name, project):
     manager = nova_session.SessionManager(project)
     method = getattr(manager, name)
     assert callable(method)
-    _assert_spec_parameters(_parameters(method), SPEC_MANAGER_METHODS[name], name)
+    _assert_parameters(_parameters(method), MANAGER_METHODS[name], name)
 
 
 def test_public_generate_session_id_format(api, project):

@@ -338,7 +338,7 @@ def test_verify_records_after_end_are_a_resume_and_need_their_own_end(project, m
     kinds = [problem["kind"] for problem in result["problems"]]
     assert kinds == ["missing_end"]
     assert "continued after an end record 1 time (resumed)" in result["notes"]
-    # SPEC section 4: the second end record counts both events, not the first end record.
+    # README, "Records": the second end record counts both events, not the first end record.
     nova_session.finalize_session(sid, project)
     records = nova_session.read_session_events(sid, project)
     assert [r["type"] for r in records][-1] == "end" and records[-1]["event_count"] == 2

@@ -133,7 +133,7 @@ def test_a_stop_without_a_start_reads_as_a_helper_agent(project, monkeypatch):
 
 
 def test_a_file_with_an_end_record_per_process_verifies(project):
-    """SPEC section 4: each process of a resumed session ends it again."""
+    """README, "Records": each process of a resumed session ends it again."""
     sid = record_session(project, [tool_event(1)])
     root = reading.project_root(str(project))
     import nova_session

@@ -1,6 +1,7 @@
-"""Where the library may write, and what it refuses (SPEC sections 2, 3 and 7), for each kernel.
+"""Where the library may write, and what it refuses (README, "Storage format", "Session ids"
+and "Records"), for each kernel.
 
-- A session id that is not of the SPEC section 3 format never reaches a path:
+- A session id that is not of the format in "Session ids" never reaches a path:
   every function taking one fails open and nothing is created anywhere.
 - A symbolic link at the session file is never followed (append, finalize,
   read, init); a symbolic link in place of ``.nova-protector`` (or of its

@@ -1,4 +1,4 @@
-"""The buffered writer, ``SessionWriter`` (SPEC section 9, with sections 4, 7 and 8).
+"""The buffered writer, ``SessionWriter`` (README, "Buffered writing: `SessionWriter`" and "Records").
 
 Every public-API test runs once per backend through the ``api`` fixture; the
 kernel tests use the ``kernel`` fixture. Covered:
@@ -11,14 +11,14 @@ kernel tests use the ``kernel`` fixture. Covered:
   event is captured at ``append`` time;
 - flush at interpreter exit, and what a SIGKILL loses (child processes);
 - several processes (both kernels, buffered and plain) and threads on one file;
-- fail-open (SPEC section 7): bad constructor arguments, bad events, a flush
-  that fails and keeps its events;
+- fail-open: bad constructor arguments, bad events, a flush that fails and
+  keeps its events;
 - the kernels' ``Writer`` classes: same signature and docstrings, TypeError
   for a non-dict.
 
-Every record after the init record ends with the chain's ``prev`` (SPEC section
-10): ``records`` checks each link of every file read whole, and the exact-bytes
-assertions spell the links out (``linked``).
+Every record after the init record ends with the chain's ``prev`` (README,
+"The hash chain"): ``records`` checks each link of every file read whole, and
+the exact-bytes assertions spell the links out (``linked``).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def new_session(api, project) -> tuple:
 def records(path: Path) -> list:
     """Every line of the file as a dict, without its ``prev``; the file must end with a
     newline (no torn line) and every record after the init one must link to the line
-    before it (SPEC section 10)."""
+    before it."""
     data = path.read_bytes()
     assert data.endswith(b"\n"), "torn last line: %r" % data[-80:]
     for number, line in enumerate(data.split(b"\n")[:-1]):
@@ -96,7 +96,7 @@ def init_line(path: Path) -> bytes:
 def linked(previous: bytes, bodies: list) -> list:
     """The exact lines the library writes for ``bodies`` (records without ``prev``)
     after the line ``previous``: each ends with ``"prev":"sha256:<hex>"``, the digest
-    of the line before it without its newline (SPEC section 10)."""
+    of the line before it without its newline."""
     lines = []
     for body in bodies:
         assert body.endswith(b"}")
@@ -410,9 +410,10 @@ def test_unclosed_writer_is_flushed_at_interpreter_exit(api, kernel, project, ho
 
 
 def test_writer_dropped_without_close_still_writes_its_events(api, kernel, project):
-    """SPEC section 9 and writer.py: accepted events are lost *only* if the process is
-    killed (SIGKILL) or the machine stops. A writer that goes out of scope unclosed
-    in a process that then exits normally must not lose them either."""
+    """README, "Buffered writing: `SessionWriter`", and writer.py: accepted events
+    are lost *only* if the process is killed (SIGKILL) or the machine stops. A
+    writer that goes out of scope unclosed in a process that then exits normally
+    must not lose them either."""
     sid, path = new_session(api, project)
     done = run_exit_child(backend_name(kernel), project, sid, path, "dropped")
     assert done.returncode == 0, done.stderr
@@ -435,9 +436,10 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_sigkill_loses_only_unflushed_events_and_leaves_no_partial_line(api, kernel, project):
-    """The documented trade-off (SPEC section 9, writer.py): a SIGKILL gives the
-    process no chance to flush, so the events held in memory (here the last 5 of
-    25, with max_events=10) are lost. Everything flushed before stays, whole: the
+    """The documented trade-off (README, "Buffered writing: `SessionWriter`";
+    writer.py): a SIGKILL gives the process no chance to flush, so the events
+    held in memory (here the last 5 of 25, with max_events=10) are lost.
+    Everything flushed before stays, whole: the
     file ends with a newline, ids are 1..20, and the next append continues at 21.
     Use ``append_event`` where each event must be on disk when the call returns."""
     backend = backend_name(kernel)
@@ -809,7 +811,7 @@ def test_kernel_writer_signature_and_docstrings_match(kernel):
 
     signature = inspect.signature(kernel.Writer)
     assert list(signature.parameters) == WRITER_PARAMETERS
-    # key, the chain's HMAC key (SPEC section 10), is optional: None, the plain sha256 chain.
+    # key, the chain's HMAC key, is optional: None, the plain sha256 chain.
     assert [name for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty] == ["key"]
     assert signature.parameters["key"].default is None
     assert str(inspect.signature(_python.Writer)) == str(inspect.signature(_rust.Writer))

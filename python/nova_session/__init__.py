@@ -1,7 +1,7 @@
 """nova_session: a crash-safe JSON Lines recorder for AI coding agent sessions.
 
 Hooks import this module and nothing else. Every public function fails open
-(SPEC section 7): it never raises for bad input or I/O failure, returns
+(README, "Records"): it never raises for bad input or I/O failure, returns
 False / None / an empty result, and logs one warning on the ``nova_session``
 logger (stderr), never anything on stdout.
 

@@ -2,7 +2,7 @@
 
 Same names, signatures, docstrings and bytes as the Rust kernel. Like it,
 these functions *raise* on failure; ``nova_session.sessions`` is the one layer
-that turns failures into the fail-open results of SPEC section 7.
+that turns failures into the fail-open results (README, "Records").
 
 Both kernels lock with ``flock`` (not POSIX ``fcntl`` record locks, which
 Linux keeps separately), so a Rust writer and a Python writer can share one
@@ -108,7 +108,7 @@ def encode(obj):
 
 def _to_bytes(out: list) -> bytes:
     # Lone surrogates can only stand inside string literals; "backslashreplace"
-    # writes exactly those as \udXXX, the escape SPEC section 5 asks for.
+    # writes exactly those as \udXXX, the escape the README's "Records" gives.
     return "".join(out).encode("utf-8", "backslashreplace")
 
 
@@ -290,7 +290,7 @@ def _event_parts(record: dict):
         given = "".join(given_parts)
     tail: list = []
     _encode_items(
-        # type and id are written first; prev is the chain's, written last (SPEC section 10).
+        # type and id are written first; prev is the chain's, written last.
         ((k, v) for k, v in dict.items(record) if not (issubclass(type(k), str) and str.__str__(k) in _OWN_KEYS)),
         tail,
     )
@@ -498,7 +498,7 @@ def _sha256():
 
 
 def _digest(line: bytes, key) -> str:
-    """The link to a line (SPEC section 10): sha256, or HMAC-SHA256 with the key."""
+    """The link to a line (README, "The hash chain"): sha256, or HMAC-SHA256 with the key."""
     if key is None:
         return "sha256:" + _sha256()(line).hexdigest()
     import hashlib
@@ -571,7 +571,7 @@ def finalize_file(path, head, extra, fsync, key=None):
                 link_line = line
         if records and records[-1].get("type") == "end":
             return False
-        # SPEC section 4: the records after init, earlier end records (a resumed session) excepted.
+        # README, "Records": the records after init, earlier end records (a resumed session) excepted.
         ends = sum(1 for record in records if record.get("type") == "end")
         count = len(records) - ends - (1 if records and records[0].get("type") == "init" else 0)
         out = ["\n"] if data and not data.endswith(b"\n") else []

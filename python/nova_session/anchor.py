@@ -1,4 +1,4 @@
-"""Anchors (SPEC section 10): a copy of where a session file's chain ends, kept
+"""Anchors (README, "The hash chain"): a copy of where a session file's chain ends, kept
 where the agent cannot write, so that a cut-off tail or a file replaced whole
 shows.
 

@@ -1,4 +1,4 @@
-"""Checking the hash chain of a session file (SPEC section 10): the verifying side.
+"""Checking the hash chain of a session file (README, "The hash chain"): the verifying side.
 
 Every record the library writes after the init record ends with ``"prev"``: the
 digest of the previous complete, parsable line, ``sha256:<hex>`` of its exact

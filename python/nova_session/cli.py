@@ -16,7 +16,7 @@ lines, which they report on stderr), 1 when ``verify`` finds a problem, 2 for
 a usage error, 3 when the project directory does not exist, 4 for an unknown
 session id (close matches are suggested), 5 when a file cannot be read or
 written, 6 when ``verify`` finds the file was changed after it was written
-(the hash chain of SPEC section 10: a broken link, a line outside the chain, a
+(the README's "The hash chain": a broken link, a line outside the chain, a
 plain or missing link after keyed ones, links that do not match the key).
 """
 

@@ -138,7 +138,7 @@ def parse_input(data: bytes) -> dict:
         try:
             payload = _python.loads(data)  # accepts all json.loads accepts
         except RecursionError:
-            # Nesting too deep to parse is still data (SPEC section 7): what lies
+            # Nesting too deep to parse is still data (README, "Records"): what lies
             # deeper than any record keeps becomes "<max depth>", the rest is recorded.
             payload = _python.loads(cut_deep_nesting(data, MAX_PAYLOAD_DEPTH))
         except ValueError as exc:

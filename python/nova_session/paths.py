@@ -1,7 +1,7 @@
 """Where sessions live: project resolution, session-id checks, directories.
 
 Everything the library writes stays under ``{project}/.nova-protector/``;
-a session id that is not of the SPEC section 3 format never reaches a path.
+a session id not of the format in the README's "Session ids" never reaches a path.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class Refused(ValueError):
 
 
 def is_session_id(value: object) -> bool:
-    """Whether value is a str of the SPEC section 3 format."""
+    """Whether value is a str of the session-id format (README, "Session ids")."""
     if not isinstance(value, str) or len(value) != 26 or not value.isascii():
         return False
     shape = value.translate(_ID_CLASSES)

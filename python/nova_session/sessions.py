@@ -1,7 +1,7 @@
 """The public session API, written once over whichever kernel is loaded.
 
-Kernels raise; this layer turns every failure into the fail-open result of
-SPEC section 7 with exactly one warning on the ``nova_session`` logger.
+Kernels raise; this layer turns every failure into the fail-open result
+(README, "Records") with exactly one warning on the ``nova_session`` logger.
 ``kernel`` is read at call time, so tests can swap it.
 """
 
@@ -36,7 +36,7 @@ kernel: Any = None  # set by nova_session/__init__.py to the selected kernel mod
 FSYNC_VAR = "NOVA_SESSION_FSYNC"
 CHAIN_KEY_VAR = "NOVA_SESSION_CHAIN_KEY_FILE"
 
-# This process's registry: session id -> resolved project directory (SPEC section 6).
+# This process's registry: session id -> resolved project directory (README, "Quickstart for hook authors").
 _registry: dict = {}
 
 
@@ -62,7 +62,7 @@ _keys: dict = {}
 
 
 def chain_key() -> bytes | None:
-    """The HMAC key of the chain (SPEC section 10): the bytes of the file that
+    """The HMAC key of the chain (README, "The hash chain"): the bytes of the file that
     NOVA_SESSION_CHAIN_KEY_FILE names when it is readable and of mode 0600 or
     stricter; otherwise None, the plain sha256 chain, with one warning per file."""
     path = os.environ.get(CHAIN_KEY_VAR)
@@ -194,7 +194,7 @@ def get_session_paths(project_dir):
     """
     try:
         paths = ensure_layout(project_root(project_dir))
-    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+    except Exception as exc:  # noqa: BLE001 - fail-open
         _fail("get_session_paths", exc)
         return None
     return {"sessions": _as_path(paths["sessions"]), "reports": _as_path(paths["reports"])}
@@ -222,7 +222,7 @@ def init_session_file(session_id, project_dir, **extra):
         except FileExistsError:
             _registry[sid] = root  # an id given to init_session_file: appends find its project
             raise Refused("session file %s already exists; it was left untouched" % session_file(root, sid)) from None
-    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+    except Exception as exc:  # noqa: BLE001 - fail-open
         _fail("init_session_file", exc)
         return None
     return _as_path(path)
@@ -263,7 +263,7 @@ def append_records(sid: str, root: str, records: list) -> None:
 
 
 def anchor_after_write(path: str, sid: str, root: str) -> None:
-    """Replace the session's anchor when NOVA_SESSION_ANCHOR_DIR asks for anchors (SPEC section 10)."""
+    """Replace the session's anchor when NOVA_SESSION_ANCHOR_DIR asks for anchors (README, "The hash chain")."""
     if os.environ.get("NOVA_SESSION_ANCHOR_DIR"):
         from . import anchor
 
@@ -310,7 +310,7 @@ def append_event(session_id, event_data, project_dir=None):
                 raise Refused("event_data must be a dict, not %s" % type(event_data).__name__)
             event_data = dict(event_data)
         append_records(sid, _find_project(sid, project_dir), [event_data])
-    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+    except Exception as exc:  # noqa: BLE001 - fail-open
         _fail("append_event", exc)
         return False
     return True
@@ -348,7 +348,7 @@ def get_active_session(project_dir, claude_session_id=None):
                 continue
             if is_regular_file(session_file(root, name)) and (best is None or (mark[0], name) > best):
                 best = (mark[0], name)
-    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+    except Exception as exc:  # noqa: BLE001 - fail-open
         _fail("get_active_session", exc)
         return None
     if best is None:
@@ -378,7 +378,7 @@ def finalize_session(session_id, project_dir, **extra):
         if kernel.finalize_file(path, head, tail, fsync_requested(), chain_key()):
             anchor_after_write(path, sid, root)
         clear_mark(root, sid)
-    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+    except Exception as exc:  # noqa: BLE001 - fail-open
         _fail("finalize_session", exc)
         return None
     return _as_path(path)
@@ -413,14 +413,14 @@ def read_session_events(session_id, project_dir):
             os.close(fd)
         lines = b"".join(chunks).split(b"\n")[:-1]  # the last piece is empty or torn
         records = [record for record in map(_python.parse_record, lines) if record is not None]
-    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+    except Exception as exc:  # noqa: BLE001 - fail-open
         _fail("read_session_events", exc)
         return []
     return records
 
 
 def verify_session(session_id, project_dir, key_file=None, anchor_dir=None):
-    """Check a session file's integrity and hash chain (SPEC section 10).
+    """Check a session file's integrity and hash chain (README, "The hash chain").
 
     Args:
         session_id: the session's id.
@@ -441,7 +441,7 @@ def verify_session(session_id, project_dir, key_file=None, anchor_dir=None):
         from . import reading
 
         return reading.verify(root, sid, key_file=key_file, anchor_dir=anchor_dir)
-    except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+    except Exception as exc:  # noqa: BLE001 - fail-open
         _fail("verify_session", exc)
         return None
 

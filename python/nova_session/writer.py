@@ -43,7 +43,7 @@ def _after_fork_in_child() -> None:
 
 
 class SessionWriter:
-    """Buffered writer of one session (SPEC section 9); never raises.
+    """Buffered writer of one session (README, "Buffered writing: `SessionWriter`"); never raises.
 
     Args:
         session_id: the session's id; its file must exist (``init_session_file``).
@@ -72,7 +72,7 @@ class SessionWriter:
             self._arguments = (path, sessions.fsync_requested()) + limits + (sessions.chain_key(),)
             self._where = (path, sid, paths.project_path(project_dir))  # for the anchor after each batch
             self._kernel_writer = sessions.kernel.Writer(*self._arguments)
-        except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        except Exception as exc:  # noqa: BLE001 - fail-open
             self._refusal = "cannot write session %r: %s" % (session_id, sessions.describe(exc))
             _log.warn("nova_session.SessionWriter: %s; its appends return False", self._refusal)
             return
@@ -145,7 +145,7 @@ class SessionWriter:
             return 0
         try:
             return self._anchor(writer.flush())
-        except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        except Exception as exc:  # noqa: BLE001 - fail-open
             _log.warn(
                 "nova_session.SessionWriter.flush failed, %d events kept: %s", writer.pending(), sessions.describe(exc)
             )
@@ -173,7 +173,7 @@ class SessionWriter:
             self._exit_hook = None
         try:
             self._anchor(writer.flush())
-        except Exception as exc:  # noqa: BLE001 - fail-open, SPEC section 7
+        except Exception as exc:  # noqa: BLE001 - fail-open
             _log.warn(
                 "nova_session.SessionWriter.close: %d held events could not be written and are lost: %s",
                 writer.pending(),

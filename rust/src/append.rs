@@ -1,5 +1,5 @@
 //! The session file on disk: exclusive creation with its first line, the
-//! locked append that assigns ids, and the end record (SPEC sections 4 and 8).
+//! locked append that assigns ids, and the end record (README, "Records").
 //!
 //! Every write happens under an exclusive `flock` (the same primitive the
 //! Python kernel uses, so both can share a file), as one `write_all` of the
@@ -47,8 +47,8 @@ fn read_at(file: &File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>>
 }
 
 /// What the end of a session file says: the last complete record's integer id
-/// (decimal text), the last complete, parsable line (the next record links to it,
-/// SPEC section 10), and whether the file ends in a torn line.
+/// (decimal text), the last complete, parsable line (the next record links to it),
+/// and whether the file ends in a torn line.
 pub struct Tail {
     pub last_id: Option<String>,
     pub link_line: Option<Vec<u8>>,
@@ -204,7 +204,7 @@ fn open_locked(path: &Path) -> Result<(File, Stamp)> {
 }
 
 /// Append events under the lock, assigning ids and chaining each to the line
-/// before it (SPEC section 10); returns how many were written.
+/// before it; returns how many were written.
 pub fn append_events(path: &Path, events: &[EventParts], fsync: bool, key: Key<'_>) -> Result<usize> {
     let (file, stamp) = open_locked(path)?;
     let size = stamp.size;
@@ -317,7 +317,7 @@ pub fn finalize(path: &Path, head: &[u8], extra: &[u8], fsync: bool, key: Key<'_
     if kinds.last() == Some(&Kind::End) {
         return Ok(false);
     }
-    // SPEC section 4: the records after init, earlier end records (a resumed session) excepted.
+    // README, "Records": the records after init, earlier end records (a resumed session) excepted.
     let ends = kinds.iter().filter(|kind| **kind == Kind::End).count();
     let count = kinds.len() - ends - usize::from(kinds.first() == Some(&Kind::Init));
     let mut line = Vec::with_capacity(head.len() + extra.len() + 32);
@@ -371,7 +371,7 @@ mod tests {
         assert!(finalize(&path, b"{\"type\":\"end\"", b"", false, None).unwrap());
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        // Each record ends with the digest of the line before it (SPEC section 10).
+        // Each record ends with the digest of the line before it.
         let link = |n: usize| format!(",\"prev\":\"{}\"}}", chain::digest(lines[n].as_bytes(), None));
         let expected = [
             "{\"type\":\"init\"}".to_owned(),

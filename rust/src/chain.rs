@@ -1,4 +1,4 @@
-//! The hash chain of SPEC section 10: each record after the init record ends with
+//! The hash chain (README, "The hash chain"): each record after the init record ends with
 //! `"prev"`, the digest of the previous complete, parsable line of the file.
 //!
 //! Plain: `sha256:<hex>` of the line's bytes (without its newline). Keyed (a key

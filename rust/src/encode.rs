@@ -1,4 +1,4 @@
-//! Encoding Python objects to compact JSON bytes by walking them (SPEC section 5),
+//! Encoding Python objects to compact JSON bytes by walking them (README, "Records"),
 //! byte for byte what `nova_session._python.encode` writes.
 //!
 //! The walk never fails: whatever an object does (a raising `__str__`, an
@@ -72,7 +72,7 @@ pub fn event_parts(record: &Bound<'_, PyDict>) -> PyResult<EventParts> {
     let tail = with_scratch(|tail| {
         walked = for_each_pair(record, |key, value| {
             if let Ok(name) = key.cast::<PyString>() {
-                // type and id are written first; prev is the chain's, written last (SPEC section 10).
+                // type and id are written first; prev is the chain's, written last.
                 if name == "type" || name == "id" || name == "prev" {
                     return;
                 }
@@ -249,7 +249,7 @@ fn write_key(out: &mut Vec<u8>, key: &Bound<'_, PyAny>) {
     }
 }
 
-/// Write `obj` at `depth` by the rules of SPEC section 5.
+/// Write `obj` at `depth` by the encoding rules of the README's "Records".
 pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
     if let Ok(s) = obj.cast::<PyString>() {
         write_str(out, s);

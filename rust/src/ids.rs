@@ -1,5 +1,5 @@
 //! Session ids: `YYYY-MM-DD_HH-MM-SS_xxxxxx`, UTC seconds plus six `[0-9a-z]`
-//! characters from the OS's secure random source (SPEC section 3).
+//! characters from the OS's secure random source (README, "Session ids").
 
 use std::collections::HashSet;
 use std::sync::Mutex;

@@ -1,8 +1,8 @@
-//! The buffered writer's kernel (SPEC section 9): events are encoded when they
-//! arrive and written in batches, each batch one locked append with its ids
-//! assigned at that moment, like a single append. The Python layer
-//! (`nova_session.writer.SessionWriter`) adds fail-open, the exit hook and
-//! the context manager.
+//! The buffered writer's kernel (README, "Buffered writing: `SessionWriter`"):
+//! events are encoded when they arrive and written in batches, each batch one
+//! locked append with its ids assigned at that moment, like a single append.
+//! The Python layer (`nova_session.writer.SessionWriter`) adds fail-open, the
+//! exit hook and the context manager.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
@@ -41,7 +41,7 @@ pub struct Writer {
     max_events: usize,
     max_bytes: usize,
     max_delay: Duration,
-    /// The chain key (SPEC section 10): None for the plain sha256 chain.
+    /// The chain key: None for the plain sha256 chain.
     key: Option<Vec<u8>>,
     // A Mutex, not &mut self: the lock is taken with the interpreter released,
     // so a thread writing a batch never stalls the others' Python code.

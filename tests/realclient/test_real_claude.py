@@ -583,7 +583,7 @@ def test_one_session_file_starting_with_init(scenario):
 
 
 def test_ids_are_gap_free(scenario):
-    # Init and end records are written without an id (SPEC section 4); all others get 1, 2, 3, ...
+    # Init and end records are written without an id (README, "Records"); all others get 1, 2, 3, ...
     records = scenario.records()
     unnumbered = [r for r in records if r.get("type") in ("init", "end")]
     assert all("id" not in r for r in unnumbered), "an init or end record has an id"

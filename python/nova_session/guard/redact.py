@@ -17,8 +17,8 @@ clear (``redaction_error`` says why), and the record is still written.
 
 The hooks redact unless ``NOVA_SESSION_REDACT=0``. Library callers ask for it
 per call (``append_event(sid, redact_event(data))``) or per object (set
-``redact = True`` on a ``SessionManager`` or ``SessionWriter``); the SPEC's
-signatures stay as they are.
+``redact = True`` on a ``SessionManager`` or ``SessionWriter``); the public
+functions' signatures stay as they are.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""SPEC clauses (sections 1-8) that no other test pinned down, found by mutation testing.
+"""Clauses of the README's contract that no other test pinned down, found by mutation testing.
 
 Each test here kills at least one deliberate bug (a mutant) that the rest of
 the suite let through; the mutant is named in the docstring. Expected values
-come from SPEC.md, never from running the library.
+come from the README, never from running the library.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def parsed(path: Path) -> list:
 
 
 def prev(line: bytes) -> bytes:
-    """The chain's last member for a record written after ``line`` (SPEC section 10)."""
+    """The chain's last member for a record written after ``line``."""
     return b'"prev":"sha256:%s"' % hashlib.sha256(line).hexdigest().encode("ascii")
 
 
