@@ -100,7 +100,7 @@ def _random_suffix() -> str:
 
 
 def encode(obj):
-    """Encode obj as one compact JSON document in UTF-8 by the rules of SPEC section 5."""
+    """Encode obj as one compact JSON document in UTF-8 by the encoding rules of the README's "Records"."""
     out: list = []
     _encode(obj, 1, out)
     return _to_bytes(out)

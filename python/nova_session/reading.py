@@ -10,7 +10,7 @@ Lines are read one at a time: ``summarize``, ``session_stats`` and ``verify``
 use memory that does not grow with the number of events (``session_stats``
 keeps one entry per distinct tool, file, MCP server and skill). A line that is
 not a complete JSON object is skipped and counted, never fatal. ``verify`` also
-checks the hash chain (SPEC section 10) through ``chain``, imported only then.
+checks the hash chain (the README's "The hash chain") through ``chain``, imported only then.
 """
 
 from __future__ import annotations
@@ -807,7 +807,7 @@ def raw_records(root: str, sid: str, skipped: list | None = None):
 
 class Verifier:
     """Checks a session line by line: bad lines, init, ids, end records, counts and,
-    when ``chain`` is a ``chain.ChainChecker``, the hash chain (SPEC section 10)."""
+    when ``chain`` is a ``chain.ChainChecker``, the hash chain."""
 
     def __init__(self, sid: str, chain=None):
         self.session_id = sid
@@ -819,7 +819,7 @@ class Verifier:
         self.records = 0
         self.max_id: int | None = None
         self.max_id_line = 0  # the line of max_id, read only once max_id is set
-        self.since_init = 0  # parsable records after the init record, end records excepted (SPEC section 4)
+        self.since_init = 0  # parsable records after the init record, end records excepted
         self.saw_init = False
         self.ended = False
         self.resumes = 0
@@ -981,7 +981,7 @@ def verify(
     Tool calls that started and never closed are listed (``unfinished``) but
     are not integrity problems: a denied or killed call is what happened.
 
-    The hash chain (SPEC section 10) is checked with ``key`` (the key's bytes),
+    The hash chain is checked with ``key`` (the key's bytes),
     else the bytes of ``key_file``, else of the file NOVA_SESSION_CHAIN_KEY_FILE
     names; a key file must be a regular file of mode 0600 or stricter (else a
     ``key_file`` problem, and no key). ``chain`` summarizes the check (see

@@ -48,7 +48,7 @@ mod _rust {
         ids::generate_session_id()
     }
 
-    /// Encode obj as one compact JSON document in UTF-8 by the rules of SPEC section 5.
+    /// Encode obj as one compact JSON document in UTF-8 by the encoding rules of the README's "Records".
     #[pyfunction]
     fn encode<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &encoder::encode(obj))
