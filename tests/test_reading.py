@@ -519,6 +519,10 @@ def test_parse_time_reads_what_strptime_reads():
         "2026-01-1\u0663T23:59:59",
         "2026-01-10T23:59:5\u00b2",
         "2026-01-10T23:59:-1",
+        "2026-01-10T23:59:59.٣٣٣Z",
+        "2026-01-10T23:59:5².000Z",
+        "2026-01-10T23:59:62.000Z",
+        "2026-01-10T23:59:59.-01Z",
     ]
     rnd = random.Random(7)
     for _ in range(20_000):
@@ -526,8 +530,25 @@ def test_parse_time_reads_what_strptime_reads():
             parts = (rnd.randint(0, 9999), rnd.randint(0, 13), rnd.randint(0, 32))
             clock = (rnd.randint(0, 25), rnd.randint(0, 61), rnd.randint(0, 63))
             odd.append("%04d-%02d-%02dT%02d:%02d:%02d" % (parts + clock))
+            odd.append(odd[-1] + rnd.choice((".%03dZ" % rnd.randint(0, 999), ".5Z", ".%03d" % rnd.randint(0, 999))))
         else:
             odd.append("".join(rnd.choice("0123456789-T:") for _ in range(19)))
     for stamp in odd:
         assert reading.parse_time(stamp) == _strptime_seconds(stamp), stamp
     assert reading.parse_time("2026-01-10") is None and reading.parse_time(None) is None
+
+
+def test_a_snapshot_reads_the_same_bytes_while_the_file_grows(project):
+    """Two readers given one snapshot read the same lines, whatever is appended meanwhile."""
+    sid = record_session(project, [tool_event(1), tool_event(2)], end=False)
+    root = reading.project_root(str(project))
+    snapshot = reading.open_snapshot(reading.session_path(root, sid))
+    try:
+        nova_session.append_event(sid, tool_event(3), project)
+        first = reading.load_session(root, sid, lines=True, snapshot=snapshot)
+        nova_session.append_event(sid, tool_event(4), project)
+        second = reading.load_session(root, sid, snapshot=snapshot)
+    finally:
+        os.close(snapshot[0])
+    assert [r["id"] for r in first["events"]] == [r["id"] for r in second["events"]] == [1, 2]
+    assert len(first["lines"]) == 3 and len(reading.load_session(root, sid)["events"]) == 4

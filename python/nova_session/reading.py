@@ -241,15 +241,29 @@ def parse_line(raw: bytes):
     return _python.parse_record(raw)
 
 
-def read_lines(path: str):
+def read_lines(path: str, snapshot: tuple | None = None):
     """Yield ``(line number, raw bytes, record or None, complete)`` for every line of a
-    consistent snapshot of the session file; a bad line has record None."""
-    fd = open_session(path)
+    consistent snapshot of the session file; a bad line has record None. ``snapshot``
+    is ``(descriptor, size)`` of the file opened already (``open_snapshot``): the
+    same bytes for every reader given it."""
+    fd, size = snapshot if snapshot is not None else open_snapshot(path)
     try:
-        for number, raw, complete in raw_lines(fd, 0, snapshot_size(fd)):
+        for number, raw, complete in raw_lines(fd, 0, size):
             yield number, raw, (parse_line(raw) if complete else None), complete
     finally:
+        if snapshot is None:
+            os.close(fd)
+
+
+def open_snapshot(path: str) -> tuple:
+    """``(descriptor, size)``: the session file opened and its size once no write is in
+    progress; the caller closes the descriptor."""
+    fd = open_session(path)
+    try:
+        return fd, snapshot_size(fd)
+    except BaseException:
         os.close(fd)
+        raise
 
 
 def records(path: str, skipped: list | None = None):
@@ -298,6 +312,12 @@ def record_time(record: dict):
 
 def parse_time(value) -> float | None:
     """Seconds since the epoch of ``2026-01-10T16:30:45.123Z``, or None."""
+    if type(value) is str and len(value) == 24 and value[19] == "." and value[23] == "Z":
+        # The writers' own form: whole seconds from the minute remembered, then the fraction.
+        minute = _MINUTES.get(value[:16])
+        second, fraction = value[17:19], value[20:23]
+        if minute is not None and value[16] == ":" and (second + fraction).isdigit() and (second + fraction).isascii():
+            return minute + int(second) + float(value[19:23]) if int(second) <= 61 else None
     if not isinstance(value, str) or len(value) < 19:
         return None
     whole = _clock_seconds(value)
@@ -748,7 +768,9 @@ def list_sessions(root: str) -> list:
 # ------------------------------------------------------------------- loading
 
 
-def load_session(root: str, sid: str, lines: bool = False, stats: bool = True) -> dict:
+def load_session(
+    root: str, sid: str, lines: bool = False, stats: bool = True, sink=None, snapshot: tuple | None = None
+) -> dict:
     """The whole session as one object: ``metadata`` (the init record), ``events``
     (every record after it but the final end record), ``end`` (that record or None),
     ``summary``, and ``skipped_lines`` (line numbers of torn or unparsable lines).
@@ -756,7 +778,8 @@ def load_session(root: str, sid: str, lines: bool = False, stats: bool = True) -
     With ``lines``, also ``lines``: ``(number, bytes, record or None, complete)`` for
     every line read (``verify_lines`` checks them). Without ``stats``, the summary has
     the counts of ``summarize``, not those of ``stats`` (by tool, verdict, file;
-    durations)."""
+    durations). ``sink(bytes, record)`` is called for each parsable record, in the
+    order of the file, as it is read. ``snapshot`` as for ``read_lines``."""
     skipped: list = []
     summary = Stats(sid) if stats else Summary(sid)
     turns = Turns()
@@ -764,14 +787,17 @@ def load_session(root: str, sid: str, lines: bool = False, stats: bool = True) -
     events: list = []
     kept: list | None = [] if lines else None
     path = session_path(root, sid)
-    for line in read_lines(path):
+    for line in read_lines(path, snapshot):
         number, _, record, complete = line
         if kept is not None:
             kept.append(line)
         summary.add_line(record, complete)
         if record is None:
             skipped.append(number)
-        elif init is None and not events and record.get("type") == "init":
+            continue
+        if sink is not None:
+            sink(line[1], record)
+        if init is None and not events and record.get("type") == "init":
             init = record
         else:
             turns.of(record)
@@ -999,16 +1025,28 @@ def verify(
 
 
 def verify_lines(
-    root: str, sid: str, lines, key: bytes | None = None, key_file: str | None = None, anchor_dir: str | None = None
+    root: str,
+    sid: str,
+    lines,
+    key: bytes | None = None,
+    key_file: str | None = None,
+    anchor_dir: str | None = None,
+    summary: dict | None = None,
 ) -> dict:
     """``verify`` of lines read already: ``(number, bytes, record or None, complete)``
-    as ``read_lines`` yields them (``load_session(lines=True)`` keeps them)."""
+    as ``read_lines`` yields them (``load_session(lines=True)`` keeps them). With the
+    ``summary`` of the same lines, its unfinished calls are taken, not found again."""
     verifier, found = _verifier(sid, key, key_file)
-    calls = Summary(sid)
-    for number, raw, record, complete in lines:
-        verifier.add_line(number, raw, record, complete)
-        calls.add_line(record, complete)
-    return _verified(root, sid, verifier, found, calls, anchor_dir)
+    if summary is None:
+        calls = Summary(sid)
+        for number, raw, record, complete in lines:
+            verifier.add_line(number, raw, record, complete)
+            calls.add_line(record, complete)
+        summary = calls.as_dict(STATE_ENDED)
+    else:
+        for number, raw, record, complete in lines:
+            verifier.add_line(number, raw, record, complete)
+    return _verified(root, sid, verifier, found, summary, anchor_dir)
 
 
 def _verifier(sid: str, key: bytes | None = None, key_file: str | None = None):
@@ -1023,8 +1061,9 @@ def _verifier(sid: str, key: bytes | None = None, key_file: str | None = None):
     return verifier, found
 
 
-def _verified(root: str, sid: str, verifier: Verifier, key, calls: Summary, anchor_dir: str | None = None) -> dict:
-    """verify's result, once every line went through the verifier (and calls)."""
+def _verified(root: str, sid: str, verifier: Verifier, key, summary: dict, anchor_dir: str | None = None) -> dict:
+    """verify's result, once every line went through the verifier (``summary`` says
+    which calls never finished)."""
     from . import anchor
 
     directory = anchor_dir or anchor.anchor_dir()
@@ -1037,11 +1076,11 @@ def _verified(root: str, sid: str, verifier: Verifier, key, calls: Summary, anch
     result["anchor"] = anchored
     if note is not None:
         result["notes"].append(note)
-    result["unfinished_tool_calls"] = list(calls.open_calls.values())[:MAX_LISTED]
-    result["unfinished_count"] = len(calls.open_calls)
-    if calls.open_calls:
+    result["unfinished_tool_calls"] = summary["unfinished_tool_calls"]
+    result["unfinished_count"] = summary["unfinished_count"]
+    if summary["unfinished_count"]:
         running = " (or still running: the session is active)" if result["state"] == STATE_ACTIVE else ""
-        result["notes"].append("%d tool call(s) started and never finished%s" % (len(calls.open_calls), running))
+        result["notes"].append("%d tool call(s) started and never finished%s" % (summary["unfinished_count"], running))
     return result
 
 

@@ -130,6 +130,25 @@ def test_records_the_browser_cannot_parse_are_encoded_again(project):
     assert strict == records and records[-1]["duration_ms"] is None and records[-1]["x"] is None
 
 
+def test_a_rescan_is_shown_in_the_record_it_concerns(chromium, project, tmp_path):
+    """A scan record (nova-session scan) is not a row: the record it concerns is flagged by
+    it, and its details show it; the rows and the embedded lines stay one to one."""
+    scan = {"type": "scan", "of": 2, "nova_verdict": "blocked", "nova_rules_matched": ["IgnorePrevious"]}
+    sid = record_session(project, [tool_event(1, "Read"), tool_event(2, "WebFetch"), scan, tool_event(4, "Read")])
+    path = report.write_report(reading.project_root(str(project)), sid)
+    with open(path, encoding="utf-8") as handle:
+        document = handle.read()
+    rows, records = embedded(document)
+    assert [row[2] for row in rows] == ["", "#1", "#2", "#4", ""] and len(records) == len(rows)
+    assert " flag" in rows[2][0] and " flag" not in rows[1][0]
+    rescans = json.loads(data_block(document))["rescans"]
+    assert list(rescans) == ["2"] and rescans["2"]["nova_verdict"] == "blocked"
+    dom = dump_dom(chromium, path, tmp_path, "#r-2")
+    panel = re.search(r'<section id="detail".*?</section>', dom, re.S)
+    assert panel is not None and "Rescan (nova-session scan, every tier)" in panel.group()
+    assert "IgnorePrevious" in panel.group()
+
+
 def test_embedded_json_cannot_close_its_script(project):
     document = render(project, hostile_session(project))
     block = data_block(document)

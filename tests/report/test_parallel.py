@@ -14,16 +14,24 @@ import pytest
 from nova_session.report import parallel
 
 
-def test_packing_deflates_and_encodes():
-    data = b"record line\n" * 10_000
-    assert zlib.decompress(base64.b64decode(parallel.Packing(data).result())) == data
+def test_packing_joins_deflates_and_encodes_lines_as_they_come(monkeypatch):
+    monkeypatch.setattr(parallel.Packing, "BATCH", 1000)  # many batches handed to the thread
+    lines = [b"record %d \xc3\xa9" % number for number in range(10_000)]
+    packing = parallel.Packing()
+    for line in lines:
+        packing.add(line)
+    assert packing.count == len(lines)
+    assert zlib.decompress(base64.b64decode(packing.result())) == b"\n".join(lines)
+    assert not packing.is_alive() and packing.result() == packing.result()
+    assert zlib.decompress(base64.b64decode(parallel.Packing([b"one"]).result())) == b"one"
+    assert zlib.decompress(base64.b64decode(parallel.Packing().result())) == b""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is what this tests; elsewhere the work is done in line")
 def test_aside_returns_the_childs_result():
     parent = os.getpid()
     aside = parallel.Aside(lambda: {"pid": os.getpid(), "data": list(range(100_000))})
-    assert aside.pid  # a child was forked (no other thread was running)
+    assert aside.forked  # a child was forked (no other thread was running)
     result = aside.result()
     assert result["data"] == list(range(100_000)) and result["pid"] != parent
 
@@ -51,7 +59,44 @@ def test_no_fork_while_another_thread_runs():
     other.start()
     try:
         aside = parallel.Aside(lambda: os.getpid())
-        assert aside.pid == 0 and aside.result() == os.getpid()
+        assert aside.forked is None and aside.result() == os.getpid()
     finally:
         stop.set()
         other.join()
+
+
+def test_in_child_returns_the_result_and_raises_the_exception():
+    result = parallel.in_child(lambda: ("path", os.getpid()))
+    assert result[0] == "path" and result[1] != os.getpid()  # made by a child
+
+    def fails():
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError) as raised:
+        parallel.in_child(fails)
+    assert raised.value.errno == 28
+
+    class Unpicklable(Exception):
+        def __reduce__(self):
+            raise TypeError("not this one")
+
+    def fails_oddly():
+        raise Unpicklable("odd")
+
+    with pytest.raises((RuntimeError, Unpicklable), match="odd"):
+        parallel.in_child(fails_oddly)
+
+
+def test_keep_holds_values_only_in_a_forked_child():
+    value = object()
+    assert parallel.keep(value) is value and parallel._KEPT is None  # here: nothing held
+    if hasattr(os, "fork"):
+        assert parallel.in_child(lambda: parallel.keep([1]) == [1] and len(parallel._KEPT) == 1)
+
+
+def test_children_are_waited_for():
+    for _ in range(3):
+        parallel.in_child(lambda: 1)
+    assert len(parallel._LEAVING) <= 3  # left without being waited for: reaped at the next call
+    parallel._reap(block=True)
+    assert parallel._LEAVING == []

@@ -329,7 +329,7 @@ def test_without_javascript_the_summary_reads_and_every_panel_shows(chromium, pr
 def test_a_file_that_cannot_be_read_again_is_said_not_checked(project, monkeypatch):
     sid = record_session(project, [tool_event(1)])
 
-    def unreadable(root, session_id, lines):
+    def unreadable(root, session_id, lines, **options):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(reading, "verify_lines", unreadable)

@@ -58,13 +58,12 @@ CSP = (
 )
 
 
-def _line(record: dict, lines: dict) -> bytes:
+def _line(record: dict, raw: bytes | None = None) -> bytes:
     """A record as one line of JSON as the kernels encode it (UTF-8; no line break can occur
-    in it): its line in the file when it is there and short, else encoded again with its
-    strings longer than MAX_FIELD_CHARS cut. The script's search relies on that encoding.
-    A line that may hold NaN or Infinity (Python reads them, the browser's JSON.parse
-    does not) is encoded again too: the kernels write them as null."""
-    raw = lines.get(id(record))
+    in it): its line in the file (``raw``) when there is one and short, else encoded
+    again with its strings longer than MAX_FIELD_CHARS cut. The script's search relies on
+    that encoding. A line that may hold NaN or Infinity (Python reads them, the browser's
+    JSON.parse does not) is encoded again too: the kernels write them as null."""
     if raw is not None and len(raw) <= MAX_FIELD_CHARS and b"NaN" not in raw and b"Infinity" not in raw:
         return raw
     try:
@@ -72,6 +71,22 @@ def _line(record: dict, lines: dict) -> bytes:
         return sessions.kernel.encode(_cut(record)) if len(text) > MAX_FIELD_CHARS else text
     except (ValueError, TypeError, RecursionError, OverflowError):
         return json.dumps({"unencodable record": repr(record)[:MAX_FIELD_CHARS]}, ensure_ascii=True).encode("ascii")
+
+
+def session_records(session: dict) -> list:
+    """The records the report lists, in the order of the file: the init record, the events
+    but scan records, the end record."""
+    events = [record for record in session["events"] if record.get("type") != "scan"]
+    return (
+        ([session["metadata"]] if session["metadata"] else []) + events + ([session["end"]] if session["end"] else [])
+    )
+
+
+def embed(packing, raw: bytes, record: dict) -> None:
+    """Add a record read from the file to the records the report embeds (``render_html``'s
+    ``packing``), unless it is not listed (a scan record)."""
+    if record.get("type") != "scan":
+        packing.add(_line(record, raw))
 
 
 def _cut(value, depth: int = 0):
@@ -86,51 +101,56 @@ def _cut(value, depth: int = 0):
     return value
 
 
-def render_html(session: dict, root: str | None = None, verification: dict | None = None) -> str:
+def render_html(
+    session: dict, root: str | None = None, verification: dict | None = None, packing=None, aside=None
+) -> str:
     """The report of a session object (``reading.load_session``) as one HTML document; its
     summary page shows the chain's ``verification`` (``reading.verify``), found here from
-    the project's ``root`` and the session's ``lines`` when not given."""
+    the project's ``root`` and the session's ``lines`` when not given. ``packing`` is a
+    ``parallel.Packing`` the records were added to as they were read (``embed``);
+    ``aside`` a ``parallel.Aside`` making ``aside_work``'s part (else it is made here)."""
     from ..guard.deep import latest_scans
 
-    lines = session.get("lines") or ()
-    # Drawn in a forked process while this one makes the rows (before any thread starts).
-    aside = parallel.Aside(lambda: _aside(session, None if verification else root))
+    packed = packing.result() if packing is not None else None
+    if aside is None:  # drawn in a forked process while this one makes the rows (no other thread runs now)
+        aside = parallel.Aside(lambda: aside_work(session, None if verification else root))
 
     summary = session["summary"]
-    timeline = [session["metadata"]] if session["metadata"] else []
-    # A scan record (nova-session scan) is shown inside the record it concerns.
+    # A scan record (nova-session scan) is shown inside the record it concerns (the script
+    # adds it to the record it opens, from "rescans").
     scans = latest_scans(session["events"])
-    timeline += [
-        dict(record, nova_rescan=scans[record["id"]])
-        if isinstance(record.get("id"), int) and record["id"] in scans
-        else record
-        for record in session["events"]
-        if record.get("type") != "scan"
-    ]
-    if session["end"]:
-        timeline.append(session["end"])
-    tools: dict = {}
-    verdicts: dict = {}
-    for record in timeline:
-        _count(tools, clean(reading.record_title(record)))
-        if reading.is_tool_event(record):
-            _count(verdicts, clean(verdict_text(record)))
+    timeline = session_records(session)
+    if scans:
+        timeline = [
+            dict(record, nova_rescan=scans[record["id"]])
+            if isinstance(record.get("id"), int) and record["id"] in scans
+            else record
+            for record in timeline
+        ]
     start = reading.parse_time(summary.get("start"))
-    # The records in timeline order, one line of JSON each, deflated and base64-encoded in
-    # another thread (zlib lets go of the GIL) while the rows and the picture are made.
-    raw = {id(record): line for _, line, record, _ in lines if record is not None}
-    packing = parallel.Packing(b"\n".join(_line(record, raw) for record in timeline))
+    if packing is None or packing.count != len(timeline):
+        # The records in timeline order, one line each (scans shown in the record they concern).
+        raw = {id(record): line for _, line, record, _ in session.get("lines") or () if record is not None}
+        packed = parallel.Packing(_line(record, raw.get(id(record))) for record in session_records(session)).result()
+    rows = _timeline(timeline, summary)
+    tools: dict = {}  # the filters' choices: title and verdict of each row, counted
+    verdicts: dict = {}
+    for record, row in zip(timeline, rows):
+        _count(tools, row[5])
+        if record.get("type") == "event":
+            _count(verdicts, row[8])
     data = {
         "session_id": session["session_id"],
+        "tools": tools,
+        "verdicts": verdicts,
         "records": len(timeline),
         "row_height": ROW_HEIGHT,
         "field_limit": MAX_FIELD_CHARS,
         "start": None if start is None else round(start * 1000),
-        "tools": tools,
-        "verdicts": verdicts,
-        "rows": _timeline(timeline, summary),
+        "rows": rows,
+        "rescans": {str(ident): scan for ident, scan in scans.items()},
     }
-    packed = packing.result()
+    embedded = script_json(data)  # while the picture and views may still be in the making
     drawn, checked, view_data, packed_views = aside.result()
     verification = verification or checked
     page = views.Page(session, data["rows"], verification, view_data, packed_views)  # the summary page and the tabs
@@ -144,7 +164,7 @@ def render_html(session: dict, root: str | None = None, verification: dict | Non
         "<footer>Generated by nova-session report from %s. Self-contained: no network access, no external "
         "files.</footer>" % esc(session["path"])
     )
-    parts.append('<script type="application/json" id="report-data">%s</script>' % script_json(data))
+    parts.append('<script type="application/json" id="report-data">%s</script>' % embedded)
     parts.append('<script type="application/octet-stream" id="report-records">%s</script>' % packed)
     parts.append(page.data())
     parts.append("<script>%s</script></body></html>\n" % SCRIPT)
@@ -166,14 +186,16 @@ def _head(session: dict) -> str:
     )
 
 
-def _aside(session: dict, root: str | None) -> tuple:
+def aside_work(session: dict, root: str | None) -> tuple:
     """What the page needs beside the rows: the picture's HTML, the verification of the
     lines (None without them, or when a file it needs cannot be read), and the views'
     data, as it is and packed."""
     verification = None
     if root is not None and session.get("lines"):
         try:
-            verification = reading.verify_lines(root, session["session_id"], session["lines"])
+            verification = reading.verify_lines(
+                root, session["session_id"], session["lines"], summary=session["summary"]
+            )
         except OSError:
             pass
     view_data = views.view_data(session)
@@ -249,7 +271,8 @@ def _controls() -> str:
 
 def _timeline(timeline: list, summary: dict) -> list:
     """The rows of the virtual list, one per record."""
-    longest = max((_duration(r) for r in timeline), default=0.0) or 1.0
+    durations = [_duration(record) for record in timeline]
+    longest = max(durations, default=0.0) or 1.0
     unfinished = {call["tool_use_id"] for call in summary.get("unfinished_tool_calls", ())}
     turns = reading.Turns()
     kinds: dict = {}  # type -> its CSS class
@@ -257,7 +280,8 @@ def _timeline(timeline: list, summary: dict) -> list:
     for index, record in enumerate(timeline):
         tool_use_id = record.get("tool_use_id")
         open_call = record.get("type") == "tool_start" and isinstance(tool_use_id, str) and tool_use_id in unfinished
-        rows.append(_row(index, record, longest, turns.of(record), open_call, kinds))
+        bar = round(100.0 * durations[index] / longest, 1) if durations[index] else 0
+        rows.append(_row(index, record, bar, turns.of(record), open_call, kinds))
     return rows
 
 
@@ -275,7 +299,7 @@ def anchor(index: int, record: dict) -> str:
     return "r-%s" % (re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) and kind else "x%d" % index)
 
 
-def _row(index: int, record: dict, longest: float, turn=None, open_call: bool = False, kinds=None) -> list:
+def _row(index: int, record: dict, bar: float, turn=None, open_call: bool = False, kinds=None) -> list:
     """One row of the virtual list: [classes, anchor, id, turn, time, title, duration,
     bar width %, verdict, summary]; every string from the session cleaned. ``kinds``
     remembers the CSS class of each record type."""
@@ -292,14 +316,13 @@ def _row(index: int, record: dict, longest: float, turn=None, open_call: bool = 
         verdict = verdict_text(record)
         looked = reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
         classes += " v-" + looked
-        if looked != "ok" or record.get("is_error") is True or record_flag(record):
+        if looked != "ok" or record.get("is_error") is True or ("nova_rescan" in record and record_flag(record)):
             classes += " flag"
     elif "nova_rescan" in record and record_flag(record):
         classes += " flag"
     if (tool_event and record.get("is_error") is True) or open_call:
         classes += " err"
     ident = record.get("id")
-    duration = _duration(record)
     return [
         classes,
         anchor(index, record),
@@ -308,7 +331,7 @@ def _row(index: int, record: dict, longest: float, turn=None, open_call: bool = 
         clean(reading.record_time(record) or ""),
         clean(reading.record_title(record)),
         format_ms(record.get("duration_ms")),
-        round(100.0 * duration / longest, 1) if duration else 0,
+        bar,
         clean(verdict),
         ("UNFINISHED: " if open_call else "") + clean(reading.agent_label(record) + reading.record_summary(record)),
     ]
@@ -351,16 +374,33 @@ def reports_dir(root: str) -> str:
 
 
 def write_report(root: str, sid: str, output: str | None = None) -> str:
-    """Render the session's HTML report to output (default: reports/{id}.html); return the path."""
+    """Render the session's HTML report to output (default: reports/{id}.html); return the path.
+
+    The report is written by a forked child, which leaves without freeing the session
+    (``parallel.in_child``); the child forks another that reads the same snapshot of the
+    file for the picture, the views and the chain's verification while it reads the
+    records and makes the rows, and deflates the records in a thread as it reads them."""
+    path = output or os.path.join(reports_dir(root), sid + ".html")
+    snapshot = reading.open_snapshot(reading.session_path(root, sid))
     # Loading a session makes a few objects per record and frees none of them: the cyclic
     # collector would walk them all again and again (a quarter of the time at 100,000 records).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        session = reading.load_session(root, sid, lines=True, stats=False)
-        path = output or os.path.join(reports_dir(root), sid + ".html")
-        write_atomic(path, render_html(session, root).encode("utf-8", "replace"))
+        return parallel.in_child(lambda: _write(root, sid, path, snapshot))
     finally:
+        os.close(snapshot[0])
         if collecting:
             gc.enable()
+
+
+def _write(root: str, sid: str, path: str, snapshot: tuple) -> str:
+    def load(**options) -> dict:
+        return reading.load_session(root, sid, lines=True, stats=False, snapshot=snapshot, **options)
+
+    # Forked before the packing thread starts; neither child frees the session (parallel.keep).
+    aside = parallel.Aside(lambda: aside_work(parallel.keep(load()), root))
+    packing = parallel.Packing()
+    session = parallel.keep(load(sink=lambda raw, record: embed(packing, raw, record)))
+    write_atomic(path, render_html(session, root, packing=packing, aside=aside).encode("utf-8", "replace"))
     return path

@@ -61,7 +61,13 @@
     found[count] = text.length + 1;
     return found;
   }
-  function record(i) { return JSON.parse(source.slice(starts[i], starts[i + 1] - 1)); }
+  function record(i) {  // a record, with the latest rescan of it (nova-session scan) when there is one
+    var r = JSON.parse(source.slice(starts[i], starts[i + 1] - 1));
+    if (r && typeof r.id === "number" && Object.prototype.hasOwnProperty.call(data.rescans, String(r.id))) {
+      r.nova_rescan = data.rescans[String(r.id)];
+    }
+    return r;
+  }
   function owner(position, lines) {  // the record whose line holds that position
     var low = 0, high = count - 1;
     while (low < high) {
