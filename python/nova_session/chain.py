@@ -159,6 +159,10 @@ class ChainChecker:
     file-level ones and returns ``(summary dict, notes)``."""
 
     def __init__(self, key: bytes | None, problem, key_source: str | None = None, uncounted=None):
+        import hashlib
+        import hmac
+
+        self.sha256, self.hmac, self.same = hashlib.sha256, hmac.new, hmac.compare_digest
         self.key = key
         self.key_source = key_source
         self.problem = problem
@@ -193,11 +197,8 @@ class ChainChecker:
 
     def add(self, number: int, raw: bytes, record: dict, is_init: bool = False) -> None:
         """A complete, parsable line: check its link, then make it the line the next one links to."""
-        import hashlib
-        import hmac
-
-        plain = hashlib.sha256(raw).hexdigest()
-        keyed = hmac.new(self.key, raw, hashlib.sha256).hexdigest() if self.key is not None else None
+        plain = self.sha256(raw).hexdigest()
+        keyed = self.hmac(self.key, raw, self.sha256).hexdigest() if self.key is not None else None
         if PREV in record:
             self.check(number, record[PREV], plain, record.get("id"))
         elif not is_init:
@@ -253,12 +254,10 @@ class ChainChecker:
         if scheme == KEYED and self.key is None:
             self.unchecked += 1
             return
-        import hmac
-
         index = 2 if scheme == KEYED else 1
-        if hmac.compare_digest(digits, previous[index]):
+        if self.same(digits, previous[index]):
             matched = True
-        elif before is not None and hmac.compare_digest(digits, before[index]):
+        elif before is not None and self.same(digits, before[index]):
             matched = True
             self.outside += 1
             if previous[3] == value and type(record_id) is int and previous[4] == record_id and previous[1] != plain:

@@ -778,11 +778,11 @@ def load_session(
     With ``lines``, also ``lines``: ``(number, bytes, record or None, complete)`` for
     every line read (``verify_lines`` checks them). Without ``stats``, the summary has
     the counts of ``summarize``, not those of ``stats`` (by tool, verdict, file;
-    durations). ``sink(bytes, record)`` is called for each parsable record, in the
+    durations), and ``turns`` is empty. ``sink(bytes, record)`` is called for each parsable record, in the
     order of the file, as it is read. ``snapshot`` as for ``read_lines``."""
     skipped: list = []
     summary = Stats(sid) if stats else Summary(sid)
-    turns = Turns()
+    turns = Turns() if stats else None
     init = None
     events: list = []
     kept: list | None = [] if lines else None
@@ -800,7 +800,8 @@ def load_session(
         if init is None and not events and record.get("type") == "init":
             init = record
         else:
-            turns.of(record)
+            if turns is not None:
+                turns.of(record)
             events.append(record)
     end = events.pop() if events and events[-1].get("type") == "end" else None
     session = {
@@ -810,7 +811,7 @@ def load_session(
         "events": events,
         "end": end,
         "summary": summary.as_dict(session_state(root, sid, summary.last_type)),
-        "turns": turns.turns,
+        "turns": turns.turns if turns is not None else [],
         "skipped_lines": skipped,
     }
     if kept is not None:
