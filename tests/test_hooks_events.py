@@ -602,3 +602,33 @@ def test_prompt_id_is_kept_on_every_record_whose_payload_has_it(claude):
     }
     missing = [r["type"] for r in recs[1:] if r.get("prompt_id") != "p-7"]
     assert missing == []
+
+
+def test_session_start_losing_the_race_to_a_parallel_first_hook_keeps_its_source(claude, monkeypatch):
+    """SessionStart and InstructionsLoaded fire at once in two processes. When
+    InstructionsLoaded publishes the session first (its init says "unknown"), SessionStart,
+    which found no session a moment before, still writes a session_start record with its source."""
+    publish = hooks._publish
+    raced = []
+
+    def the_other_hook_first(path, body):
+        if not raced:
+            raced.append(True)
+            monkeypatch.setattr(hooks, "_publish", publish)
+            claude("InstructionsLoaded", file_path="/p/CLAUDE.md", memory_type="Project", load_reason="session_start")
+        return publish(path, body)
+
+    monkeypatch.setattr(hooks, "_publish", the_other_hook_first)
+    claude("SessionStart", source="startup")
+    records = claude.records()
+    assert raced and records[0]["type"] == "init" and records[0]["source"] == "unknown"
+    assert [(r["type"], r.get("source")) for r in records[1:]] == [
+        ("instructions_loaded", None),
+        ("session_start", "startup"),
+    ]
+
+
+def test_session_start_that_starts_the_session_writes_no_second_record(claude):
+    claude("SessionStart", source="startup")
+    records = claude.records()
+    assert records[0]["source"] == "startup" and [r["type"] for r in records] == ["init"]

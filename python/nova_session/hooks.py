@@ -243,6 +243,7 @@ class Hook:
         self.base = paths.data_dir(self.root)
         self.claim_conflict = False  # a closing record written over a claim nobody honoured
         self.map_damaged = False  # the session map is there but unusable
+        self.wrote_init = False  # this call wrote the session's init record
 
     # --------------------------------------------------------------- sessions
 
@@ -288,7 +289,7 @@ class Hook:
         candidate = sessions.generate_session_id()
         # Parallel hooks of one new Claude session race here: one id wins, all use it.
         if _publish(self._map_path(), candidate.encode("ascii")):
-            self.start_session(candidate, source or "unknown")
+            self.wrote_init = self.start_session(candidate, source or "unknown")
             return candidate
         winner = self.known_session()
         if winner is None:
@@ -317,9 +318,9 @@ class Hook:
         if sid is not None:
             _publish(path, sid.encode("ascii"))
 
-    def start_session(self, sid: str, source: str, previous_file_missing: bool = False) -> None:
-        """Write the init record (unless another hook process already did); a session
-        whose file was removed mid-session says so (``previous_file_missing``)."""
+    def start_session(self, sid: str, source: str, previous_file_missing: bool = False) -> bool:
+        """Write the init record (unless another hook process already did: then False); a
+        session whose file was removed mid-session says so (``previous_file_missing``)."""
         from . import _backend
 
         extra = {
@@ -340,7 +341,8 @@ class Hook:
         try:
             sessions.create_session(sid, self.root, extra, self.now_ms)
         except FileExistsError:
-            pass
+            return False
+        return True
 
     def append(self, sid: str, *new: dict) -> None:
         """Append records to the session in one locked write; the first one carries
@@ -712,9 +714,11 @@ def on_session_start(hook: Hook) -> None:
     source = source if isinstance(source, str) and source else "startup"
     sid = hook.known_session()
     if sid is None:
-        hook.session(source)
-        return
-    # resume, compact and a second `claude -p` continue the same file; the record marks where.
+        sid = hook.session(source)
+        if hook.wrote_init:
+            return  # the init record says the source
+    # A parallel first hook (InstructionsLoaded) started the session, its init saying "unknown";
+    # resume, compact and a second `claude -p` continue the same file: the record marks where.
     record = hook.record("session_start", "source", source=source)
     hook.append(sid, hook.truncated(record))
     sessions.write_mark(hook.root, sid, hook.claude_session_id)
