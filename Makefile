@@ -16,7 +16,8 @@ $(VENV)/.ready: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	@# mypy <2: mypy 2 no longer accepts python_version = "3.9", the floor this package supports
-	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4" "ruff>=0.6" "mypy>=1.11,<2" "atheris>=2.3"
+	@# orjson: only the baseline of the benchmarks (benches/); the package never imports it
+	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "pytest-benchmark>=4" "orjson>=3.10" "ruff>=0.6" "mypy>=1.11,<2" "atheris>=2.3"
 	@# The real Claude Code CLI, for tests/realclient (it ships inside this wheel); pinned: its payloads are the contract
 	$(PY) -m pip install --quiet "claude-agent-sdk==0.2.189"
 	@# The oracle of the NOVA rule tests (tests/guard/test_nova_oracle.py); pinned: its results are the contract

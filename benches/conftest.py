@@ -9,6 +9,7 @@ case once as a smoke test); ``make bench`` turns it on.
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 
@@ -17,12 +18,32 @@ import pytest
 # group -> name of the case every other case of the group is divided by
 BASELINES = {
     "hook-process": "python -c pass",
-    "append": "floor: os.write of a prebuilt line",
+    "encode": "orjson.dumps",
+    "append": "orjson.dumps + os.write",
     "growth-rust": "append_event @ 10 prior events",
     "growth-python": "append_event @ 10 prior events",
     "redact": "baseline: rust encode of the 10 KB text",
     "redact-first": "python -c pass",
     "nova-scan": "rust NovaRules.scan, per event",
+}
+# group -> a second reference; each median of the group is also printed as a ratio to it
+SECOND_BASELINES = {
+    "hook-process": "python -I -S -c pass",
+}
+
+# (group, case) -> the highest ratio issue 13 sets as its target, printed beside the ratio
+TARGETS = {
+    ("encode", "rust encode"): 1.0,
+    ("append", "append_event, rust, plain chain"): 1.0,
+    ("append", "append_event, rust, keyed chain"): 1.0,
+    ("append", "append_event, python, plain chain"): 5.0,
+    ("append", "append_event, python, keyed chain"): 5.0,
+    ("append", "SessionWriter, rust, plain chain (per event)"): 0.5,
+    ("append", "SessionWriter, rust, keyed chain (per event)"): 0.5,
+    ("growth-rust", "append_event @ 5000 prior events"): 1.05,
+    ("growth-python", "append_event @ 5000 prior events"): 1.05,
+    ("hook-process", "PostToolUse hook, rust"): 1.0,
+    ("hook-process", "PostToolUse hook, python fallback"): 1.2,
 }
 
 
@@ -66,21 +87,31 @@ def pytest_terminal_summary(terminalreporter):
     write("")
     write("nova_session benchmarks: medians, and ratios to each group's baseline from this same run")
     write(
-        "machine: %s, %s, Python %s; %s"
+        "machine: %s, %s, %s CPUs, Python %s; %s; load average at the end %s"
         % (
             platform.node(),
             platform.machine(),
+            os.cpu_count(),
             platform.python_version(),
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            " ".join("%.2f" % load for load in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a",
         )
     )
     for group, medians in _medians.items():
         baseline = BASELINES.get(group)
         base = medians.get(baseline)
+        second = SECOND_BASELINES.get(group)
+        base2 = medians.get(second) if second else None
         write("")
-        write("[%s] baseline: %s" % (group, baseline))
+        write("[%s] baseline: %s%s" % (group, baseline, "; second ratio: to %s" % second if second else ""))
         for text in _notes.get(group, []):
             write("  (%s)" % text)
         for label, median in medians.items():
             ratio = "%6.2fx" % (median / base) if base else "   n/a "
-            write("  %-44s %10.1f us  %s" % (label, median * 1e6, ratio))
+            target = TARGETS.get((group, label))
+            verdict = ""
+            if target is not None and base:
+                verdict = "  target <= %.2fx: %s" % (target, "met" if median / base <= target else "not met")
+            if base2:
+                ratio += "  %6.2fx" % (median / base2)
+            write("  %-64s %10.1f us  %s%s" % (label, median * 1e6, ratio, verdict))

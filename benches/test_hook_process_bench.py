@@ -1,5 +1,6 @@
-"""Whole hook processes: PostToolUse as Claude Code runs it, against a bare
-``python -c pass`` of the same interpreter in the same run.
+"""Whole hook processes: PostToolUse, PreToolUse and SessionEnd as Claude Code
+runs them, against a bare ``python -c pass`` and a bare ``python -I -S -c pass``
+of the same interpreter in the same rounds (the summary prints the ratio to each).
 
 The hook command is the one ``nova-session install`` writes (``python -I -S
 …/nova_session/run_hook.py EVENT``); its input is a realistic payload (a Read
@@ -87,6 +88,11 @@ CASES = {
         dict(OFF, NOVA_SESSION_SCAN="0"),
     ),
     "PostToolUse hook, python fallback": (HOOK + ["PostToolUse"], "python", {}),
+    "PostToolUse hook, python fallback, scan and redaction off": (
+        HOOK + ["PostToolUse"],
+        "python",
+        dict(OFF, NOVA_SESSION_SCAN="0"),
+    ),
     # Claude Code gives SessionEnd hooks about 1.5 s in all: this shows how little of it is used.
     "SessionEnd hook, rust": (HOOK + ["SessionEnd"], "rust", {}),
 }
@@ -110,6 +116,20 @@ def prepare(project: str, label: str):
     return argv, env, lambda: json.dumps(end).encode("utf-8")
 
 
+def bytecode_note() -> str:
+    """How the bytecode cache stands for both sides; asserts it is there to be read."""
+    import importlib.util
+
+    package = os.path.dirname(nova_session.__file__)
+    for source in (os.path.join(package, "run_hook.py"), os.path.join(package, "hooks.py"), json.__file__):
+        assert os.path.exists(importlib.util.cache_from_source(source)), source
+    return (
+        "bytecode caching on for every case: .pyc files present for the stdlib and for nova_session "
+        "(compiled by this module); PYTHONDONTWRITEBYTECODE=%s here only stops writing them"
+        % (os.environ.get("PYTHONDONTWRITEBYTECODE") or "unset")
+    )
+
+
 def test_hook_processes_interleaved(project, pytestconfig):
     """Every case once per round, in turn, so that the machine's drifts (this VM's load
     changes within a minute) fall on all of them alike: each median is over the rounds."""
@@ -127,7 +147,8 @@ def test_hook_processes_interleaved(project, pytestconfig):
                 times[label].append(time.perf_counter() - start)
     if not timing:
         return
-    note(GROUP, "whole processes of %s; bytecode cache on (stdlib .pyc shipped, package precompiled)" % sys.executable)
+    note(GROUP, "whole processes of %s" % sys.executable)
+    note(GROUP, bytecode_note())
     note(GROUP, "%d rounds, the cases interleaved within each round" % rounds)
     for label in CASES:
         record(GROUP, label, statistics.median(times[label]))
