@@ -12,7 +12,7 @@ help: ## list the targets
 
 venv: $(VENV)/.ready ## create .venv with the build and test tools
 
-$(VENV)/.ready: pyproject.toml
+$(VENV)/.ready: pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	@# mypy <2: mypy 2 no longer accepts python_version = "3.9", the floor this package supports
