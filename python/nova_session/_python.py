@@ -484,17 +484,22 @@ def append_records(path, records, fsync, key=None):
     return _append_parts(path, [_event_parts(record) for record in records], fsync, key)
 
 
+_sha256_found: list = []  # the constructor, once found (a failed import is searched again each time)
+
+
 def _sha256():
     """The sha256 constructor, from CPython's own built-in module when there is one:
     ``import hashlib`` loads OpenSSL, milliseconds in a hook process."""
-    try:
-        from _sha2 import sha256  # type: ignore  # CPython 3.12+, not in every typeshed
-    except ImportError:
+    if not _sha256_found:
         try:
-            from _sha256 import sha256  # type: ignore  # CPython 3.9-3.11, not in every typeshed
+            from _sha2 import sha256  # type: ignore  # CPython 3.12+, not in every typeshed
         except ImportError:
-            from hashlib import sha256  # type: ignore  # the same constructor, by another module
-    return sha256
+            try:
+                from _sha256 import sha256  # type: ignore  # CPython 3.9-3.11, not in every typeshed
+            except ImportError:
+                from hashlib import sha256  # type: ignore  # the same constructor, by another module
+        _sha256_found.append(sha256)
+    return _sha256_found[0]
 
 
 def _digest(line: bytes, key) -> str:
