@@ -312,12 +312,6 @@ def record_time(record: dict):
 
 def parse_time(value) -> float | None:
     """Seconds since the epoch of ``2026-01-10T16:30:45.123Z``, or None."""
-    if type(value) is str and len(value) == 24 and value[19] == "." and value[23] == "Z":
-        # The writers' own form: whole seconds from the minute remembered, then the fraction.
-        minute = _MINUTES.get(value[:16])
-        second, fraction = value[17:19], value[20:23]
-        if minute is not None and value[16] == ":" and (second + fraction).isdigit() and (second + fraction).isascii():
-            return minute + int(second) + float(value[19:23]) if int(second) <= 61 else None
     if not isinstance(value, str) or len(value) < 19:
         return None
     whole = _clock_seconds(value)
@@ -778,8 +772,9 @@ def load_session(
     With ``lines``, also ``lines``: ``(number, bytes, record or None, complete)`` for
     every line read (``verify_lines`` checks them). Without ``stats``, the summary has
     the counts of ``summarize``, not those of ``stats`` (by tool, verdict, file;
-    durations), and ``turns`` is empty. ``sink(bytes, record)`` is called for each parsable record, in the
-    order of the file, as it is read. ``snapshot`` as for ``read_lines``."""
+    durations), and ``turns`` is empty. ``sink(bytes, record)`` is called for each
+    parsable record, in the order of the file, as it is read. ``snapshot`` as for
+    ``read_lines``."""
     skipped: list = []
     summary = Stats(sid) if stats else Summary(sid)
     turns = Turns() if stats else None
@@ -1038,16 +1033,14 @@ def verify_lines(
     as ``read_lines`` yields them (``load_session(lines=True)`` keeps them). With the
     ``summary`` of the same lines, its unfinished calls are taken, not found again."""
     verifier, found = _verifier(sid, key, key_file)
-    if summary is None:
-        calls = Summary(sid)
-        for number, raw, record, complete in lines:
-            verifier.add_line(number, raw, record, complete)
+    calls = Summary(sid)
+    for number, raw, record, complete in lines:
+        verifier.add_line(number, raw, record, complete)
+        if summary is None:
             calls.add_line(record, complete)
-        summary = calls.as_dict(STATE_ENDED)
-    else:
-        for number, raw, record, complete in lines:
-            verifier.add_line(number, raw, record, complete)
-    return _verified(root, sid, verifier, found, summary, anchor_dir)
+    return _verified(
+        root, sid, verifier, found, summary if summary is not None else calls.as_dict(STATE_ENDED), anchor_dir
+    )
 
 
 def _verifier(sid: str, key: bytes | None = None, key_file: str | None = None):

@@ -299,26 +299,21 @@ def anchor(index: int, record: dict) -> str:
     return "r-%s" % (re.sub(r"[^a-z_]", "", kind) if isinstance(kind, str) and kind else "x%d" % index)
 
 
-def _row(index: int, record: dict, bar: float, turn=None, open_call: bool = False, kinds=None) -> list:
+def _row(index: int, record: dict, bar: float, turn, open_call: bool, kinds: dict) -> list:
     """One row of the virtual list: [classes, anchor, id, turn, time, title, duration,
     bar width %, verdict, summary]; every string from the session cleaned. ``kinds``
     remembers the CSS class of each record type."""
     kind = record.get("type")
     classes = "k-other"
     if isinstance(kind, str):
-        known = kinds.get(kind) if kinds is not None else None
-        classes = known or "k-%s" % re.sub(r"[^a-z_]", "", kind)
-        if kinds is not None:
-            kinds[kind] = classes
+        classes = kinds.get(kind) or kinds.setdefault(kind, "k-%s" % re.sub(r"[^a-z_]", "", kind))
     tool_event = kind == "event"
-    verdict = ""
+    verdict, looked = "", None
     if tool_event:
         verdict = verdict_text(record)
         looked = reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
         classes += " v-" + looked
-        if looked != "ok" or record.get("is_error") is True or ("nova_rescan" in record and record_flag(record)):
-            classes += " flag"
-    elif "nova_rescan" in record and record_flag(record):
+    if record_flag(record, looked):
         classes += " flag"
     if (tool_event and record.get("is_error") is True) or open_call:
         classes += " err"

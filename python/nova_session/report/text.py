@@ -99,8 +99,9 @@ def offset_label(start: float | None, moment) -> str:
     return "+%02d:%06.3f" % (minutes, seconds)
 
 
-def record_flag(record: dict) -> bool:
-    """Whether a record needs attention: a failed tool call or a verdict other than ok."""
+def record_flag(record: dict, looked: str | None = None) -> bool:
+    """Whether a record needs attention: a failed tool call or a verdict other than ok
+    (``looked``: the record's verdict class, when the caller has it already)."""
     rescan = record.get("nova_rescan")
     if (
         isinstance(rescan, dict)
@@ -109,10 +110,9 @@ def record_flag(record: dict) -> bool:
         return True
     if not reading.is_tool_event(record):
         return False
-    return (
-        record.get("is_error") is True
-        or reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched")) != "ok"
-    )
+    if looked is None:
+        looked = reading.verdict_class(record.get("nova_verdict"), record.get("nova_rules_matched"))
+    return record.get("is_error") is True or looked != "ok"
 
 
 def _script_safe(text: str) -> str:
