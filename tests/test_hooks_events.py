@@ -632,3 +632,21 @@ def test_session_start_that_starts_the_session_writes_no_second_record(claude):
     claude("SessionStart", source="startup")
     records = claude.records()
     assert records[0]["source"] == "startup" and [r["type"] for r in records] == ["init"]
+
+
+@pytest.mark.parametrize("damage", ["removed", "link"])
+def test_session_end_ends_the_session_whose_map_was_removed_or_spoiled(claude, damage):
+    """The map of a running session removed or replaced by a link between two hooks: the
+    active mark still names the session, so SessionEnd ends it (and puts the map right)."""
+    claude("SessionStart", source="startup")
+    claude.pre("t1")
+    sid = claude.sid
+    mapping = claude.base / "claude" / claude.session_id
+    mapping.unlink()
+    if damage == "link":
+        mapping.symlink_to("/etc/hostname")
+    claude("SessionEnd", warnings=1, reason="logout")
+    records = chained_records((claude.base / "sessions" / (sid + ".jsonl")).read_bytes())
+    assert [r["type"] for r in records] == ["init", "tool_start", "end"]
+    assert records[-1]["reason"] == "logout" and records[-1]["unfinished_tool_calls"] == 1
+    assert claude.sid == sid and not mapping.is_symlink()

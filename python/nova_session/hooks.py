@@ -270,6 +270,21 @@ class Hook:
         self.map_damaged = text is not None
         return None
 
+    def existing_session(self) -> str | None:
+        """The nova session of this Claude session, or None when it has none yet: the
+        map's, else the one the active mark of a running session names (a map removed or
+        spoiled mid-session must not split the trail; the map is put right). Creates
+        nothing else."""
+        sid = self.known_session()
+        if sid is not None:
+            return sid
+        marked = sessions.get_active_session(self.root, self.claude_session_id)
+        if marked is None or self.known_session() == marked:
+            return marked  # none, or a parallel first hook published the map in the meantime
+        paths.make_dir(os.path.join(self.base, CLAUDE_DIR))
+        self.replace_map(marked)
+        return marked
+
     def session(self, source: str | None = None) -> str:
         """The nova session of this Claude session, started (init record, active mark) if new."""
         sid = self.known_session()
@@ -277,15 +292,11 @@ class Hook:
             return sid
         paths.ensure_layout(self.root)
         paths.make_dir(os.path.join(self.base, CLAUDE_DIR))
-        # A map removed or spoiled mid-session must not split the trail: the active
-        # mark of a running session also names its Claude session.
-        marked = sessions.get_active_session(self.root, self.claude_session_id)
-        if marked is not None and self.known_session() == marked:
-            return marked  # a parallel first hook published the map in the meantime
-        if marked is not None or self.map_damaged:
-            self.replace_map(marked)
-            if marked is not None:
-                return marked
+        sid = self.existing_session()
+        if sid is not None:
+            return sid
+        if self.map_damaged:
+            self.replace_map(None)
         candidate = sessions.generate_session_id()
         # Parallel hooks of one new Claude session race here: one id wins, all use it.
         if _publish(self._map_path(), candidate.encode("ascii")):
@@ -849,7 +860,7 @@ def on_record(hook: Hook) -> None:
 
 
 def on_session_end(hook: Hook) -> None:
-    sid = hook.known_session()
+    sid = hook.existing_session()
     if sid is None:
         raise HookError("SessionEnd for a Claude session that recorded nothing; nothing to end")
     unfinished = hook.unfinished(sid)
