@@ -11,8 +11,9 @@ use pyo3::prelude::*;
 use pyo3::types::{
     PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PyMapping, PySet, PyString, PyTuple,
 };
+use pyo3::Borrowed;
 
-use crate::text::{write_float, write_json_string};
+use crate::text::{write_float, write_json_string, write_json_utf8};
 
 /// Containers at a depth beyond this are written as `"<max depth>"`; the record itself is at depth 1.
 pub const MAX_DEPTH: usize = 64;
@@ -27,7 +28,12 @@ pub struct EventParts {
 
 /// Encode `obj` at depth 1.
 pub fn encode(obj: &Bound<'_, PyAny>) -> Vec<u8> {
-    with_scratch(|out| write_value(out, obj, 1))
+    with_scratch(|out| write_value(out, obj, 1), <[u8]>::to_vec)
+}
+
+/// Encode `obj` at depth 1 straight into a bytes object.
+pub fn encode_to_bytes<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyBytes> {
+    with_scratch(|out| write_value(out, obj, 1), |text| PyBytes::new(obj.py(), text))
 }
 
 thread_local! {
@@ -36,14 +42,14 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Run `fill` on an empty scratch buffer and return a copy of what it wrote.
-fn with_scratch(fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+/// Run `fill` on an empty scratch buffer and return `finish` of what it wrote.
+fn with_scratch<R>(fill: impl FnOnce(&mut Vec<u8>), finish: impl FnOnce(&[u8]) -> R) -> R {
     // A re-entrant call (a __str__ encoding another record) gets a fresh buffer.
     let taken = SCRATCH.with(|cell| cell.try_borrow_mut().map(|mut buffer| std::mem::take(&mut *buffer)));
     let mut buffer = taken.unwrap_or_default();
     buffer.clear();
     fill(&mut buffer);
-    let result = buffer.clone();
+    let result = finish(&buffer);
     if buffer.capacity() <= 1 << 22 {
         SCRATCH.with(|cell| {
             if let Ok(mut slot) = cell.try_borrow_mut() {
@@ -69,18 +75,21 @@ pub fn event_parts(record: &Bound<'_, PyDict>) -> PyResult<EventParts> {
         text
     });
     let mut walked = Ok(());
-    let tail = with_scratch(|tail| {
-        walked = for_each_pair(record, |key, value| {
-            if let Ok(name) = key.cast::<PyString>() {
-                // type and id are written first; prev is the chain's, written last.
-                if name == "type" || name == "id" || name == "prev" {
-                    return;
+    let tail = with_scratch(
+        |tail| {
+            walked = for_each_pair(record, |key, value| {
+                if let Ok(name) = key.cast::<PyString>() {
+                    // type and id are written first; prev is the chain's, written last.
+                    if name == "type" || name == "id" || name == "prev" {
+                        return;
+                    }
                 }
-            }
-            write_member(tail, key, value, 2);
-        });
-        tail.push(b'}');
-    });
+                write_member(tail, key, value, 2);
+            });
+            tail.push(b'}');
+        },
+        <[u8]>::to_vec,
+    );
     walked?;
     Ok(EventParts { head, given_id, tail })
 }
@@ -103,9 +112,11 @@ fn write_member(out: &mut Vec<u8>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyA
 }
 
 /// Walk a dict's pairs in order (a subclass's own `items` is ignored, as `dict.items(d)`
-/// does), holding a strong reference to each key and value while `visit` runs. Like
-/// Python's own iteration, it fails when the dict changes size meanwhile (a `__str__`
-/// may do that), and the caller then writes a placeholder, as the Python kernel does.
+/// does). A pair of leaves (`is_leaf`) is visited through the dict's own references:
+/// writing it runs no Python code, so nothing can change the dict meanwhile. Any other
+/// pair is visited holding a strong reference to its key and value; like Python's own
+/// iteration, the walk fails when the dict changed size meanwhile (a `__str__` may do
+/// that), and the caller then writes a placeholder, as the Python kernel does.
 fn for_each_pair<'py>(
     dict: &Bound<'py, PyDict>,
     mut visit: impl FnMut(&Bound<'py, PyAny>, &Bound<'py, PyAny>),
@@ -118,19 +129,36 @@ fn for_each_pair<'py>(
     loop {
         // SAFETY: `dict` is a live dict (or subclass) and we hold the GIL. PyDict_Next
         // bounds-checks `position` against the dict's current table, so a dict changed
-        // by `visit` cannot make it read out of bounds; the borrowed key and value are
-        // turned into owned references before any Python code can run.
+        // by `visit` cannot make it read out of bounds; it gives non-null references
+        // borrowed from the dict, which stay valid while no Python code runs.
         let (key, value) = unsafe {
             if pyo3::ffi::PyDict_Next(dict.as_ptr(), &raw mut position, &raw mut key, &raw mut value) == 0 {
                 return Ok(());
             }
-            (Bound::from_borrowed_ptr(py, key), Bound::from_borrowed_ptr(py, value))
+            (Borrowed::from_ptr(py, key), Borrowed::from_ptr(py, value))
         };
-        visit(&key, &value);
+        if is_leaf(&key) && is_leaf(&value) {
+            visit(&key, &value);
+            continue;
+        }
+        visit(&key.to_owned(), &value.to_owned());
         if dict.len() != size {
             return Err(PyRuntimeError::new_err("dictionary changed size during iteration"));
         }
     }
+}
+
+/// Whether `obj` is exactly a str, float, bool or None: values whose writing calls no
+/// Python code. (A str's UTF-8 form is read in place; one with lone surrogates is the
+/// exception, whose error is made while the str is in use: CPython's own json reads
+/// borrowed values alike.)
+fn is_leaf(obj: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: `obj` is a live object and we hold the GIL; the type statics are only compared.
+    let kind = unsafe { pyo3::ffi::Py_TYPE(obj.as_ptr()) };
+    kind == &raw mut pyo3::ffi::PyUnicode_Type
+        || kind == &raw mut pyo3::ffi::PyFloat_Type
+        || kind == &raw mut pyo3::ffi::PyBool_Type
+        || obj.is_none()
 }
 
 extern "C" {
@@ -161,7 +189,7 @@ pub(crate) fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a [u8]> {
 
 fn write_str(out: &mut Vec<u8>, s: &Bound<'_, PyString>) {
     if let Some(bytes) = utf8_of(s) {
-        write_json_string(out, bytes);
+        write_json_utf8(out, bytes);
         return;
     }
     match s.encode_utf8() {
@@ -220,7 +248,11 @@ fn write_int(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) {
 }
 
 fn write_key(out: &mut Vec<u8>, key: &Bound<'_, PyAny>) {
-    if let Ok(s) = key.cast::<PyString>() {
+    // SAFETY: as in write_value.
+    if unsafe { pyo3::ffi::Py_TYPE(key.as_ptr()) } == &raw mut pyo3::ffi::PyUnicode_Type {
+        // SAFETY: its exact type is str.
+        write_str(out, unsafe { key.cast_unchecked::<PyString>() });
+    } else if let Ok(s) = key.cast::<PyString>() {
         write_str(out, s);
     } else if key.is_none() {
         out.extend_from_slice(b"\"null\"");
@@ -251,6 +283,29 @@ fn write_key(out: &mut Vec<u8>, key: &Bound<'_, PyAny>) {
 
 /// Write `obj` at `depth` by the encoding rules of the README's "Records".
 pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
+    // The builtin types of nearly every value, told apart by their type pointer first:
+    // the checks below (made for subclasses) are calls into the interpreter under abi3.
+    // SAFETY: `obj` is a live object and we hold the GIL; the type statics are only compared.
+    let kind = unsafe { pyo3::ffi::Py_TYPE(obj.as_ptr()) };
+    if kind == &raw mut pyo3::ffi::PyUnicode_Type {
+        // SAFETY: its exact type is str.
+        write_str(out, unsafe { obj.cast_unchecked::<PyString>() });
+        return;
+    }
+    if kind == &raw mut pyo3::ffi::PyDict_Type {
+        // SAFETY: its exact type is dict.
+        write_dict(out, unsafe { obj.cast_unchecked::<PyDict>() }, depth);
+        return;
+    }
+    if kind == &raw mut pyo3::ffi::PyList_Type {
+        // SAFETY: its exact type is list.
+        write_list(out, unsafe { obj.cast_unchecked::<PyList>() }, depth);
+        return;
+    }
+    if kind == &raw mut pyo3::ffi::PyLong_Type {
+        write_int(out, obj);
+        return;
+    }
     if let Ok(s) = obj.cast::<PyString>() {
         write_str(out, s);
     } else if obj.is_none() {
@@ -267,35 +322,9 @@ pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
             out.extend_from_slice(b"null");
         }
     } else if let Ok(dict) = obj.cast::<PyDict>() {
-        write_container(out, obj, depth, |out| {
-            out.push(b'{');
-            let mut first = true;
-            for_each_pair(dict, |key, value| {
-                if !std::mem::take(&mut first) {
-                    out.push(b',');
-                }
-                write_key(out, key);
-                out.push(b':');
-                write_value(out, value, depth + 1);
-            })?;
-            out.push(b'}');
-            Ok(())
-        });
+        write_dict(out, dict, depth);
     } else if let Ok(list) = obj.cast::<PyList>() {
-        write_container(out, obj, depth, |out| {
-            // Re-read the length each step: an element's __str__ may change the list.
-            let mut index = 0;
-            out.push(b'[');
-            while index < list.len() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_value(out, &list.get_item(index)?, depth + 1);
-                index += 1;
-            }
-            out.push(b']');
-            Ok(())
-        });
+        write_list(out, list, depth);
     } else if let Ok(tuple) = obj.cast::<PyTuple>() {
         write_container(out, obj, depth, |out| write_array(out, tuple.iter().map(Ok), depth));
     } else if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
@@ -311,6 +340,48 @@ pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
             write_unserializable(out, obj);
         }
     }
+}
+
+fn write_dict(out: &mut Vec<u8>, dict: &Bound<'_, PyDict>, depth: usize) {
+    write_container(out, dict.as_any(), depth, |out| {
+        out.push(b'{');
+        let mut first = true;
+        for_each_pair(dict, |key, value| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            write_key(out, key);
+            out.push(b':');
+            write_value(out, value, depth + 1);
+        })?;
+        out.push(b'}');
+        Ok(())
+    });
+}
+
+fn write_list(out: &mut Vec<u8>, list: &Bound<'_, PyList>, depth: usize) {
+    write_container(out, list.as_any(), depth, |out| {
+        // Re-read the length each step: an element's __str__ may change the list.
+        let mut index = 0;
+        out.push(b'[');
+        while index < list.len() {
+            if index > 0 {
+                out.push(b',');
+            }
+            // SAFETY: `index` is below the list's length and we hold the GIL; the item
+            // is borrowed from the list, valid while no Python code runs (see is_leaf).
+            let item =
+                unsafe { Borrowed::from_ptr(list.py(), pyo3::ffi::PyList_GetItem(list.as_ptr(), index as isize)) };
+            if is_leaf(&item) {
+                write_value(out, &item, depth + 1);
+            } else {
+                write_value(out, &item.to_owned(), depth + 1);
+            }
+            index += 1;
+        }
+        out.push(b']');
+        Ok(())
+    });
 }
 
 /// A type from a module that is already imported, or None: no instance can exist otherwise.

@@ -50,8 +50,8 @@ mod _rust {
 
     /// Encode obj as one compact JSON document in UTF-8 by the encoding rules of the README's "Records".
     #[pyfunction]
-    fn encode<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &encoder::encode(obj))
+    fn encode<'py>(obj: &Bound<'py, PyAny>) -> Bound<'py, PyBytes> {
+        encoder::encode_to_bytes(obj)
     }
 
     /// Parse JSON bytes into Python objects like json.loads; ValueError for what it cannot parse.

@@ -1,5 +1,8 @@
 //! Byte-level JSON text: string escapes and Python's float `repr`, without Python.
 
+// The escapers' block helpers must be inlined into them (and into their target features).
+#![allow(clippy::inline_always)]
+
 use std::fmt::Write as _;
 
 /// Write `bytes` (UTF-8, or WTF-8 where lone surrogates are 3-byte `ED A0..BF xx`
@@ -7,43 +10,285 @@ use std::fmt::Write as _;
 /// `ensure_ascii=False`: `\" \\ \n \r \t \b \f`, other controls `\u00XX`, lone
 /// surrogates `\udXXX`, everything else as itself.
 pub fn write_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Room for the quotes and a short escape every 8 bytes: one allocation for most text.
-    out.reserve(bytes.len() + bytes.len() / 8 + 2);
     out.push(b'"');
-    let mut start = 0;
-    while let Some(index) = next_special(bytes, start) {
-        out.extend_from_slice(&bytes[start..index]);
-        let byte = bytes[index];
-        start = index + 1;
-        match byte {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => {
-                out.push(b'\\');
-                out.push(SHORT_ESCAPE[usize::from(byte)]);
-            }
-            0xED if index + 2 < bytes.len() && bytes[index + 1] >= 0xA0 => {
-                // A surrogate code point (U+D800..U+DFFF) in its 3-byte form.
-                let code = (u32::from(byte & 0x0F) << 12)
-                    | (u32::from(bytes[index + 1] & 0x3F) << 6)
-                    | u32::from(bytes[index + 2] & 0x3F);
-                write_unicode_escape(out, code);
-                start = index + 3;
-            }
-            0xED => out.push(byte),
-            _ => write_unicode_escape(out, u32::from(byte)),
+    let (mut start, mut from) = (0, 0);
+    while let Some(offset) = memchr::memchr(0xED, &bytes[from..]) {
+        let index = from + offset;
+        from = index + 1;
+        if index + 2 < bytes.len() && bytes[index + 1] >= 0xA0 {
+            // A surrogate code point (U+D800..U+DFFF) in its 3-byte form.
+            escape_utf8(out, &bytes[start..index]);
+            let code = (u32::from(bytes[index] & 0x0F) << 12)
+                | (u32::from(bytes[index + 1] & 0x3F) << 6)
+                | u32::from(bytes[index + 2] & 0x3F);
+            out.extend_from_slice(b"\\u");
+            out.extend([12, 8, 4, 0].map(|shift| HEX[((code >> shift) & 0xF) as usize]));
+            start = index + 3;
+            from = start;
         }
     }
-    out.extend_from_slice(&bytes[start..]);
+    escape_utf8(out, &bytes[start..]);
     out.push(b'"');
 }
 
-/// `\\uXXXX` with lowercase hex, as Python's json writes it.
-fn write_unicode_escape(out: &mut Vec<u8>, code: u32) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.extend_from_slice(b"\\u");
-    for shift in [12, 8, 4, 0] {
-        out.push(HEX[((code >> shift) & 0xF) as usize]);
+/// `write_json_string` for text known to be UTF-8 (a `str`'s own UTF-8 form): no lone surrogates.
+pub fn write_json_utf8(out: &mut Vec<u8>, text: &[u8]) {
+    out.push(b'"');
+    escape_utf8(out, text);
+    out.push(b'"');
+}
+
+/// Bytes of text taken at a time; a block is read from a place readable for two.
+const BLOCK: usize = 32;
+
+/// The escaper (the inside of the quotes). The text goes a block at a time: one
+/// comparison finds every byte of the block that needs an escape, as a bit mask;
+/// the plain bytes between them are copied by fixed-size moves that may run past
+/// them (what follows overwrites the excess), each escape is one store from a table,
+/// and no step depends on a branch about the text that the processor could mispredict,
+/// but the count of escapes in a block.
+fn escape_utf8(out: &mut Vec<u8>, text: &[u8]) {
+    // Six bytes (`\u00XX`) per byte at worst; a block's moves reach BLOCK bytes past
+    // what they keep, an escape's store 8; the padding of the last blocks adds < BLOCK.
+    out.reserve(text.len() * 6 + 3 * BLOCK);
+    // SAFETY: the room is reserved as both escapers require; they return how many
+    // bytes they wrote there, all initialised.
+    unsafe {
+        let start = out.as_mut_ptr().add(out.len());
+        #[cfg(target_arch = "x86_64")]
+        let written = if avx512::available() {
+            avx512::escape(text, start)
+        } else {
+            escape_blocks(text, start)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let written = escape_blocks(text, start);
+        out.set_len(out.len() + written);
     }
 }
+
+/// Escape `text` to `start` a block at a time; return how many bytes were written.
+///
+/// # Safety
+/// `start` must be writable for `text.len() * 6 + 3 * BLOCK` bytes.
+unsafe fn escape_blocks(text: &[u8], start: *mut u8) -> usize {
+    // SAFETY: reads: escape_block reads 2 * BLOCK bytes from its start, which the loop
+    // keeps inside `text` and the padded copy of the tail provides. Writes: at most 6
+    // bytes per byte consumed, plus the reach of the last block's moves and its padding.
+    unsafe {
+        let mut dst = start;
+        let mut src = text.as_ptr();
+        let mut left = text.len();
+        while left >= 2 * BLOCK {
+            dst = escape_block(src, dst);
+            src = src.add(BLOCK);
+            left -= BLOCK;
+        }
+        // The last bytes, padded with spaces to whole blocks and a block further. A space
+        // is written as itself, after everything else: dropping them is moving back.
+        let mut padded = [b' '; 3 * BLOCK];
+        std::ptr::copy_nonoverlapping(src, padded.as_mut_ptr(), left);
+        let blocks = left.div_ceil(BLOCK);
+        for block in 0..blocks {
+            dst = escape_block(padded.as_ptr().add(block * BLOCK), dst);
+        }
+        dst = dst.sub(blocks * BLOCK - left);
+        usize::try_from(dst.offset_from(start)).expect("the output only grows")
+    }
+}
+
+/// The escaper with AVX-512 (BW and VL, on 32-byte vectors), where the processor has
+/// it: masked loads and stores touch only the bytes of the text and the bytes kept,
+/// so the last block needs no padded copy and plain runs are stored once.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8_mask, _mm256_cmplt_epu8_mask, _mm256_loadu_si256, _mm256_mask_storeu_epi8,
+        _mm256_maskz_loadu_epi8, _mm256_set1_epi8,
+    };
+
+    use super::{BLOCK, ESCAPE};
+
+    pub fn available() -> bool {
+        std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("avx512vl")
+    }
+
+    /// The bits `from..to` of a block's mask.
+    #[inline(always)]
+    fn span(from: usize, to: usize) -> u32 {
+        let below = |count: usize| if count >= BLOCK { u32::MAX } else { (1u32 << count) - 1 };
+        below(to) & !below(from)
+    }
+
+    /// Escape `text` to `start`; return how many bytes were written.
+    ///
+    /// # Safety
+    /// The processor must have AVX-512 BW and VL (`available`); `start` must be writable
+    /// for `text.len() * 6 + 8` bytes.
+    #[target_feature(enable = "avx512bw,avx512vl")]
+    pub unsafe fn escape(text: &[u8], start: *mut u8) -> usize {
+        // SAFETY: the masked loads read only bytes of `text`; the masked stores write
+        // the kept bytes at their place in the output, an escape's store 8 bytes from
+        // where it starts; the output never exceeds 6 bytes per byte read.
+        unsafe {
+            let mut dst = start;
+            let mut src = text.as_ptr();
+            let mut left = text.len();
+            // Whole blocks while a block further is text, as the portable escaper does.
+            while left >= 2 * BLOCK {
+                #[allow(clippy::cast_ptr_alignment)] // an unaligned load
+                let block = _mm256_loadu_si256(src.cast::<__m256i>());
+                dst = super::escape_stops(src, dst, stops(block));
+                src = src.add(BLOCK);
+                left -= BLOCK;
+            }
+            // The rest by masked loads and stores.
+            while left > 0 {
+                let count = left.min(BLOCK);
+                let block = _mm256_maskz_loadu_epi8(span(0, count), src.cast::<i8>());
+                let mut stops = stops(block) & span(0, count);
+                let mut from = 0;
+                while stops != 0 {
+                    let at = stops.trailing_zeros() as usize;
+                    store(dst.sub(from), span(from, at), block);
+                    dst = dst.add(at - from);
+                    let escape = ESCAPE[usize::from(*src.add(at))];
+                    dst.cast::<[u8; 8]>().write_unaligned(escape);
+                    dst = dst.add(usize::from(escape[7]));
+                    from = at + 1;
+                    stops &= stops - 1;
+                }
+                store(dst.sub(from), span(from, count), block);
+                dst = dst.add(count - from);
+                src = src.add(count);
+                left -= count;
+            }
+            usize::try_from(dst.offset_from(start)).expect("the output only grows")
+        }
+    }
+
+    /// A bit for each byte of `block` that needs an escape.
+    ///
+    /// # Safety
+    /// As `escape`: inlined into it, where AVX-512 is enabled.
+    #[inline(always)]
+    unsafe fn stops(block: __m256i) -> u32 {
+        // SAFETY: the caller's.
+        unsafe {
+            let spread = |byte: u8| _mm256_set1_epi8(byte as i8);
+            _mm256_cmplt_epu8_mask(block, spread(0x20))
+                | _mm256_cmpeq_epi8_mask(block, spread(b'"'))
+                | _mm256_cmpeq_epi8_mask(block, spread(b'\\'))
+        }
+    }
+
+    /// Store the bytes of `block` chosen by `mask` at their offsets from `base`.
+    #[inline(always)]
+    unsafe fn store(base: *mut u8, mask: u32, block: __m256i) {
+        // SAFETY: the caller's; masked-off bytes are not accessed.
+        unsafe { _mm256_mask_storeu_epi8(base.cast::<i8>(), mask, block) }
+    }
+}
+
+/// Escape the BLOCK bytes at `src` to `dst`; return where the output ends.
+///
+/// # Safety
+/// `src` must be readable for 2 * BLOCK bytes, `dst` writable for 6 * BLOCK + BLOCK.
+#[inline(always)]
+unsafe fn escape_block(src: *const u8, dst: *mut u8) -> *mut u8 {
+    // SAFETY: the caller's.
+    unsafe { escape_stops(src, dst, block_stops(src)) }
+}
+
+/// Escape the BLOCK bytes at `src`, whose bytes to escape are the bits of `stops`, to
+/// `dst`: the plain bytes between them by fixed-size moves that may run past them
+/// (what follows overwrites the excess), each escape by one store from a table.
+///
+/// # Safety
+/// As `escape_block`.
+#[inline(always)]
+unsafe fn escape_stops(src: *const u8, mut dst: *mut u8, mut stops: u32) -> *mut u8 {
+    // SAFETY: every read is below src + 2 * BLOCK; every write below dst + 6 * BLOCK + BLOCK.
+    unsafe {
+        let mut from = 0;
+        while stops != 0 {
+            let at = stops.trailing_zeros() as usize;
+            std::ptr::copy_nonoverlapping(src.add(from), dst, BLOCK);
+            dst = dst.add(at - from);
+            let escape = ESCAPE[usize::from(*src.add(at))];
+            dst.cast::<[u8; 8]>().write_unaligned(escape);
+            dst = dst.add(usize::from(escape[7]));
+            from = at + 1;
+            stops &= stops - 1;
+        }
+        std::ptr::copy_nonoverlapping(src.add(from), dst, BLOCK);
+        dst.add(BLOCK - from)
+    }
+}
+
+/// A bit for each of the BLOCK bytes at `src` that needs an escape: controls, `"`, `\`.
+/// SSE2 (part of every x86-64), two halves of 16.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn block_stops(src: *const u8) -> u32 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    // SAFETY: the caller vouches for BLOCK readable bytes; the loads are unaligned.
+    unsafe {
+        let half = |at: usize| {
+            #[allow(clippy::cast_ptr_alignment)] // an unaligned load
+            let text = _mm_loadu_si128(src.add(at).cast::<__m128i>());
+            let spread = |byte: u8| _mm_set1_epi8(byte as i8);
+            // Bytes up to 0x1F are those left unchanged by max(b, 0x1F) == 0x1F.
+            let controls = _mm_cmpeq_epi8(_mm_max_epu8(text, spread(0x1F)), spread(0x1F));
+            let quotes = _mm_or_si128(_mm_cmpeq_epi8(text, spread(b'"')), _mm_cmpeq_epi8(text, spread(b'\\')));
+            _mm_movemask_epi8(_mm_or_si128(controls, quotes)) as u32 & 0xFFFF
+        };
+        half(0) | (half(16) << 16)
+    }
+}
+
+/// The same, a byte at a time, for other targets.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+unsafe fn block_stops(src: *const u8) -> u32 {
+    // SAFETY: the caller vouches for BLOCK readable bytes.
+    let block = unsafe { &*src.cast::<[u8; BLOCK]>() };
+    block.iter().enumerate().fold(0, |stops, (index, byte)| {
+        stops | (u32::from(ESCAPE[usize::from(*byte)][7] != 0) << index)
+    })
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The escape of each byte that needs one (controls, `"`, `\`): its text, zeros,
+/// and its length in the last byte; all zeros for the others. Python's json writes
+/// `\u00XX` in lowercase.
+static ESCAPE: [[u8; 8]; 256] = {
+    let mut table = [[0u8; 8]; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = [b'\\', b'u', b'0', b'0', HEX[byte >> 4], HEX[byte & 0xF], 0, 6];
+        byte += 1;
+    }
+    let short = [
+        (b'"', b'"'),
+        (b'\\', b'\\'),
+        (b'\n', b'n'),
+        (b'\r', b'r'),
+        (b'\t', b't'),
+        (0x08, b'b'),
+        (0x0c, b'f'),
+    ];
+    let mut index = 0;
+    while index < short.len() {
+        let (byte, letter) = short[index];
+        table[byte as usize] = [b'\\', letter, 0, 0, 0, 0, 0, 2];
+        index += 1;
+    }
+    table
+};
 
 /// An i64 in decimal, without going through the formatting machinery.
 pub fn write_i64(out: &mut Vec<u8>, value: i64) {
@@ -63,61 +308,6 @@ pub fn write_i64(out: &mut Vec<u8>, value: i64) {
     }
     out.extend_from_slice(&digits[start..]);
 }
-
-/// The index of the first byte at or after `from` that needs attention (see `SPECIAL`).
-/// Eight bytes at a time: most text is long runs of plain bytes.
-fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each zero byte of `word` (exact for the lowest one, which is all we use).
-    const fn zero_bytes(word: u64) -> u64 {
-        word.wrapping_sub(LOW) & !word & HIGH
-    }
-    let mut index = from;
-    while index + 8 <= bytes.len() {
-        let word = u64::from_le_bytes(bytes[index..index + 8].try_into().expect("8 bytes"));
-        // Bytes below 0x20 are those with (b & 0xE0) == 0.
-        let mask = zero_bytes(word & 0xE0E0_E0E0_E0E0_E0E0)
-            | zero_bytes(word ^ (LOW * u64::from(b'"')))
-            | zero_bytes(word ^ (LOW * u64::from(b'\\')))
-            | zero_bytes(word ^ (LOW * 0xED));
-        if mask != 0 {
-            return Some(index + (mask.trailing_zeros() / 8) as usize);
-        }
-        index += 8;
-    }
-    bytes[index..]
-        .iter()
-        .position(|b| SPECIAL[usize::from(*b)])
-        .map(|offset| index + offset)
-}
-
-/// The letter after the backslash of the two-character escapes.
-static SHORT_ESCAPE: [u8; 256] = {
-    let mut table = [0u8; 256];
-    table[b'"' as usize] = b'"';
-    table[b'\\' as usize] = b'\\';
-    table[b'\n' as usize] = b'n';
-    table[b'\r' as usize] = b'r';
-    table[b'\t' as usize] = b't';
-    table[0x08] = b'b';
-    table[0x0c] = b'f';
-    table
-};
-
-/// Bytes that stop the plain copy: controls, `"`, `\`, and 0xED (which may start a surrogate).
-static SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = true;
-        byte += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table[0xED] = true;
-    table
-};
 
 /// Adapter so `write!` can append ASCII to a byte buffer.
 struct Hex<'a>(&'a mut Vec<u8>);
@@ -239,6 +429,74 @@ mod tests {
             let mut out = Vec::new();
             write_i64(&mut out, value);
             assert_eq!(String::from_utf8(out).unwrap(), value.to_string());
+        }
+    }
+
+    /// The escapes one byte at a time: what every escaper must write.
+    fn plain_escape(text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &byte in text {
+            let escape = ESCAPE[usize::from(byte)];
+            if escape[7] == 0 {
+                out.push(byte);
+            } else {
+                out.extend_from_slice(&escape[..usize::from(escape[7])]);
+            }
+        }
+        out
+    }
+
+    /// Each escaper this processor can run, by name, writing into room it reserves.
+    type Escaper = (&'static str, fn(&[u8]) -> Vec<u8>);
+
+    fn escapers() -> Vec<Escaper> {
+        fn run(text: &[u8], escape: unsafe fn(&[u8], *mut u8) -> usize) -> Vec<u8> {
+            let mut out = Vec::with_capacity(text.len() * 6 + 3 * BLOCK);
+            // SAFETY: the room is reserved as the escapers require.
+            unsafe {
+                let written = escape(text, out.as_mut_ptr());
+                out.set_len(written);
+            }
+            out
+        }
+        #[allow(unused_mut)]
+        let mut found: Vec<Escaper> = vec![("blocks", |text| run(text, escape_blocks))];
+        #[cfg(target_arch = "x86_64")]
+        if avx512::available() {
+            found.push(("avx512", |text| run(text, avx512::escape)));
+        }
+        found
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_escaper_writes_the_plain_escapes(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b' ', b'"', b'\\', b'\n', 0x00, 0x1f, 0x7f, 0xc3, 0xa9, 0xed]),
+                0..300,
+            )
+        ) {
+            let expected = plain_escape(&text);
+            for (name, escape) in escapers() {
+                proptest::prop_assert_eq!(&escape(&text), &expected, "{}", name);
+            }
+        }
+    }
+
+    #[test]
+    fn escapers_agree_at_every_length_and_place() {
+        // A quote at each place of texts of every length around the block sizes.
+        for len in 0..(4 * BLOCK + 3) {
+            for at in 0..=len {
+                let mut text = vec![b'x'; len];
+                if at < len {
+                    text[at] = b'"';
+                }
+                let expected = plain_escape(&text);
+                for (name, escape) in escapers() {
+                    assert_eq!(escape(&text), expected, "{name}: length {len}, quote at {at}");
+                }
+            }
         }
     }
 
