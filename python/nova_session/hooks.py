@@ -28,7 +28,7 @@ import stat
 import sys
 import time
 
-from . import _log, agents, paths, records, scanner, sessions
+from . import _log, agents, paths, records, sessions
 from .guard import redact
 
 # The events install registers, in Claude Code's order of a session.
@@ -665,6 +665,8 @@ class Hook:
         if self.claim_conflict:
             event["claim_conflict"] = True
             self.claim_conflict = False
+        from . import scanner  # here: only tool results and prompts are scanned
+
         scanner.apply(event)
         if not redact.enabled():
             return self.truncated(event, file_notes)
@@ -855,6 +857,8 @@ def on_record(hook: Hook) -> None:
     sid = hook.session()
     record = hook.record(record_type(hook.event))
     if hook.event == "UserPromptSubmit":
+        from . import scanner
+
         scanner.apply_prompt(record)
     hook.append(sid, hook.truncated(record))
 
