@@ -448,6 +448,64 @@ def test_installed_commands_run_from_another_directory(tmp_path, project):
     assert recs[2]["timestamp_start"] == recs[1]["timestamp"]
 
 
+def test_installed_commands_keep_working_when_the_environment_changes(tmp_path):
+    """The command is lean (-I -S, run by path), and must not depend on the shell it
+    starts from: another PATH, venv, locale, HOME and cwd, and PYTHON* variables that
+    would load other code, change warnings or encodings. A non-ASCII project path too."""
+    project = tmp_path / "prójekt ✓"
+    project.mkdir()
+    assert cli("install", "--project", str(project)).returncode == 0
+    commands = check_installed(json.loads(settings_path(project).read_text("utf-8")))
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "nova_session").mkdir(parents=True)
+    hijacked = elsewhere / "HIJACKED"
+    (elsewhere / "nova_session" / "__init__.py").write_text("open(%r, 'w').close()\n" % str(hijacked))
+    (elsewhere / "startup.py").write_text("open(%r, 'w').close()\n" % str(hijacked))
+    (elsewhere / "home").mkdir()
+    env = {
+        "PATH": "/nonexistent",
+        "HOME": str(elsewhere / "home"),
+        "LC_ALL": "C",
+        "LANG": "C",
+        "VIRTUAL_ENV": str(elsewhere),
+        "PYTHONPATH": str(elsewhere),
+        "PYTHONHOME": str(elsewhere),
+        "PYTHONSTARTUP": str(elsewhere / "startup.py"),
+        "PYTHONWARNINGS": "error",
+        "PYTHONIOENCODING": "latin-1",
+        "PYTHONUTF8": "0",
+        "PYTHONSAFEPATH": "0",
+        "CLAUDE_PROJECT_DIR": str(project),
+    }
+    base = {"session_id": "changed-env-1", "transcript_path": "/tmp/t.jsonl", "cwd": str(project)}
+    calls = [
+        ("SessionStart", {"source": "startup"}),
+        ("PreToolUse", {"tool_name": "Read", "tool_input": {"file_path": "ünï.py"}, "tool_use_id": "t1"}),
+        (
+            "PostToolUse",
+            {"tool_name": "Read", "tool_input": {"file_path": "ünï.py"}, "tool_response": "✓", "tool_use_id": "t1"},
+        ),
+        ("SessionEnd", {"reason": "other"}),
+    ]
+    for event, fields in calls:
+        proc = subprocess.run(
+            commands[event],
+            shell=True,
+            input=json.dumps(dict(base, hook_event_name=event, **fields)).encode(),
+            capture_output=True,
+            env=env,
+            cwd=str(elsewhere),
+            timeout=TIMEOUT,
+        )
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b""), event
+    assert not hijacked.exists()
+    (session,) = (project / ".nova-protector" / "sessions").glob("*.jsonl")
+    recs = [json.loads(line) for line in session.read_text("utf-8").splitlines()]
+    assert [r["type"] for r in recs] == ["init", "tool_start", "event", "end"]
+    assert recs[2]["files_accessed"] == [str(project / "ünï.py")]
+    assert recs[2]["tool_output"] == "✓"
+
+
 def test_hook_command_fails_open_when_the_package_cannot_load(project):
     """NOVA_SESSION_BACKEND=rust without the kernel: the installed command still exits 0,
     with one line on stderr naming the way out, and nothing on stdout."""
