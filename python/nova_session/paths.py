@@ -37,10 +37,20 @@ def is_session_id(value: object) -> bool:
     return shape.startswith(_ID_STAMP) and not shape[20:].strip("da")
 
 
+# The last id check_session_id accepted: a writer passes the same str object again and again.
+_accepted: str = ""
+
+
 def check_session_id(value: object) -> str:
+    global _accepted
+    if value is _accepted:
+        return _accepted
     if not is_session_id(value):
         raise Refused("invalid session id %r (expected YYYY-MM-DD_HH-MM-SS_xxxxxx)" % (value,))
-    return str.__str__(value)  # a plain str, whatever subclass came in
+    checked = str.__str__(value)  # a plain str, whatever subclass came in
+    if checked is value:
+        _accepted = checked
+    return checked
 
 
 def project_path(project_dir: object) -> str:

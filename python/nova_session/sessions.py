@@ -53,8 +53,19 @@ def _fail(function: str, exc: BaseException) -> None:
     _log.warn("nova_session.%s failed: %s", function, describe(exc))
 
 
+def environ_value(name: str) -> str | None:
+    """``os.environ.get(name)``, read on the append path from os.environ's own dict of
+    encoded names and values where there is one (POSIX): without encoding the name and
+    decoding the value it costs a tenth, where three lookups took a tenth of an append."""
+    data = getattr(os.environ, "_data", None)
+    if type(data) is not dict:
+        return os.environ.get(name)
+    value = data.get(name.encode("utf-8", "surrogateescape"))
+    return None if value is None else os.fsdecode(value)
+
+
 def fsync_requested() -> bool:
-    return os.environ.get(FSYNC_VAR) == "1"
+    return environ_value(FSYNC_VAR) == "1"
 
 
 # (path, dev, ino, size, mtime) -> the key bytes (None: refused, warned once).
@@ -65,7 +76,7 @@ def chain_key() -> bytes | None:
     """The HMAC key of the chain (README, "The hash chain"): the bytes of the file that
     NOVA_SESSION_CHAIN_KEY_FILE names when it is readable and of mode 0600 or
     stricter; otherwise None, the plain sha256 chain, with one warning per file."""
-    path = os.environ.get(CHAIN_KEY_VAR)
+    path = environ_value(CHAIN_KEY_VAR)
     if not path:
         return None
     try:
@@ -264,7 +275,7 @@ def append_records(sid: str, root: str, records: list) -> None:
 
 def anchor_after_write(path: str, sid: str, root: str) -> None:
     """Replace the session's anchor when NOVA_SESSION_ANCHOR_DIR asks for anchors (README, "The hash chain")."""
-    if os.environ.get("NOVA_SESSION_ANCHOR_DIR"):
+    if environ_value("NOVA_SESSION_ANCHOR_DIR"):
         from . import anchor
 
         anchor.write(path, sid, root, chain_key())
