@@ -13,11 +13,17 @@ LOGGER_NAME = "nova_session"
 
 # Characters a warning or a terminal line never gets as themselves: C0 and C1 controls (a
 # line break or an escape sequence from an event name or a path), bidirectional overrides
-# and isolates, line separators, lone surrogates and the two non-characters.
-_UNSAFE = frozenset(
-    [*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-    + [0x2028, 0x2029, *range(0xD800, 0xE000), 0xFFFE, 0xFFFF]
-)
+# and isolates, line separators, lone surrogates and the two non-characters. (A function,
+# not a set built at import: every hook process imports this module, few ever warn.)
+def _unsafe(code: int) -> bool:
+    return (
+        code < 0x20
+        or 0x7F <= code < 0xA0
+        or code in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0xFFFE, 0xFFFF)
+        or 0x202A <= code < 0x202F
+        or 0x2066 <= code < 0x206A
+        or 0xD800 <= code < 0xE000
+    )
 
 
 def printable(text: str) -> str:
@@ -25,7 +31,7 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(
-        ("\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c)) if ord(c) in _UNSAFE else c for c in text
+        ("\\x%02x" % ord(c) if ord(c) < 0x100 else "\\u%04x" % ord(c)) if _unsafe(ord(c)) else c for c in text
     )
 
 
