@@ -43,7 +43,7 @@ test: build lint test-rust test-py ## build the extension, lint, cargo test, the
 demo: build ## replay a realistic session through the hooks, show it, write its report (ARGS=--keep keeps the project)
 	$(PY) examples/demo.py $(ARGS)
 
-bench: build ## benchmarks with timing on
+bench: build browser ## benchmarks with timing on (the report's browser cases need chromium)
 	$(PY) -c "import nova_session, sys; sys.exit(0 if nova_session.BACKEND == 'rust' else 'Rust kernel not loaded')"
 	$(PY) -m pytest benches --benchmark-enable -q
 

@@ -62,7 +62,8 @@ _notes: dict = {}
 def measure(benchmark, request):
     """The pytest-benchmark fixture; afterwards its median goes into the summary."""
     yield benchmark
-    if not benchmark.disabled and benchmark.stats is not None:
+    # A case skipped inside the fixture (no browser, say) has stats but no rounds.
+    if not benchmark.disabled and benchmark.stats is not None and benchmark.stats.stats.data:
         label = benchmark.extra_info.get("label", request.node.name)
         per = benchmark.extra_info.get("per", 1)
         _medians.setdefault(benchmark.group, {})[label] = benchmark.stats.stats.median / per

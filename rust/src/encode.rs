@@ -11,7 +11,6 @@ use pyo3::prelude::*;
 use pyo3::types::{
     PyByteArray, PyBytes, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PyMapping, PySet, PyString, PyTuple,
 };
-use pyo3::Borrowed;
 
 use crate::text::{write_float, write_json_string, write_json_utf8};
 
@@ -112,11 +111,9 @@ fn write_member(out: &mut Vec<u8>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyA
 }
 
 /// Walk a dict's pairs in order (a subclass's own `items` is ignored, as `dict.items(d)`
-/// does). A pair of leaves (`is_leaf`) is visited through the dict's own references:
-/// writing it runs no Python code, so nothing can change the dict meanwhile. Any other
-/// pair is visited holding a strong reference to its key and value; like Python's own
-/// iteration, the walk fails when the dict changed size meanwhile (a `__str__` may do
-/// that), and the caller then writes a placeholder, as the Python kernel does.
+/// does), holding a strong reference to each key and value while `visit` runs. Like
+/// Python's own iteration, it fails when the dict changes size meanwhile (a `__str__`
+/// may do that), and the caller then writes a placeholder, as the Python kernel does.
 fn for_each_pair<'py>(
     dict: &Bound<'py, PyDict>,
     mut visit: impl FnMut(&Bound<'py, PyAny>, &Bound<'py, PyAny>),
@@ -129,36 +126,19 @@ fn for_each_pair<'py>(
     loop {
         // SAFETY: `dict` is a live dict (or subclass) and we hold the GIL. PyDict_Next
         // bounds-checks `position` against the dict's current table, so a dict changed
-        // by `visit` cannot make it read out of bounds; it gives non-null references
-        // borrowed from the dict, which stay valid while no Python code runs.
+        // by `visit` cannot make it read out of bounds; the borrowed key and value are
+        // turned into owned references before any Python code can run.
         let (key, value) = unsafe {
             if pyo3::ffi::PyDict_Next(dict.as_ptr(), &raw mut position, &raw mut key, &raw mut value) == 0 {
                 return Ok(());
             }
-            (Borrowed::from_ptr(py, key), Borrowed::from_ptr(py, value))
+            (Bound::from_borrowed_ptr(py, key), Bound::from_borrowed_ptr(py, value))
         };
-        if is_leaf(&key) && is_leaf(&value) {
-            visit(&key, &value);
-            continue;
-        }
-        visit(&key.to_owned(), &value.to_owned());
+        visit(&key, &value);
         if dict.len() != size {
             return Err(PyRuntimeError::new_err("dictionary changed size during iteration"));
         }
     }
-}
-
-/// Whether `obj` is exactly a str, float, bool or None: values whose writing calls no
-/// Python code. (A str's UTF-8 form is read in place; one with lone surrogates is the
-/// exception, whose error is made while the str is in use: CPython's own json reads
-/// borrowed values alike.)
-fn is_leaf(obj: &Bound<'_, PyAny>) -> bool {
-    // SAFETY: `obj` is a live object and we hold the GIL; the type statics are only compared.
-    let kind = unsafe { pyo3::ffi::Py_TYPE(obj.as_ptr()) };
-    kind == &raw mut pyo3::ffi::PyUnicode_Type
-        || kind == &raw mut pyo3::ffi::PyFloat_Type
-        || kind == &raw mut pyo3::ffi::PyBool_Type
-        || obj.is_none()
 }
 
 extern "C" {
@@ -368,15 +348,7 @@ fn write_list(out: &mut Vec<u8>, list: &Bound<'_, PyList>, depth: usize) {
             if index > 0 {
                 out.push(b',');
             }
-            // SAFETY: `index` is below the list's length and we hold the GIL; the item
-            // is borrowed from the list, valid while no Python code runs (see is_leaf).
-            let item =
-                unsafe { Borrowed::from_ptr(list.py(), pyo3::ffi::PyList_GetItem(list.as_ptr(), index as isize)) };
-            if is_leaf(&item) {
-                write_value(out, &item, depth + 1);
-            } else {
-                write_value(out, &item.to_owned(), depth + 1);
-            }
+            write_value(out, &list.get_item(index)?, depth + 1);
             index += 1;
         }
         out.push(b']');

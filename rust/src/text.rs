@@ -104,7 +104,7 @@ unsafe fn escape_blocks(text: &[u8], start: *mut u8) -> usize {
 mod avx512 {
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8_mask, _mm256_cmplt_epu8_mask, _mm256_loadu_si256, _mm256_mask_storeu_epi8,
-        _mm256_maskz_loadu_epi8, _mm256_set1_epi8,
+        _mm256_maskz_loadu_epi8, _mm256_set1_epi8, _mm256_storeu_si256,
     };
 
     use super::{BLOCK, ESCAPE};
@@ -138,7 +138,14 @@ mod avx512 {
             while left >= 2 * BLOCK {
                 #[allow(clippy::cast_ptr_alignment)] // an unaligned load
                 let block = _mm256_loadu_si256(src.cast::<__m256i>());
-                dst = super::escape_stops(src, dst, stops(block));
+                let found = stops(block);
+                if found == 0 {
+                    #[allow(clippy::cast_ptr_alignment)] // an unaligned store
+                    _mm256_storeu_si256(dst.cast::<__m256i>(), block);
+                    dst = dst.add(BLOCK);
+                } else {
+                    dst = super::escape_stops(src, dst, found);
+                }
                 src = src.add(BLOCK);
                 left -= BLOCK;
             }
