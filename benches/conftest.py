@@ -81,23 +81,58 @@ def note(group: str, text: str) -> None:
         _notes[group].append(text)
 
 
+# Set to a path, the summary is also written there as the README's Markdown table.
+TABLE_ENV = "NOVA_SESSION_BENCH_TABLE"
+
+
+def _machine() -> str:
+    return "machine: %s, %s, %s CPUs, Python %s; %s; load average at the end %s" % (
+        platform.node(),
+        platform.machine(),
+        os.cpu_count(),
+        platform.python_version(),
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        " ".join("%.2f" % load for load in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a",
+    )
+
+
+def _time(seconds: float) -> str:
+    return "%.1f µs" % (seconds * 1e6) if seconds < 1e-3 else "%.2f ms" % (seconds * 1e3)
+
+
+def markdown_table() -> str:
+    """Every group's medians as Markdown rows: group, case, median, ratio(s), target."""
+    rows = ["| group (baseline) | case | median | ratio | issue 13 target |", "| --- | --- | ---: | ---: | --- |"]
+    for group, medians in _medians.items():
+        base = medians.get(BASELINES.get(group))
+        base2 = medians.get(SECOND_BASELINES.get(group, ""))
+        first = True
+        for label, median in medians.items():
+            ratio = "%.2f×" % (median / base) if base else ""
+            if base2:
+                ratio += " / %.2f×" % (median / base2)
+            target = TARGETS.get((group, label))
+            verdict = ""
+            if target is not None and base:
+                verdict = "≤ %.2f×: %s" % (target, "met" if median / base <= target else "**not met**")
+            name = "%s (%s)" % (group, BASELINES.get(group)) if first else ""
+            rows.append("| %s | %s | %s | %s | %s |" % (name, label, _time(median), ratio, verdict))
+            first = False
+    return "\n".join(rows) + "\n"
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _medians:
         return
     write = terminalreporter.write_line
     write("")
     write("nova_session benchmarks: medians, and ratios to each group's baseline from this same run")
-    write(
-        "machine: %s, %s, %s CPUs, Python %s; %s; load average at the end %s"
-        % (
-            platform.node(),
-            platform.machine(),
-            os.cpu_count(),
-            platform.python_version(),
-            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            " ".join("%.2f" % load for load in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a",
-        )
-    )
+    write(_machine())
+    table = os.environ.get(TABLE_ENV)
+    if table:
+        with open(table, "w", encoding="utf-8") as handle:
+            handle.write(_machine() + "\n\n" + markdown_table())
+        write("Markdown table written to %s" % table)
     for group, medians in _medians.items():
         baseline = BASELINES.get(group)
         base = medians.get(baseline)

@@ -9,22 +9,24 @@ event. The cases:
 - the standard library as a careful caller uses it:
   ``json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()``.
 Before timing, the module checks that the four give the very same bytes for
-every workload event, so that the ratios compare the same work.
+every workload event, so that the ratios compare the same work. The cases run
+in turn within each round, so that the machine's drifts fall on all of them.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
+import time
 
 import orjson
-import pytest
 
-from .conftest import kernels, note
+from .conftest import kernels, note, record
 from .workload import events
 
 GROUP = "encode"
 EVENTS = events()
-ROUNDS = 40
+ROUNDS = 60
 
 
 def stdlib(event: dict) -> bytes:
@@ -50,16 +52,28 @@ def test_kernels_and_orjson_agree():
         assert stdlib(event) == ours
 
 
-@pytest.mark.parametrize("label", list(CASES))
-def test_encode(measure, label):
-    encode = CASES[label]()
-
-    def workload():
-        for event in EVENTS:
-            encode(event)
-
-    measure.group, measure.extra_info["label"] = GROUP, label
-    measure.extra_info["per"] = len(EVENTS)
-    note(GROUP, "per event, over the %d workload events (one round encodes them all)" % len(EVENTS))
-    measure.pedantic(workload, rounds=ROUNDS, iterations=1, warmup_rounds=2)
-    assert encode(EVENTS[0]) == orjson.dumps(EVENTS[0])
+def test_encoders_interleaved(pytestconfig):
+    """Every case once per round, in turn (as the hook processes are): a drift of this
+    shared machine's speed falls on all of them alike. Each median is over the rounds,
+    per event."""
+    timing = pytestconfig.getoption("benchmark_enable") or not pytestconfig.getoption("benchmark_disable")
+    rounds, warmup = (ROUNDS, 2) if timing else (1, 0)
+    encoders = {label: make() for label, make in CASES.items()}
+    times: dict = {label: [] for label in CASES}
+    for number in range(warmup + rounds):
+        for label, encode in encoders.items():
+            start = time.perf_counter()
+            for event in EVENTS:
+                encode(event)
+            if number >= warmup:
+                times[label].append((time.perf_counter() - start) / len(EVENTS))
+    for label, encode in encoders.items():
+        assert encode(EVENTS[0]) == orjson.dumps(EVENTS[0]), label
+    if timing:
+        note(
+            GROUP,
+            "per event, over the %d workload events; %d rounds, the cases interleaved within each round"
+            % (len(EVENTS), rounds),
+        )
+        for label in CASES:
+            record(GROUP, label, statistics.median(times[label]))
