@@ -44,9 +44,8 @@ const BLOCK: usize = 32;
 /// The escaper (the inside of the quotes). The text goes a block at a time: one
 /// comparison finds every byte of the block that needs an escape, as a bit mask;
 /// the plain bytes between them are copied by fixed-size moves that may run past
-/// them (what follows overwrites the excess), each escape is one store from a table,
-/// and no step depends on a branch about the text that the processor could mispredict,
-/// but the count of escapes in a block.
+/// them (what follows overwrites the excess), and each escape is one store from a
+/// table: the only branches on the text are whether a block has escapes, and how many.
 fn escape_utf8(out: &mut Vec<u8>, text: &[u8]) {
     // Six bytes (`\u00XX`) per byte at worst; a block's moves reach BLOCK bytes past
     // what they keep, an escape's store 8; the padding of the last blocks adds < BLOCK.
@@ -124,12 +123,14 @@ mod avx512 {
     ///
     /// # Safety
     /// The processor must have AVX-512 BW and VL (`available`); `start` must be writable
-    /// for `text.len() * 6 + 8` bytes.
+    /// for `text.len() * 6 + 3 * BLOCK` bytes.
     #[target_feature(enable = "avx512bw,avx512vl")]
     pub unsafe fn escape(text: &[u8], start: *mut u8) -> usize {
-        // SAFETY: the masked loads read only bytes of `text`; the masked stores write
-        // the kept bytes at their place in the output, an escape's store 8 bytes from
-        // where it starts; the output never exceeds 6 bytes per byte read.
+        // SAFETY: whole blocks are read and written as `escape_stops` says, a block
+        // further being text; then the masked loads read only bytes of `text`, the
+        // masked stores write only the kept bytes at their place in the output, and an
+        // escape's store reaches 8 bytes from where it starts. The output never exceeds
+        // 6 bytes per byte read, and no store reaches BLOCK bytes past it.
         unsafe {
             let mut dst = start;
             let mut src = text.as_ptr();
