@@ -106,7 +106,7 @@ mod avx512 {
         _mm256_maskz_loadu_epi8, _mm256_set1_epi8, _mm256_storeu_si256,
     };
 
-    use super::{BLOCK, ESCAPE};
+    use super::{write_escape, BLOCK};
 
     pub fn available() -> bool {
         std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("avx512vl")
@@ -159,10 +159,7 @@ mod avx512 {
                 while stops != 0 {
                     let at = stops.trailing_zeros() as usize;
                     store(dst.sub(from), span(from, at), block);
-                    dst = dst.add(at - from);
-                    let escape = ESCAPE[usize::from(*src.add(at))];
-                    dst.cast::<[u8; 8]>().write_unaligned(escape);
-                    dst = dst.add(usize::from(escape[7]));
+                    dst = write_escape(dst.add(at - from), *src.add(at));
                     from = at + 1;
                     stops &= stops - 1;
                 }
@@ -222,15 +219,27 @@ unsafe fn escape_stops(src: *const u8, mut dst: *mut u8, mut stops: u32) -> *mut
         while stops != 0 {
             let at = stops.trailing_zeros() as usize;
             std::ptr::copy_nonoverlapping(src.add(from), dst, BLOCK);
-            dst = dst.add(at - from);
-            let escape = ESCAPE[usize::from(*src.add(at))];
-            dst.cast::<[u8; 8]>().write_unaligned(escape);
-            dst = dst.add(usize::from(escape[7]));
+            dst = write_escape(dst.add(at - from), *src.add(at));
             from = at + 1;
             stops &= stops - 1;
         }
         std::ptr::copy_nonoverlapping(src.add(from), dst, BLOCK);
         dst.add(BLOCK - from)
+    }
+}
+
+/// Write the escape of `byte` (one that needs it) at `dst`, as one 8-byte store of its
+/// table entry; return where the escape ends.
+///
+/// # Safety
+/// `dst` must be writable for 8 bytes.
+#[inline(always)]
+unsafe fn write_escape(dst: *mut u8, byte: u8) -> *mut u8 {
+    let escape = ESCAPE[usize::from(byte)];
+    // SAFETY: the caller's.
+    unsafe {
+        dst.cast::<[u8; 8]>().write_unaligned(escape);
+        dst.add(usize::from(escape[7]))
     }
 }
 
