@@ -1,6 +1,9 @@
 """Shared pieces of the benchmarks: the backend parameter and the ratio summary.
 
-Every case records its median under its group; a group's baseline is named in
+Every case records its median under its group: through the ``measure``
+fixture (pytest-benchmark), or through ``record`` for the cases that time
+themselves to run in turn within each round (encode, growth, hook processes;
+``--benchmark-only`` would skip those). A group's baseline is named in
 BASELINES, and the summary at the end prints each median as a ratio to the
 baseline of the same group measured in the same run. Timing is off by
 default (``--benchmark-disable`` in pyproject addopts: ``make test`` runs each
@@ -45,6 +48,11 @@ TARGETS = {
     ("hook-process", "PostToolUse hook, rust"): 1.0,
     ("hook-process", "PostToolUse hook, python fallback"): 1.2,
 }
+
+
+def timing(config) -> bool:
+    """Whether this run times (make bench) or runs each case once untimed (make test)."""
+    return bool(config.getoption("benchmark_enable") or not config.getoption("benchmark_disable"))
 
 
 def kernels() -> dict:

@@ -23,10 +23,11 @@ workload of workload.py, every case in the same run):
   256 (one locked write each).
 
 Groups ``growth-rust`` / ``growth-python``: ``append_event`` into a session
-that holds 10 and 5,000 prior events; the ratio printed for 5,000 is
-5,000/10. Before each timed append the file is cut back to its prepared
-size, so the writer cannot know the last id and must find it by reading the
-file back, as a fresh hook process does.
+that holds 10 and 5,000 prior events (ending with the same event), the two
+in turn within each round; the ratio printed for 5,000 is 5,000/10. Before
+each timed append the file is cut back to its prepared size, so the writer
+cannot know the last id and must find it by reading the file back, as a
+fresh hook process does.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import nova_session
 from nova_session import _python, scanner, sessions
 from nova_session.guard import redact
 
-from .conftest import kernels, note, record
+from .conftest import kernels, note, record, timing
 from .workload import events
 
 EVENTS = events()
@@ -252,8 +253,8 @@ def test_session_writer(measure, tmp_path, backend, chain):
 def test_growth(pytestconfig, tmp_path, backend, monkeypatch):
     """The two sizes in turn within each round (a drift of the machine falls on both)."""
     monkeypatch.delenv(sessions.CHAIN_KEY_VAR, raising=False)
-    timing = pytestconfig.getoption("benchmark_enable") or not pytestconfig.getoption("benchmark_disable")
-    rounds, warmup = (300, 5) if timing else (1, 0)
+    timed = timing(pytestconfig)
+    rounds, warmup = (300, 5) if timed else (1, 0)
     kernel = kernels()[backend]
     cases = {}
     for prior in (10, 5000):
@@ -270,7 +271,7 @@ def test_growth(pytestconfig, tmp_path, backend, monkeypatch):
                 times[label].append(time.perf_counter() - start)
     for sid, project, _, _, prior in cases.values():
         assert nova_session.read_session_events(sid, project)[-1]["id"] == prior + 1
-    if timing:
+    if timed:
         group = "growth-%s" % backend
         note(group, "file cut back before each append: the last id is read back from the file every time")
         note(group, "the ratio of the 5,000 case is 5,000/10 (plain chain); the two sizes in turn, %d rounds" % rounds)

@@ -21,7 +21,7 @@ import time
 
 import orjson
 
-from .conftest import kernels, note, record
+from .conftest import kernels, note, record, timing
 from .workload import events
 
 GROUP = "encode"
@@ -56,8 +56,8 @@ def test_encoders_interleaved(pytestconfig):
     """Every case once per round, in turn (as the hook processes are): a drift of this
     shared machine's speed falls on all of them alike. Each median is over the rounds,
     per event."""
-    timing = pytestconfig.getoption("benchmark_enable") or not pytestconfig.getoption("benchmark_disable")
-    rounds, warmup = (ROUNDS, 2) if timing else (1, 0)
+    timed = timing(pytestconfig)
+    rounds, warmup = (ROUNDS, 2) if timed else (1, 0)
     encoders = {label: make() for label, make in CASES.items()}
     times: dict = {label: [] for label in CASES}
     for number in range(warmup + rounds):
@@ -69,7 +69,7 @@ def test_encoders_interleaved(pytestconfig):
                 times[label].append((time.perf_counter() - start) / len(EVENTS))
     for label, encode in encoders.items():
         assert encode(EVENTS[0]) == orjson.dumps(EVENTS[0]), label
-    if timing:
+    if timed:
         note(
             GROUP,
             "per event, over the %d workload events; %d rounds, the cases interleaved within each round"

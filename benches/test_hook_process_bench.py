@@ -32,7 +32,7 @@ import pytest
 import nova_session
 from nova_session import install
 
-from .conftest import note, record
+from .conftest import note, record, timing
 
 GROUP = "hook-process"
 
@@ -134,8 +134,8 @@ def test_hook_processes_interleaved(project, pytestconfig):
     """Every case once per round, in turn, so that the machine's drifts (this VM's load
     changes within a minute) fall on all of them alike: each median is over the rounds."""
     # With timing off (make test), one round: each case runs and writes nothing on stdout.
-    timing = pytestconfig.getoption("benchmark_enable") or not pytestconfig.getoption("benchmark_disable")
-    rounds, warmup = (ROUNDS, 3) if timing else (1, 0)
+    timed = timing(pytestconfig)
+    rounds, warmup = (ROUNDS, 3) if timed else (1, 0)
     cases = {label: prepare(project, label) for label in CASES}
     times: dict = {label: [] for label in CASES}
     for number in range(warmup + rounds):
@@ -145,7 +145,7 @@ def test_hook_processes_interleaved(project, pytestconfig):
             run(argv, stdin, env)
             if number >= warmup:
                 times[label].append(time.perf_counter() - start)
-    if not timing:
+    if not timed:
         return
     note(GROUP, "whole processes of %s" % sys.executable)
     note(GROUP, bytecode_note())

@@ -25,7 +25,7 @@ import pytest
 import nova_session
 from nova_session import _python, reading, report
 
-from .conftest import BASELINES, note
+from .conftest import BASELINES, note, timing
 from .workload import events
 
 COUNT = 5000
@@ -110,7 +110,7 @@ def huge_session(tmp_path_factory, request):
     config = request.config
     # make test runs the benches once as a smoke test, on 1,000 events: tests/report/test_html.py
     # already opens a 100,000-event report in chromium, so that minute is spent by make bench.
-    count = 1_000 if config.getoption("benchmark_disable") and not config.getoption("benchmark_enable") else BIG
+    count = BIG if timing(config) else 1_000
     project = tmp_path_factory.mktemp("report-bench-100k")
     sid = nova_session.generate_session_id()
     path = str(nova_session.init_session_file(sid, project))

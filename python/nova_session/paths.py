@@ -38,12 +38,12 @@ def is_session_id(value: object) -> bool:
 
 
 # The last id check_session_id accepted: a writer passes the same str object again and again.
-_accepted: str = ""
+_accepted: str | None = None
 
 
 def check_session_id(value: object) -> str:
     global _accepted
-    if value is _accepted:
+    if value is _accepted and _accepted is not None:
         return _accepted
     if not is_session_id(value):
         raise Refused("invalid session id %r (expected YYYY-MM-DD_HH-MM-SS_xxxxxx)" % (value,))

@@ -11,7 +11,8 @@ a bare interpreter's start): the directory that holds this package is put on
 ``sys.path`` instead, after the standard library, as ``site`` would.
 The cyclic garbage collector is off: a hook lives milliseconds and leaves
 no cycles worth collecting, and its passes over the objects the imports
-create cost a few percent of the process. It ends with ``os._exit``,
+create cost a few percent of the process (a ``NOVA_SESSION_SCANNER`` plug-in
+is loaded with it on again: that code is not ours). It ends with ``os._exit``,
 without the interpreter's teardown.
 """
 

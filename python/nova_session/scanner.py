@@ -45,7 +45,10 @@ def _configured():
     if not spec:
         return None
     module_name, _, attribute = spec.partition(":")
+    import gc
     import importlib
+
+    gc.enable()  # a hook process runs without it (run_hook.py); plug-in code may need it
 
     if sys.flags.no_site and "site" not in sys.modules:
         # A hook runs with -S (run_hook.py): the scanner's module may be found only

@@ -189,7 +189,7 @@ fn write_str(out: &mut Vec<u8>, s: &Bound<'_, PyString>) {
 }
 
 fn write_placeholder(out: &mut Vec<u8>, text: &str) {
-    write_json_string(out, text.as_bytes());
+    write_json_utf8(out, text.as_bytes());
 }
 
 fn write_unserializable(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>) {
@@ -310,9 +310,9 @@ pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
     } else if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
         write_container(out, obj, depth, |out| write_array(out, obj.try_iter()?, depth));
     } else if let Ok(bytes) = obj.cast::<PyBytes>() {
-        write_json_string(out, String::from_utf8_lossy(bytes.as_bytes()).as_bytes());
+        write_json_utf8(out, String::from_utf8_lossy(bytes.as_bytes()).as_bytes());
     } else if let Ok(bytes) = obj.cast::<PyByteArray>() {
-        write_json_string(out, String::from_utf8_lossy(&bytes.to_vec()).as_bytes());
+        write_json_utf8(out, String::from_utf8_lossy(&bytes.to_vec()).as_bytes());
     } else {
         let mark = out.len();
         if write_other(out, obj, depth).is_err() {

@@ -41,12 +41,24 @@ pub fn write_json_utf8(out: &mut Vec<u8>, text: &[u8]) {
 /// Bytes of text taken at a time; a block is read from a place readable for two.
 const BLOCK: usize = 32;
 
-/// The escaper (the inside of the quotes). The text goes a block at a time: one
-/// comparison finds every byte of the block that needs an escape, as a bit mask;
+/// The escaper (the inside of the quotes). The text goes a block at a time: a few
+/// vector comparisons find every byte of the block that needs an escape, as a bit mask;
 /// the plain bytes between them are copied by fixed-size moves that may run past
 /// them (what follows overwrites the excess), and each escape is one store from a
 /// table: the only branches on the text are whether a block has escapes, and how many.
 fn escape_utf8(out: &mut Vec<u8>, text: &[u8]) {
+    // A piece at a time: the room reserved for the worst case follows the text, instead
+    // of six times a whole (say 100 MB) string. Only ASCII bytes are escaped, so a piece
+    // may end inside a character.
+    for piece in text.chunks(PIECE) {
+        escape_piece(out, piece);
+    }
+}
+
+/// The most text escaped into one reservation.
+const PIECE: usize = 1 << 16;
+
+fn escape_piece(out: &mut Vec<u8>, text: &[u8]) {
     // Six bytes (`\u00XX`) per byte at worst; a block's moves reach BLOCK bytes past
     // what they keep, an escape's store 8; the padding of the last blocks adds < BLOCK.
     out.reserve(text.len() * 6 + 3 * BLOCK);
@@ -97,8 +109,9 @@ unsafe fn escape_blocks(text: &[u8], start: *mut u8) -> usize {
 }
 
 /// The escaper with AVX-512 (BW and VL, on 32-byte vectors), where the processor has
-/// it: masked loads and stores touch only the bytes of the text and the bytes kept,
-/// so the last block needs no padded copy and plain runs are stored once.
+/// it: a block without escapes is stored from the register it was loaded into, and
+/// the last bytes go by masked loads and stores, which touch only the bytes of the
+/// text and the bytes kept, so they need no padded copy.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::{
@@ -515,6 +528,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn long_text_goes_in_pieces_without_a_seam() {
+        // Escapes and a multi-byte character on each side of the pieces' borders.
+        let mut text = "é".repeat(PIECE + 7).into_bytes();
+        for at in [PIECE - 1, PIECE, PIECE + 1, 2 * PIECE - 1, 2 * PIECE] {
+            text[at] = b'"';
+        }
+        text.push(b'\n');
+        let mut out = Vec::new();
+        write_json_utf8(&mut out, &text);
+        let mut expected = vec![b'"'];
+        expected.extend(plain_escape(&text));
+        expected.push(b'"');
+        assert_eq!(out, expected);
     }
 
     #[test]
