@@ -228,10 +228,10 @@ fn write_int(out: &mut Vec<u8>, value: &Bound<'_, PyAny>) {
 }
 
 fn write_key(out: &mut Vec<u8>, key: &Bound<'_, PyAny>) {
-    // SAFETY: as in write_value.
-    if unsafe { pyo3::ffi::Py_TYPE(key.as_ptr()) } == &raw mut pyo3::ffi::PyUnicode_Type {
-        // SAFETY: its exact type is str.
-        write_str(out, unsafe { key.cast_unchecked::<PyString>() });
+    // An exact str first: one pointer comparison, where the check for a subclass is a
+    // call into the interpreter under abi3.
+    if let Ok(s) = key.cast_exact::<PyString>() {
+        write_str(out, s);
     } else if let Ok(s) = key.cast::<PyString>() {
         write_str(out, s);
     } else if key.is_none() {
@@ -263,30 +263,18 @@ fn write_key(out: &mut Vec<u8>, key: &Bound<'_, PyAny>) {
 
 /// Write `obj` at `depth` by the encoding rules of the README's "Records".
 pub fn write_value(out: &mut Vec<u8>, obj: &Bound<'_, PyAny>, depth: usize) {
-    // The builtin types of nearly every value, told apart by their type pointer first:
-    // the checks below (made for subclasses) are calls into the interpreter under abi3.
-    // SAFETY: `obj` is a live object and we hold the GIL; the type statics are only compared.
-    let kind = unsafe { pyo3::ffi::Py_TYPE(obj.as_ptr()) };
-    if kind == &raw mut pyo3::ffi::PyUnicode_Type {
-        // SAFETY: its exact type is str.
-        write_str(out, unsafe { obj.cast_unchecked::<PyString>() });
-        return;
-    }
-    if kind == &raw mut pyo3::ffi::PyDict_Type {
-        // SAFETY: its exact type is dict.
-        write_dict(out, unsafe { obj.cast_unchecked::<PyDict>() }, depth);
-        return;
-    }
-    if kind == &raw mut pyo3::ffi::PyList_Type {
-        // SAFETY: its exact type is list.
-        write_list(out, unsafe { obj.cast_unchecked::<PyList>() }, depth);
-        return;
-    }
-    if kind == &raw mut pyo3::ffi::PyLong_Type {
+    // The builtin types of nearly every value, by their exact type first (one pointer
+    // comparison each): the checks below, made for subclasses, are calls into the
+    // interpreter under abi3.
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        write_str(out, s);
+    } else if let Ok(dict) = obj.cast_exact::<PyDict>() {
+        write_dict(out, dict, depth);
+    } else if let Ok(list) = obj.cast_exact::<PyList>() {
+        write_list(out, list, depth);
+    } else if obj.cast_exact::<PyInt>().is_ok() {
         write_int(out, obj);
-        return;
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
+    } else if let Ok(s) = obj.cast::<PyString>() {
         write_str(out, s);
     } else if obj.is_none() {
         out.extend_from_slice(b"null");
